@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: MIT
+// Benchmark: the crate's example guest to halt, `mshvctl boot` against a running mshvd vs a
+// fresh `qemu-system-x86_64 -accel kvm` booting the same flat binary.
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define GOAL_SPEEDUP	50.0
+#define FIRMWARE_SIZE	0x10000u	/* QEMU wants a multiple of 64 KiB */
+#define RESET_OFFSET	0xfff0u		/* the reset vector, 16 bytes below the top */
+
+static const char *find_in_path(const char *prog)
+{
+	static char buf[PATH_MAX];
+	const char *path = getenv("PATH");
+
+	while (path && *path) {
+		const char *end = strchr(path, ':');
+		size_t n = end ? (size_t)(end - path) : strlen(path);
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog);
+		if (access(buf, X_OK) == 0)
+			return buf;
+		path = end ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Run argv with stdout on a pipe.  With stop_after > 0, SIGKILL the child once that many bytes
+ * of output arrived (QEMU never exits on hlt); *ret_out_us is when they arrived.  Returns the
+ * time from fork to reaping the child in microseconds; the output goes to out (size n).
+ */
+static double run_child(const char *const *argv, const char *ld_path, size_t stop_after,
+			char *out, size_t n, size_t *ret_len, double *ret_out_us)
+{
+	uint64_t t0 = bench_now_ns();
+	size_t len = 0;
+	int p[2], status;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		bench_die("pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		bench_die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 || dup2(null, 2) < 0)
+			_exit(127);
+		if (ld_path)
+			setenv("LD_LIBRARY_PATH", ld_path, 1);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	*ret_out_us = NAN;
+	for (;;) {
+		ssize_t r = read(p[0], out + len, n - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (stop_after && len >= stop_after) {
+			*ret_out_us = (double)(bench_now_ns() - t0) / 1000.0;
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (len == n)
+			break;
+	}
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		bench_die("waitpid: %s", strerror(errno));
+	if (!stop_after && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+		bench_die("%s exited with status 0x%x", argv[0], status);
+	*ret_len = len;
+	return (double)(bench_now_ns() - t0) / 1000.0;
+}
+
+/* The 64 KiB firmware image: zeros and the bench-reset stub at the reset vector. */
+static void write_firmware(const char *path)
+{
+	size_t len;
+	uint8_t *stub = bench_guest("bench-reset", &len);
+	uint8_t *rom = calloc(1, FIRMWARE_SIZE);
+	FILE *f;
+
+	if (!rom || len > 16)
+		bench_die("bench-reset stub does not fit the reset vector (%zu bytes)", len);
+	memcpy(rom + RESET_OFFSET, stub, len);
+	f = fopen(path, "we");
+	if (!f || fwrite(rom, 1, FIRMWARE_SIZE, f) != FIRMWARE_SIZE || fclose(f) != 0)
+		bench_die("%s: cannot write", path);
+	free(rom);
+	free(stub);
+}
+
+static bool example_output(const char *out, size_t len)
+{
+	return len >= 1 && out[0] == '4';
+}
+
+int main(void)
+{
+	unsigned runs = bench_count(50, 2);
+	struct bench_samples ctl[2] = { { 0 }, { 0 } }, qemu = { 0 }, qemu_out = { 0 };
+	const char *qemu_bin = find_in_path("qemu-system-x86_64");
+	char ctl_bin[PATH_MAX], lib_dir[PATH_MAX], example[PATH_MAX], rom[96], loader[PATH_MAX + 64];
+	char sock_env[160], out[4096], extra[256];
+	const char *ld = NULL, *ctl_kind = "libtool wrapper";
+	size_t len;
+	double out_us;
+
+	bench_require_kvm();
+	signal(SIGPIPE, SIG_IGN);
+	/* The real binary, not the libtool wrapper script (whose shell start-up would be counted). */
+	snprintf(ctl_bin, sizeof(ctl_bin), "%s", bench_build_path("src/ctl/.libs/mshvctl"));
+	snprintf(lib_dir, sizeof(lib_dir), "%s", bench_build_path("src/client/.libs"));
+	if (access(ctl_bin, X_OK) == 0) {
+		ld = lib_dir;
+		ctl_kind = "binary";
+	} else {
+		snprintf(ctl_bin, sizeof(ctl_bin), "%s", bench_build_path("src/ctl/mshvctl"));
+	}
+	snprintf(example, sizeof(example), "%s", bench_build_path("tests/guests/example.bin"));
+	if (access(example, R_OK) < 0)
+		bench_die("%s: %s (run make first)", example, strerror(errno));
+
+	bench_begin("Peer: the example guest to halt, mshvctl boot (running mshvd) vs a fresh QEMU");
+	for (unsigned b = 0; b < 2; b++) {
+		const char *backend = b ? "mshv" : "kvm";
+		const char *argv[] = { ctl_bin, "boot", example, NULL };
+		struct bench_daemon d;
+
+		if (!bench_backend_enabled(backend))
+			continue;
+		bench_daemon_start(&d, backend, NULL);
+		snprintf(sock_env, sizeof(sock_env), "%s", d.sock);
+		setenv("MSHVD_SOCKET", sock_env, 1);
+		for (unsigned i = 0; i <= runs; i++) {
+			double us = run_child(argv, ld, 0, out, sizeof(out), &len, &out_us);
+
+			if (!example_output(out, len))
+				bench_die("mshvctl boot printed %zu bytes, not '4'", len);
+			if (i)	/* the first run warms the page cache */
+				bench_samples_add(&ctl[b], us);
+		}
+		bench_daemon_stop(&d);
+	}
+
+	if (qemu_bin) {
+		char *qemu_path = strdup(qemu_bin);
+		const char *argv[] = { qemu_path, "-accel", "kvm", "-M", "microvm", "-nodefaults",
+				       "-display", "none", "-bios", rom, "-device", loader,
+				       "-chardev", "stdio,id=con", "-device",
+				       "isa-debugcon,iobase=0x3f8,chardev=con", NULL };
+
+		snprintf(rom, sizeof(rom), "/tmp/mshvd-bench-rom-%d.bin", (int)getpid());
+		snprintf(loader, sizeof(loader), "loader,file=%s,addr=0x1000", example);
+		write_firmware(rom);
+		for (unsigned i = 0; i <= runs; i++) {
+			/* Both bytes: '4' and the 0 the example writes right before hlt. */
+			double us = run_child(argv, NULL, 2, out, sizeof(out), &len, &out_us);
+
+			if (len < 2 || out[0] != '4' || out[1] != 0)
+				bench_die("qemu printed %zu bytes, not '4' and 0", len);
+			if (i) {
+				bench_samples_add(&qemu, us);
+				bench_samples_add(&qemu_out, out_us);
+			}
+		}
+		unlink(rom);
+		free(qemu_path);
+	}
+
+	for (unsigned b = 0; b < 2; b++) {
+		struct bench_result r = BENCH_RESULT_INIT;
+
+		if (!ctl[b].n)
+			continue;
+		r.name = "peer_boot";
+		r.backend = bench_backend_label(b ? "mshv" : "kvm");
+		r.label = "example to halt: mshvctl boot (speedup)";
+		r.unit = "us";
+		r.value = bench_median(&ctl[b]);
+		r.p99 = bench_p99(&ctl[b]);
+		r.baseline = bench_median(&qemu);
+		r.ratio = r.baseline / r.value;
+		r.goal = ">=50x";
+		r.goal_min = GOAL_SPEEDUP;
+		snprintf(extra, sizeof(extra), "runs=%u qemu_p99_us=%.1f qemu_to_output_us=%.1f "
+			 "speedup_to_output=%.2f mshvctl=%s", runs, bench_p99(&qemu),
+			 bench_median(&qemu_out), bench_median(&qemu_out) / r.value, ctl_kind);
+		r.extra = extra;
+		bench_report(&r);
+	}
+	if (!qemu_bin)
+		bench_note("qemu-system-x86_64 not found (Debian package qemu-system-x86): no "
+			   "baseline, ratio unknown");
+	bench_note("mshvctl: a new process per run (%s), connects to an already running mshvd, "
+		   "creates a VM (768K RAM), loads the image, runs it in stream mode to hlt, "
+		   "destroys the VM; timed fork to reap.", ctl_kind);
+	bench_note("QEMU: qemu-system-x86_64 -accel kvm -M microvm -nodefaults, firmware = 64 KiB "
+		   "image whose reset vector (tests/guests/bench-reset.S) sets RAX=RBX=2 and jumps "
+		   "to example.bin (loaded at 0x1000 by -device loader), console on isa-debugcon "
+		   "0x3f8; QEMU never exits on hlt, so it is SIGKILLed once '4' and 0 arrived; timed "
+		   "fork to reap.  ratio = QEMU / mshvctl.");
+	bench_samples_free(&ctl[0]);
+	bench_samples_free(&ctl[1]);
+	bench_samples_free(&qemu);
+	bench_samples_free(&qemu_out);
+	return 0;
+}

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+// Ownership (a VM belongs to the uid that created it; root sees every VM) and per-uid usage.
+
+#include "config.h"
+
+#include "mshvd.h"
+
+bool auth_is_admin(uid_t uid)
+{
+	return uid == 0;
+}
+
+/* A VM the caller may not see must answer exactly like a missing one: every lookup goes
+ * through here and both cases return NULL from vm_lookup(). */
+bool auth_can_see(uid_t uid, const struct vm *vm)
+{
+	return auth_is_admin(uid) || vm->owner == uid;
+}
+
+bool auth_uid_limited(uid_t uid)
+{
+	return uid != 0;
+}
+
+static void add_vm_usage(const struct vm *vm, struct uid_usage *u)
+{
+	u->vms++;
+	u->vcpus += vm->nvcpus;
+	u->eventfds += vm->neventfds;
+	u->mem += vm->mem_total;
+}
+
+/* Counted on demand: a few dozen VMs and clients at most, and only on creating calls. */
+void auth_uid_usage(uid_t uid, struct uid_usage *ret)
+{
+	struct uid_usage u = { 0 };
+	const struct client *c;
+	const struct vm *vm;
+
+	TAILQ_FOREACH(c, &clients, entry)
+		if (c->uid == uid && !c->dead)
+			u.clients++;
+	/* Dying VMs still hold their memory and threads until the reaper is done. */
+	TAILQ_FOREACH(vm, &vms, entry)
+		if (vm->owner == uid)
+			add_vm_usage(vm, &u);
+	TAILQ_FOREACH(vm, &dying_vms, entry)
+		if (vm->owner == uid)
+			add_vm_usage(vm, &u);
+	*ret = u;
+}

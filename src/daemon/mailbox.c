@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+// vCPU threads -> loop: a locked queue of fixed-size messages plus an eventfd (Redis ae style).
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "mshvd.h"
+
+struct mbox_node {
+	struct vcpu_msg msg;
+	struct mbox_node *next;
+};
+
+static pthread_mutex_t mbox_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mbox_node *mbox_head, **mbox_tail = &mbox_head;
+static int mbox_fd = -1;
+static struct event *mbox_ev;
+
+void mailbox_post(const struct vcpu_msg *msg)
+{
+	struct mbox_node *n;
+	bool was_empty;
+
+	/* Threads never block on the loop here: the queue is bounded per vCPU by the credit
+	 * count (vcpu->queued), which the poster waits on before posting. */
+	for (;;) {
+		n = malloc(sizeof(*n));
+		if (n)
+			break;
+		usleep(1000);
+	}
+	n->msg = *msg;
+	n->next = NULL;
+	pthread_mutex_lock(&mbox_lock);
+	was_empty = mbox_head == NULL;
+	*mbox_tail = n;
+	mbox_tail = &n->next;
+	pthread_mutex_unlock(&mbox_lock);
+	/* Wake the loop only on empty -> non-empty: it drains everything on each wake-up. */
+	if (was_empty) {
+		uint64_t one = 1;
+
+		(void)!write(mbox_fd, &one, sizeof(one));
+	}
+}
+
+static void mailbox_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct mbox_node *n, *next;
+	uint64_t cnt;
+
+	/* Read the eventfd before taking the list: a post after the swap then wakes us again. */
+	(void)!read(fd, &cnt, sizeof(cnt));
+	pthread_mutex_lock(&mbox_lock);
+	n = mbox_head;
+	mbox_head = NULL;
+	mbox_tail = &mbox_head;
+	pthread_mutex_unlock(&mbox_lock);
+	for (; n; n = next) {
+		next = n->next;
+		vcpu_handle_msg(&n->msg);
+		free(n);
+	}
+}
+
+int mailbox_init(void)
+{
+	mbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (mbox_fd < 0)
+		return -errno;
+	mbox_ev = event_new(mshvd.base, mbox_fd, EV_READ | EV_PERSIST, mailbox_drain, NULL);
+	if (!mbox_ev || event_add(mbox_ev, NULL) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+void mailbox_fini(void)
+{
+	struct mbox_node *n, *next;
+
+	if (mbox_ev)
+		event_free(mbox_ev);
+	mbox_ev = NULL;
+	if (mbox_fd >= 0)
+		close(mbox_fd);
+	mbox_fd = -1;
+	for (n = mbox_head; n; n = next) {
+		next = n->next;
+		free(n);
+	}
+	mbox_head = NULL;
+	mbox_tail = &mbox_head;
+}

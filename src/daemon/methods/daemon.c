@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+// daemon-info: version, backend, capabilities, limits and counts.
+
+#include "config.h"
+
+#include <unistd.h>
+
+#include "mshvd/version.h"
+#include "methods.h"
+
+static int daemon_info(struct rpc_call *call, json_t *params)
+{
+	const struct limits *l = &mshvd.limits;
+	json_t *caps = json_array();
+	uint32_t bits = hv_caps(mshvd.hv);
+	unsigned visible = 0, vcpus = 0, eventfds = 0;
+	json_t *efd, *reply, *lim;
+	struct vm *vm;
+
+	/* Counts of what the caller may see: other users' VMs stay invisible. */
+	TAILQ_FOREACH(vm, &vms, entry) {
+		if (auth_can_see(call->uid, vm)) {
+			visible++;
+			vcpus += vm->nvcpus;
+			eventfds += vm->neventfds;
+		}
+	}
+
+	for (unsigned i = 0; i < 32; i++) {
+		const char *name = (bits & (1u << i)) ? hv_cap_name(1u << i) : NULL;
+
+		if (name)
+			json_array_append_new(caps, json_string(name));
+	}
+	/* Which eventfd combination this backend has, and the create-vm option irqfds need. */
+	efd = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:s}",
+			"ioeventfd_mmio", !!(bits & HV_CAP_IOEVENTFD_MMIO),
+			"ioeventfd_pio", !!(bits & HV_CAP_IOEVENTFD_PIO),
+			"irqfd", !!(bits & HV_CAP_IRQFD),
+			"irqfd_resample", !!(bits & HV_CAP_IRQFD_RESAMPLE),
+			"msi_routing", !!(bits & HV_CAP_MSI_ROUTING),
+			"assert_interrupt", !!(bits & HV_CAP_ASSERT_INTERRUPT),
+			"needs", vm_irqchip_option());
+	reply = json_pack(
+		"{s:s, s:s, s:o, s:o, s:i, s:I, s:I,"
+		" s:{s:i, s:i, s:i, s:o, s:I, s:i, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i},"
+		" s:{s:i, s:i, s:i, s:i}}",
+		"version", MSHVD_VERSION,
+		"backend", hv_name(mshvd.hv),
+		"capabilities", caps,
+		"eventfds", efd,
+		"pid", (int)getpid(),
+		"seq", (json_int_t)events_last_seq(),
+		"started", (json_int_t)mshvd.started_us,
+		"limits",
+		"max-clients", l->max_clients,
+		"max-vms", l->max_vms,
+		"max-vcpus", l->max_vcpus,
+		"max-mem-per-vm", json_hex(l->max_mem_per_vm),
+		"max-request", (json_int_t)l->max_request,
+		"max-batch", l->max_batch,
+		"max-depth", l->max_depth,
+		"max-io", (json_int_t)l->max_io,
+		"max-inflight", l->max_inflight,
+		"max-subscriptions", l->max_subs,
+		"event-ring", l->event_ring,
+		"max-name", MSHVD_DEFAULT_MAX_NAME,
+		"max-eventfds", l->max_eventfds,
+		"max-msi-routes", l->max_msi_routes,
+		"counts",
+		"clients", nclients,
+		"vms", visible,
+		"vcpus", vcpus,
+		"eventfds", eventfds);
+	lim = json_object_get(reply, "limits");
+	json_object_set_new(lim, "max-clients-per-uid", json_integer(l->max_clients_per_uid));
+	json_object_set_new(lim, "max-vms-per-uid", json_integer(l->max_vms_per_uid));
+	json_object_set_new(lim, "max-vcpus-per-uid", json_integer(l->max_vcpus_per_uid));
+	json_object_set_new(lim, "max-mem-per-uid", json_hex(l->max_mem_per_uid));
+	json_object_set_new(lim, "max-eventfds-per-uid", json_integer(l->max_eventfds_per_uid));
+	json_object_set_new(lim, "max-string", json_integer((json_int_t)l->max_string));
+	json_object_set_new(lim, "max-array", json_integer(l->max_array));
+	json_object_set_new(lim, "max-output", json_integer((json_int_t)l->max_output));
+	json_object_set_new(lim, "output-timeout-ms", json_integer(l->output_timeout_ms));
+	json_object_set_new(lim, "frame-timeout-ms", json_integer(l->frame_timeout_ms));
+	rpc_reply(call, reply);
+	return RPC_DONE;
+}
+
+const struct method method_daemon_info = {
+	.name = "daemon-info",
+	.handler = daemon_info,
+	.perm = PERM_READ,
+	.params = (const struct param_spec[]){ { NULL } },
+	.summary = "version, backend, capabilities, limits and counts",
+};

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+// rpc.discover: the OpenRPC document of this daemon, compiled in from rpc-schema/.
+
+#include "config.h"
+
+#include <stddef.h>
+
+#include "methods.h"
+
+/* rpc-schema/mshvd.openrpc.json as text, generated at build time (rpc-schema/include.am), so a
+ * relocated or uninstalled binary answers with exactly the contract it was built against and
+ * the daemon never opens a file for it. */
+extern const char mshvd_openrpc_doc[];
+extern const size_t mshvd_openrpc_doc_len;
+
+static int rpc_discover(struct rpc_call *call, json_t *params)
+{
+	json_error_t err;
+	json_t *doc;
+
+	/* Parsed per call: it is rare, and nothing stays allocated between calls. */
+	doc = json_loadb(mshvd_openrpc_doc, mshvd_openrpc_doc_len, JSON_REJECT_DUPLICATES, &err);
+	if (!doc) {
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
+			  "the compiled-in OpenRPC document does not parse: %s", err.text);
+		return RPC_DONE;
+	}
+	rpc_reply(call, doc);
+	return RPC_DONE;
+}
+
+const struct method method_rpc_discover = {
+	.name = "rpc.discover",
+	.handler = rpc_discover,
+	.perm = PERM_READ,
+	.params = (const struct param_spec[]){ { NULL } },
+	.summary = "the OpenRPC document describing every method, event and error",
+};

@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: MIT
+// vCPU methods: create-vcpu, get-regs, set-regs, run, complete, stop, translate-gva.
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "methods.h"
+
+/* How long stop and pause may take before the caller gets "timeout". */
+#define STOP_TIMEOUT_MS	5000
+
+static int create_vcpu(struct rpc_call *call, json_t *params)
+{
+	struct vm *vm = call_vm(call, params);
+	struct vcpu *v;
+	unsigned index;
+	int r;
+
+	if (!vm)
+		return RPC_DONE;
+	param_uint(params, "index", &index);
+	if (index >= mshvd.limits.max_vcpus) {
+		rpc_error_limit(call, "max-vcpus", mshvd.limits.max_vcpus);
+		return RPC_DONE;
+	}
+	if (vm->vcpus[index]) {
+		rpc_invalid_params(call, "vm %u already has vcpu %u", vm->id, index);
+		return RPC_DONE;
+	}
+	if (auth_uid_limited(call->uid)) {
+		struct uid_usage u;
+
+		auth_uid_usage(call->uid, &u);
+		if (u.vcpus >= mshvd.limits.max_vcpus_per_uid) {
+			rpc_error_limit(call, "max-vcpus-per-uid", mshvd.limits.max_vcpus_per_uid);
+			return RPC_DONE;
+		}
+	}
+	r = vcpu_new(vm, index, &v);
+	if (r < 0) {
+		rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "create-vcpu");
+		return RPC_DONE;
+	}
+	vm->vcpus[index] = v;
+	vm->nvcpus++;
+	if (vm->state == VM_PAUSED)
+		atomic_fetch_or(&v->requests, VCPU_REQ_PAUSE);
+	log_full(LOG_LVL_DEBUG, vm->id, (int)index, NULL, 0, "vm %u vcpu %u created", vm->id,
+		 index);
+	event_publish(EV_VCPU_STATE, vm, (int)index, json_pack("{s:s}", "state", "created"));
+	rpc_reply(call, json_pack("{s:i, s:i}", "vm", vm->id, "vcpu", index));
+	return RPC_DONE;
+}
+
+/* ---- registers ------------------------------------------------------------------------------ */
+
+static json_t *reg_to_json(const struct hv_reg_value *r)
+{
+	switch (hv_reg_kind(r->reg)) {
+	case HV_REG_KIND_SEGMENT:
+		return json_pack("{s:o, s:o, s:o, s:o}", "base", json_hex(r->seg.base), "limit",
+				 json_hex(r->seg.limit), "selector", json_hex(r->seg.selector),
+				 "attributes", json_hex(r->seg.attributes));
+	case HV_REG_KIND_TABLE:
+		return json_pack("{s:o, s:o}", "base", json_hex(r->table.base), "limit",
+				 json_hex(r->table.limit));
+	case HV_REG_KIND_U64:
+		break;
+	}
+	return json_hex(r->u64);
+}
+
+enum { F_BASE = 1, F_LIMIT = 2, F_SELECTOR = 4, F_ATTRIBUTES = 8 };
+
+struct reg_edit {
+	bool set;
+	unsigned fields;	/* segments and tables: which fields were given */
+	struct hv_reg_value v;
+};
+
+static int field_from_name(enum hv_reg_kind kind, const char *name, unsigned *ret)
+{
+	if (strcmp(name, "base") == 0)
+		*ret = F_BASE;
+	else if (strcmp(name, "limit") == 0)
+		*ret = F_LIMIT;
+	else if (kind == HV_REG_KIND_SEGMENT && strcmp(name, "selector") == 0)
+		*ret = F_SELECTOR;
+	else if (kind == HV_REG_KIND_SEGMENT && strcmp(name, "attributes") == 0)
+		*ret = F_ATTRIBUTES;
+	else
+		return -ENOENT;
+	return 0;
+}
+
+static int field_set(struct reg_edit *e, unsigned field, const json_t *jv, char *err, size_t len)
+{
+	bool seg = hv_reg_kind(e->v.reg) == HV_REG_KIND_SEGMENT;
+	uint64_t max = UINT64_MAX, v;
+
+	if (field == F_LIMIT)
+		max = seg ? UINT32_MAX : UINT16_MAX;
+	else if (field == F_SELECTOR || field == F_ATTRIBUTES)
+		max = UINT16_MAX;
+	if (json_to_u64(jv, &v) < 0 || v > max) {
+		snprintf(err, len, "bad value for a field of \"%s\"", hv_reg_name(e->v.reg));
+		return -EINVAL;
+	}
+	e->fields |= field;
+	switch (field) {
+	case F_BASE:
+		if (seg)
+			e->v.seg.base = v;
+		else
+			e->v.table.base = v;
+		break;
+	case F_LIMIT:
+		if (seg)
+			e->v.seg.limit = (uint32_t)v;
+		else
+			e->v.table.limit = (uint16_t)v;
+		break;
+	case F_SELECTOR:
+		e->v.seg.selector = (uint16_t)v;
+		break;
+	case F_ATTRIBUTES:
+		e->v.seg.attributes = (uint16_t)v;
+		break;
+	}
+	return 0;
+}
+
+/* Parse a regs object ({"rax": 1, "cs": {"base": 0}, "cs.selector": 0}) without side
+ * effects.  edits[HV_REG_COUNT]. */
+static int regs_parse(json_t *regs, struct reg_edit *edits, char *err, size_t len)
+{
+	const char *key;
+	json_t *jv;
+
+	memset(edits, 0, sizeof(*edits) * HV_REG_COUNT);
+	json_object_foreach(regs, key, jv) {
+		char name[32];
+		const char *dot = strchr(key, '.');
+		enum hv_reg reg;
+		enum hv_reg_kind kind;
+		struct reg_edit *e;
+		size_t n = dot ? (size_t)(dot - key) : strlen(key);
+
+		if (n >= sizeof(name) || (memcpy(name, key, n), name[n] = 0,
+					   hv_reg_from_name(name, &reg) < 0)) {
+			snprintf(err, len, "unknown register \"%.40s\"", key);
+			return -EINVAL;
+		}
+		kind = hv_reg_kind(reg);
+		e = &edits[reg];
+		e->set = true;
+		e->v.reg = reg;
+		if (kind == HV_REG_KIND_U64) {
+			if (dot || json_to_u64(jv, &e->v.u64) < 0) {
+				snprintf(err, len, "register \"%.40s\" takes an integer or \"0x...\"",
+					 key);
+				return -EINVAL;
+			}
+		} else if (dot) {
+			unsigned f;
+
+			if (field_from_name(kind, dot + 1, &f) < 0) {
+				snprintf(err, len, "unknown register field \"%.40s\"", key);
+				return -EINVAL;
+			}
+			if (field_set(e, f, jv, err, len) < 0)
+				return -EINVAL;
+		} else {
+			const char *fk;
+			json_t *fv;
+
+			if (!json_is_object(jv)) {
+				snprintf(err, len, "register \"%s\" takes an object", name);
+				return -EINVAL;
+			}
+			json_object_foreach(jv, fk, fv) {
+				unsigned f;
+
+				if (field_from_name(kind, fk, &f) < 0) {
+					snprintf(err, len, "register \"%s\" has no field \"%.40s\"",
+						 name, fk);
+					return -EINVAL;
+				}
+				if (field_set(e, f, fv, err, len) < 0)
+					return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Write parsed edits; partial segments/tables are merged with the current value.  Call
+ * with v->lock held and the vCPU idle.  Returns 0 or a negative errno. */
+static int regs_apply(struct vcpu *v, struct reg_edit *edits)
+{
+	struct hv_reg_value cur[HV_REG_COUNT], out[HV_REG_COUNT];
+	unsigned ncur = 0, nout = 0;
+	int r;
+
+	for (unsigned i = 0; i < HV_REG_COUNT; i++) {
+		enum hv_reg_kind kind = hv_reg_kind(i);
+		unsigned all = kind == HV_REG_KIND_SEGMENT ? 15 : 3;
+
+		if (edits[i].set && kind != HV_REG_KIND_U64 && edits[i].fields != all)
+			cur[ncur++].reg = i;
+	}
+	if (ncur) {
+		r = hv_vcpu_get_regs(v->hv, cur, ncur);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned i = 0, k = 0; i < HV_REG_COUNT; i++) {
+		struct reg_edit *e = &edits[i];
+		struct hv_reg_value *o;
+
+		if (!e->set)
+			continue;
+		o = &out[nout++];
+		*o = e->v;
+		if (k < ncur && cur[k].reg == (enum hv_reg)i) {
+			const struct hv_reg_value *c = &cur[k++];
+			bool seg = hv_reg_kind(i) == HV_REG_KIND_SEGMENT;
+
+			if (seg) {
+				o->seg = c->seg;
+				if (e->fields & F_BASE)
+					o->seg.base = e->v.seg.base;
+				if (e->fields & F_LIMIT)
+					o->seg.limit = e->v.seg.limit;
+				if (e->fields & F_SELECTOR)
+					o->seg.selector = e->v.seg.selector;
+				if (e->fields & F_ATTRIBUTES)
+					o->seg.attributes = e->v.seg.attributes;
+			} else {
+				o->table = c->table;
+				if (e->fields & F_BASE)
+					o->table.base = e->v.table.base;
+				if (e->fields & F_LIMIT)
+					o->table.limit = e->v.table.limit;
+			}
+		}
+	}
+	return nout ? hv_vcpu_set_regs(v->hv, out, nout) : 0;
+}
+
+static int get_regs(struct rpc_call *call, json_t *params)
+{
+	struct hv_reg_value regs[HV_REG_COUNT];
+	json_t *names = json_object_get(params, "names"), *jn, *out;
+	struct vm *vm = call_vm(call, params);
+	struct vcpu *v;
+	unsigned n = 0;
+	size_t i;
+	int r;
+
+	if (!vm || !(v = call_vcpu(call, vm, params)))
+		return RPC_DONE;
+	if (names) {
+		if (json_array_size(names) > HV_REG_COUNT) {
+			rpc_invalid_params(call, "too many names");
+			return RPC_DONE;
+		}
+		json_array_foreach(names, i, jn) {
+			if (hv_reg_from_name(json_string_value(jn), &regs[n].reg) < 0) {
+				rpc_invalid_params(call, "unknown register \"%.40s\"",
+						   json_string_value(jn));
+				return RPC_DONE;
+			}
+			n++;
+		}
+	} else {
+		/* The architectural set; MSRs only on request. */
+		for (unsigned k = HV_REG_RAX; k <= HV_REG_DR7; k++)
+			regs[n++].reg = k;
+	}
+	if (!call_vcpu_idle(call, v))
+		return RPC_DONE;
+	pthread_mutex_lock(&v->lock);
+	r = n ? hv_vcpu_get_regs(v->hv, regs, n) : 0;
+	pthread_mutex_unlock(&v->lock);
+	if (r < 0) {
+		rpc_error_hv(call, r, hv_vcpu_last_status(v->hv), "get-regs");
+		return RPC_DONE;
+	}
+	out = json_object();
+	for (unsigned k = 0; k < n; k++)
+		json_object_set_new(out, hv_reg_name(regs[k].reg), reg_to_json(&regs[k]));
+	rpc_reply(call, json_pack("{s:o}", "regs", out));
+	return RPC_DONE;
+}
+
+static int set_regs(struct rpc_call *call, json_t *params)
+{
+	struct reg_edit edits[HV_REG_COUNT];
+	struct vm *vm = call_vm(call, params);
+	struct vcpu *v;
+	char err[128];
+	int r;
+
+	if (!vm || !(v = call_vcpu(call, vm, params)))
+		return RPC_DONE;
+	if (regs_parse(json_object_get(params, "regs"), edits, err, sizeof(err)) < 0) {
+		rpc_invalid_params(call, "%s", err);
+		return RPC_DONE;
+	}
+	if (!call_vcpu_idle(call, v))
+		return RPC_DONE;
+	pthread_mutex_lock(&v->lock);
+	r = regs_apply(v, edits);
+	pthread_mutex_unlock(&v->lock);
+	if (r < 0) {
+		rpc_error_hv(call, r, hv_vcpu_last_status(v->hv), "set-regs");
+		return RPC_DONE;
+	}
+	rpc_reply(call, json_pack("{s:i, s:i}", "vm", vm->id, "vcpu", v->index));
+	return RPC_DONE;
+}
+
+/* ---- running -------------------------------------------------------------------------------- */
+
+static int run(struct rpc_call *call, json_t *params)
+{
+	struct vm *vm = call_vm(call, params);
+	const char *mode = param_string(params, "mode");
+	bool wait = param_bool(params, "wait", false);
+	unsigned timeout_ms = 0;
+	uint64_t dflt = 0;
+	bool has_default;
+	struct vcpu *v;
+
+	if (!vm || !(v = call_vcpu(call, vm, params)))
+		return RPC_DONE;
+	has_default = param_u64(params, "default_read", &dflt);
+	if (param_uint(params, "timeout_ms", &timeout_ms) && (!wait || timeout_ms == 0)) {
+		rpc_invalid_params(call, "timeout_ms needs wait: true and is at least 1");
+		return RPC_DONE;
+	}
+	if (!call_vcpu_idle(call, v))
+		return RPC_DONE;
+	if (vm->state == VM_CREATED)
+		vm_set_state(vm, VM_RUNNING);
+	vcpu_start(v, mode && strcmp(mode, "stream") == 0 ? RUN_STREAM : RUN_STEP, has_default,
+		   dflt);
+	if (!wait) {
+		rpc_reply(call, json_pack("{s:i, s:i, s:s}", "vm", vm->id, "vcpu", v->index,
+					  "state", "running"));
+		return RPC_DONE;
+	}
+	if (waiter_add(vm, v, WAIT_PARK, call, timeout_ms) < 0) {
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
+		return RPC_DONE;
+	}
+	return RPC_DEFERRED;
+}
+
+static int complete(struct rpc_call *call, json_t *params)
+{
+	struct reg_edit edits[HV_REG_COUNT];
+	struct hv_completion c = { .value = UINT64_MAX, .cpuid = { 0 } };
+	struct hv_reg_value rip = { .reg = HV_REG_RIP };
+	json_t *regs = json_object_get(params, "regs"), *cpuid = json_object_get(params, "cpuid");
+	struct vm *vm = call_vm(call, params);
+	struct vcpu *v;
+	char err[128];
+	int r;
+
+	if (!vm || !(v = call_vcpu(call, vm, params)))
+		return RPC_DONE;
+	param_u64(params, "value", &c.value);
+	c.inject_gp = param_bool(params, "inject_gp", false);
+	if (v->parked_exit.kind == HV_EXIT_CPUID)
+		memcpy(c.cpuid, v->parked_exit.cpuid.result, sizeof(c.cpuid));
+	if (cpuid) {
+		uint64_t w;
+
+		if (json_array_size(cpuid) != 4) {
+			rpc_invalid_params(call, "cpuid is [eax, ebx, ecx, edx]");
+			return RPC_DONE;
+		}
+		for (unsigned i = 0; i < 4; i++) {
+			if (json_to_u64(json_array_get(cpuid, i), &w) < 0 || w > UINT32_MAX) {
+				rpc_invalid_params(call, "cpuid is [eax, ebx, ecx, edx]");
+				return RPC_DONE;
+			}
+			c.cpuid[i] = (uint32_t)w;
+		}
+	}
+	if (regs && regs_parse(regs, edits, err, sizeof(err)) < 0) {
+		rpc_invalid_params(call, "%s", err);
+		return RPC_DONE;
+	}
+	if (v->state != VCPU_PARKED) {
+		rpc_error_invalid_state(call, vcpu_state_name(v->state),
+					"vcpu %u of vm %u is %s, not parked at an exit", v->index,
+					vm->id, vcpu_state_name(v->state));
+		return RPC_DONE;
+	}
+	pthread_mutex_lock(&v->lock);
+	r = hv_vcpu_complete(v->hv, &c);
+	/* regs after the completion: a given rip overrides the advanced one. */
+	if (r == 0 && regs)
+		r = regs_apply(v, edits);
+	if (r == 0)
+		r = hv_vcpu_get_regs(v->hv, &rip, 1);
+	pthread_mutex_unlock(&v->lock);
+	if (r < 0) {
+		rpc_error_hv(call, r, hv_vcpu_last_status(v->hv), "complete");
+		return RPC_DONE;
+	}
+	rpc_reply(call, json_pack("{s:i, s:i, s:o}", "vm", vm->id, "vcpu", v->index, "rip",
+				  json_hex(rip.u64)));
+	return RPC_DONE;
+}
+
+static int stop(struct rpc_call *call, json_t *params)
+{
+	struct vm *vm = call_vm(call, params);
+	struct vcpu *v;
+
+	if (!vm || !(v = call_vcpu(call, vm, params)))
+		return RPC_DONE;
+	if (v->state == VCPU_PARKED && v->last_exit) {
+		rpc_reply(call, park_reply(v->last_exit));
+		return RPC_DONE;
+	}
+	if (v->state == VCPU_CREATED || v->state == VCPU_PARKED) {
+		rpc_reply(call, json_pack("{s:i, s:i, s:s}", "vm", vm->id, "vcpu", v->index,
+					  "state", vcpu_state_name(v->state)));
+		return RPC_DONE;
+	}
+	/* Answered when the vCPU posts its park (exit "stopped"), never by blocking here. */
+	if (waiter_add(vm, v, WAIT_PARK, call, STOP_TIMEOUT_MS) < 0) {
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
+		return RPC_DONE;
+	}
+	vcpu_request(v, VCPU_REQ_STOP);
+	return RPC_DEFERRED;
+}
+
+static const char *const access_names[] = { "read", "write", "exec", NULL };
+
+static int translate_gva(struct rpc_call *call, json_t *params)
+{
+	struct vm *vm = call_vm(call, params);
+	const char *access = param_string(params, "access");
+	unsigned mask = HV_MAP_READ;
+	uint64_t gva, gpa;
+	struct vcpu *v;
+	int r;
+
+	if (!vm || !(v = call_vcpu(call, vm, params)))
+		return RPC_DONE;
+	param_u64(params, "gva", &gva);
+	if (access && strcmp(access, "write") == 0)
+		mask |= HV_MAP_WRITE;
+	else if (access && strcmp(access, "exec") == 0)
+		mask |= HV_MAP_EXEC;
+	if (!(hv_caps(mshvd.hv) & HV_CAP_TRANSLATE_GVA)) {
+		rpc_error_hv(call, -EOPNOTSUPP, 0, "translate-gva");
+		return RPC_DONE;
+	}
+	if (!call_vcpu_idle(call, v))
+		return RPC_DONE;
+	pthread_mutex_lock(&v->lock);
+	r = hv_vcpu_translate_gva(v->hv, gva, mask, &gpa);
+	pthread_mutex_unlock(&v->lock);
+	if (r < 0) {
+		rpc_error_hv(call, r, hv_vcpu_last_status(v->hv), "translate-gva");
+		return RPC_DONE;
+	}
+	rpc_reply(call, json_pack("{s:o, s:o}", "gva", json_hex(gva), "gpa", json_hex(gpa)));
+	return RPC_DONE;
+}
+
+static const char *const mode_names[] = { "step", "stream", NULL };
+
+const struct method method_create_vcpu = {
+	.name = "create-vcpu",
+	.handler = create_vcpu,
+	.perm = PERM_OWNER,
+	.params = (const struct param_spec[]){
+		{ "vm", PT_VM, true, NULL },
+		{ "index", PT_UINT, true, NULL },
+		{ NULL },
+	},
+	.summary = "create vCPU index and its thread (parked)",
+};
+
+const struct method method_get_regs = {
+	.name = "get-regs",
+	.handler = get_regs,
+	.perm = PERM_OWNER,
+	.params = (const struct param_spec[]){
+		{ "vm", PT_VM, true, NULL },
+		{ "vcpu", PT_UINT, true, NULL },
+		{ "names", PT_STRINGS, false, NULL },
+		{ NULL },
+	},
+	.summary = "read registers of a parked vCPU",
+};
+
+const struct method method_set_regs = {
+	.name = "set-regs",
+	.handler = set_regs,
+	.perm = PERM_OWNER,
+	.params = (const struct param_spec[]){
+		{ "vm", PT_VM, true, NULL },
+		{ "vcpu", PT_UINT, true, NULL },
+		{ "regs", PT_OBJECT, true, NULL },
+		{ NULL },
+	},
+	.summary = "write registers of a parked vCPU",
+};
+
+const struct method method_run = {
+	.name = "run",
+	.handler = run,
+	.perm = PERM_OWNER,
+	.params = (const struct param_spec[]){
+		{ "vm", PT_VM, true, NULL },
+		{ "vcpu", PT_UINT, true, NULL },
+		{ "mode", PT_ENUM, false, mode_names },
+		{ "wait", PT_BOOL, false, NULL },
+		{ "timeout_ms", PT_UINT, false, NULL },
+		{ "default_read", PT_U64, false, NULL },
+		{ NULL },
+	},
+	.summary = "start or resume a vCPU; with wait, reply with the exit that parks it",
+};
+
+const struct method method_complete = {
+	.name = "complete",
+	.handler = complete,
+	.perm = PERM_OWNER,
+	.params = (const struct param_spec[]){
+		{ "vm", PT_VM, true, NULL },
+		{ "vcpu", PT_UINT, true, NULL },
+		{ "value", PT_U64, false, NULL },
+		{ "regs", PT_OBJECT, false, NULL },
+		{ "cpuid", PT_ARRAY, false, NULL },
+		{ "inject_gp", PT_BOOL, false, NULL },
+		{ NULL },
+	},
+	.summary = "finish the parked exit (read value, RIP advance) without resuming",
+};
+
+const struct method method_stop = {
+	.name = "stop",
+	.handler = stop,
+	.perm = PERM_OWNER,
+	.params = (const struct param_spec[]){
+		{ "vm", PT_VM, true, NULL },
+		{ "vcpu", PT_UINT, true, NULL },
+		{ NULL },
+	},
+	.summary = "kick a running vCPU; replies once it parked (exit \"stopped\")",
+};
+
+const struct method method_translate_gva = {
+	.name = "translate-gva",
+	.handler = translate_gva,
+	.perm = PERM_OWNER,
+	.params = (const struct param_spec[]){
+		{ "vm", PT_VM, true, NULL },
+		{ "vcpu", PT_UINT, true, NULL },
+		{ "gva", PT_U64, true, NULL },
+		{ "access", PT_ENUM, false, access_names },
+		{ NULL },
+	},
+	.summary = "translate a guest virtual address with the vCPU's paging state",
+};

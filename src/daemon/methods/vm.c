@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: MIT
+// VM methods: create-vm, destroy-vm, list-vms, vm-info, pause-vm, resume-vm.
+
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+#include "methods.h"
+
+static bool name_valid(const char *name)
+{
+	size_t len = strlen(name);
+	bool digits = true;
+
+	if (len == 0 || len > MSHVD_DEFAULT_MAX_NAME)
+		return false;
+	for (const char *p = name; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+			return false;
+		if (!isdigit((unsigned char)*p))
+			digits = false;
+	}
+	return !digits;
+}
+
+static int create_vm(struct rpc_call *call, json_t *params)
+{
+	struct hv_vm_options opts = {
+		.lapic = param_bool(params, "lapic", false),
+		.x2apic = param_bool(params, "x2apic", false),
+		.irqchip = param_bool(params, "irqchip", false),
+	};
+	const char *name = param_string(params, "name");
+	uint32_t caps = hv_caps(mshvd.hv);
+	struct vm *vm;
+	int r;
+
+	if (name && !name_valid(name)) {
+		rpc_invalid_params(call, "a name has 1 to %u of [A-Za-z0-9._-] and is not a number",
+				   MSHVD_DEFAULT_MAX_NAME);
+		return RPC_DONE;
+	}
+	if ((opts.lapic && !(caps & HV_CAP_LAPIC)) || (opts.x2apic && !(caps & HV_CAP_X2APIC)) ||
+	    (opts.irqchip && !(caps & HV_CAP_IRQCHIP))) {
+		rpc_error_hv(call, -EOPNOTSUPP, 0, "create-vm option");
+		return RPC_DONE;
+	}
+	if (nvms >= mshvd.limits.max_vms) {
+		rpc_error_limit(call, "max-vms", mshvd.limits.max_vms);
+		return RPC_DONE;
+	}
+	if (auth_uid_limited(call->uid)) {
+		struct uid_usage u;
+
+		auth_uid_usage(call->uid, &u);
+		if (u.vms >= mshvd.limits.max_vms_per_uid) {
+			rpc_error_limit(call, "max-vms-per-uid", mshvd.limits.max_vms_per_uid);
+			return RPC_DONE;
+		}
+	}
+	r = vm_new(call->uid, call->client, name, param_bool(params, "autodestroy", false), &opts,
+		   &vm);
+	if (r == -EEXIST) {
+		rpc_invalid_params(call, "you already have a vm named \"%s\"", name);
+		return RPC_DONE;
+	}
+	if (r < 0) {
+		rpc_error_hv(call, r, hv_last_status(mshvd.hv), "create-vm");
+		return RPC_DONE;
+	}
+	rpc_reply(call, json_pack("{s:i, s:s}", "vm", vm->id, "name", vm->name));
+	return RPC_DONE;
+}
+
+static int destroy_vm(struct rpc_call *call, json_t *params)
+{
+	struct vm *vm = call_vm(call, params);
+	unsigned id;
+
+	if (!vm)
+		return RPC_DONE;
+	id = vm->id;
+	vm_destroy(vm, "destroy-vm");
+	rpc_reply(call, json_pack("{s:i, s:s}", "vm", id, "state", "destroying"));
+	return RPC_DONE;
+}
+
+static int list_vms(struct rpc_call *call, json_t *params)
+{
+	json_t *list = json_array();
+	struct vm *vm;
+
+	TAILQ_FOREACH(vm, &vms, entry)
+		if (auth_can_see(call->uid, vm))
+			json_array_append_new(list, vm_summary(vm));
+	rpc_reply(call, json_pack("{s:o}", "vms", list));
+	return RPC_DONE;
+}
+
+static json_t *map_flags_json(unsigned flags)
+{
+	json_t *f = json_array();
+
+	json_array_append_new(f, json_string("read"));
+	if (flags & HV_MAP_WRITE)
+		json_array_append_new(f, json_string("write"));
+	if (flags & HV_MAP_EXEC)
+		json_array_append_new(f, json_string("exec"));
+	return f;
+}
+
+static json_t *msi_routes_json(const struct vm *vm)
+{
+	json_t *list = json_array();
+
+	for (unsigned i = 0; i < vm->nmsi_routes; i++) {
+		const struct hv_msi_route *r = &vm->msi_routes[i];
+
+		json_array_append_new(list, json_pack("{s:i, s:o, s:o, s:o}", "gsi", (int)r->gsi,
+						      "address_lo", json_hex(r->address_lo),
+						      "address_hi", json_hex(r->address_hi),
+						      "data", json_hex(r->data)));
+	}
+	return list;
+}
+
+static int vm_info(struct rpc_call *call, json_t *params)
+{
+	struct vm *vm = call_vm(call, params);
+	json_t *info, *regions, *vcpus, *exits;
+	struct region *r;
+
+	if (!vm)
+		return RPC_DONE;
+	info = vm_summary(vm);
+	regions = json_array();
+	TAILQ_FOREACH(r, &vm->regions, entry)
+		json_array_append_new(regions, json_pack("{s:o, s:o, s:o}", "gpa", json_hex(r->gpa),
+							 "size", json_hex(r->size), "flags",
+							 map_flags_json(r->flags)));
+	vcpus = json_array();
+	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		json_t *jv;
+
+		if (!v)
+			continue;
+		jv = json_pack("{s:i, s:s, s:I}", "vcpu", v->index, "state",
+			       vcpu_state_name(v->state), "exits", (json_int_t)v->exits);
+		if (v->state == VCPU_PARKED && v->last_exit)
+			json_object_set(jv, "exit", json_object_get(v->last_exit, "exit"));
+		json_array_append_new(vcpus, jv);
+	}
+	exits = json_object();
+	for (unsigned k = 0; k <= HV_EXIT_UNKNOWN; k++)
+		if (k != HV_EXIT_INTERRUPTED)
+			json_object_set_new(exits, hv_exit_kind_name(k),
+					    json_integer((json_int_t)vm->exit_counts[k]));
+	json_object_set_new(exits, "stopped",
+			    json_integer((json_int_t)vm->exit_counts[HV_EXIT_UNKNOWN + 1]));
+	json_object_set_new(info, "options", json_pack("{s:b, s:b, s:b}", "lapic", vm->opts.lapic,
+						       "x2apic", vm->opts.x2apic, "irqchip",
+						       vm->opts.irqchip));
+	json_object_set_new(info, "regions", regions);
+	json_object_set_new(info, "vcpus", vcpus);
+	json_object_set_new(info, "eventfds", vm_eventfds_json(vm));
+	json_object_set_new(info, "msi_routes", msi_routes_json(vm));
+	json_object_set_new(info, "exits", exits);
+	rpc_reply(call, info);
+	return RPC_DONE;
+}
+
+static int pause_vm(struct rpc_call *call, json_t *params)
+{
+	struct vm *vm = call_vm(call, params);
+	int r;
+
+	if (!vm)
+		return RPC_DONE;
+	if (vm->state == VM_PAUSED) {
+		rpc_error_invalid_state(call, "paused", "vm %u is already paused", vm->id);
+		return RPC_DONE;
+	}
+	if (hv_caps(mshvd.hv) & HV_CAP_PAUSE) {
+		r = hv_vm_pause(vm->hv);
+		if (r < 0) {
+			rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "pause-vm");
+			return RPC_DONE;
+		}
+	}
+	vm->prev_state = vm->state;
+	vm_set_state(vm, VM_PAUSED);
+	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
+		if (vm->vcpus[i])
+			vcpu_request(vm->vcpus[i], VCPU_REQ_PAUSE);
+	/* Answered once no vCPU runs any more (each one reports "paused" or parks). */
+	if (waiter_add(vm, NULL, WAIT_PAUSE, call, 5000) < 0) {
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
+		return RPC_DONE;
+	}
+	waiters_check(vm, NULL, NULL);
+	return RPC_DEFERRED;
+}
+
+static int resume_vm(struct rpc_call *call, json_t *params)
+{
+	struct vm *vm = call_vm(call, params);
+	int r;
+
+	if (!vm)
+		return RPC_DONE;
+	if (vm->state != VM_PAUSED) {
+		rpc_error_invalid_state(call, vm_state_name(vm->state), "vm %u is not paused",
+					vm->id);
+		return RPC_DONE;
+	}
+	if (hv_caps(mshvd.hv) & HV_CAP_PAUSE) {
+		r = hv_vm_resume(vm->hv);
+		if (r < 0) {
+			rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "resume-vm");
+			return RPC_DONE;
+		}
+	}
+	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
+		if (vm->vcpus[i])
+			vcpu_clear_request(vm->vcpus[i], VCPU_REQ_PAUSE);
+	vm_set_state(vm, vm->prev_state == VM_PAUSED ? VM_RUNNING : vm->prev_state);
+	rpc_reply(call, json_pack("{s:i, s:s}", "vm", vm->id, "state", vm_state_name(vm->state)));
+	return RPC_DONE;
+}
+
+static const struct param_spec vm_only[] = {
+	{ "vm", PT_VM, true, NULL },
+	{ NULL },
+};
+
+const struct method method_create_vm = {
+	.name = "create-vm",
+	.handler = create_vm,
+	.perm = PERM_READ,	/* any user may create; the VM is then owned by the caller */
+	.params = (const struct param_spec[]){
+		{ "name", PT_STRING, false, NULL },
+		{ "lapic", PT_BOOL, false, NULL },
+		{ "x2apic", PT_BOOL, false, NULL },
+		{ "irqchip", PT_BOOL, false, NULL },
+		{ "autodestroy", PT_BOOL, false, NULL },
+		{ NULL },
+	},
+	.summary = "create a partition owned by the caller",
+};
+
+const struct method method_destroy_vm = {
+	.name = "destroy-vm",
+	.handler = destroy_vm,
+	.perm = PERM_OWNER,
+	.params = vm_only,
+	.summary = "destroy a VM; returns at once, vm-state destroyed follows",
+};
+
+const struct method method_list_vms = {
+	.name = "list-vms",
+	.handler = list_vms,
+	.perm = PERM_READ,
+	.params = (const struct param_spec[]){ { NULL } },
+	.summary = "the VMs the caller may see",
+};
+
+const struct method method_vm_info = {
+	.name = "vm-info",
+	.handler = vm_info,
+	.perm = PERM_OWNER,
+	.params = vm_only,
+	.summary = "regions, vCPUs and their states, eventfds, exit counters of one VM",
+};
+
+const struct method method_pause_vm = {
+	.name = "pause-vm",
+	.handler = pause_vm,
+	.perm = PERM_OWNER,
+	.params = vm_only,
+	.summary = "pause every vCPU of a VM; returns once none runs",
+};
+
+const struct method method_resume_vm = {
+	.name = "resume-vm",
+	.handler = resume_vm,
+	.perm = PERM_OWNER,
+	.params = vm_only,
+	.summary = "let the vCPUs of a paused VM continue",
+};

@@ -1,0 +1,602 @@
+/* SPDX-License-Identifier: MIT */
+/* mshvd internals: the objects of the daemon (clients, calls, VMs, vCPUs, events) and their APIs. */
+#ifndef MSHVD_DAEMON_H
+#define MSHVD_DAEMON_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "hv/hv.h"
+#include "mshvd/protocol.h"
+
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
+	for ((var) = TAILQ_FIRST(head); (var) && ((tvar) = TAILQ_NEXT(var, field), 1); \
+	     (var) = (tvar))
+#endif
+
+struct event_base;
+struct bufferevent;
+struct event;
+
+/*
+ * Threads (see STYLE.md "Threads").  Everything in this header belongs to the loop thread,
+ * except the members of struct vcpu marked "shared" (under vcpu->lock or atomic) and the
+ * mailbox functions marked "Thread: any".
+ */
+
+/* ---- log.c ------------------------------------------------------------------------------- */
+
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARNING, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+extern enum log_level log_level;
+int log_level_from_name(const char *name, enum log_level *ret);
+/* Pick the target once, first thing in main: native journal records when stderr is the
+ * service's journal stream ($JOURNAL_STREAM matches fd 2; systemd builds only), else plain
+ * lines on stderr.  Returns true for the journal. */
+bool log_init(void);
+/* One message; on stderr one line, prefixed with pid and level.  Thread: any. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with context that the journal stores as fields: MSHVD_VM= when vm != 0,
+ * MSHVD_VCPU= when vcpu >= 0, MSHVD_METHOD= when method != NULL, ERRNO= when err > 0 (a
+ * positive errno).  The text should still name the context for stderr readers.  Thread: any. */
+void log_full(enum log_level level, unsigned vm, int vcpu, const char *method, int err,
+	      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+#define log_error(...)	log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+#define log_warning(...) log_msg(LOG_LVL_WARNING, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...)	do { if (log_level >= LOG_LVL_DEBUG) log_msg(LOG_LVL_DEBUG, __VA_ARGS__); } while (0)
+
+/* ---- limits and global state (main.c) ---------------------------------------------------- */
+
+struct limits {
+	unsigned max_clients;
+	unsigned max_vms;
+	unsigned max_vcpus;
+	uint64_t max_mem_per_vm;
+	size_t max_request;
+	unsigned max_batch;
+	unsigned max_depth;
+	size_t max_io;
+	unsigned max_inflight;
+	unsigned max_subs;
+	unsigned event_ring;
+	unsigned max_eventfds;		/* ioeventfds + irqfds per VM */
+	unsigned max_msi_routes;	/* entries of one set-msi-routing table */
+	/* Per uid (root is bounded only by the daemon-wide limits above). */
+	unsigned max_clients_per_uid;
+	unsigned max_vms_per_uid;
+	unsigned max_vcpus_per_uid;
+	uint64_t max_mem_per_uid;
+	unsigned max_eventfds_per_uid;
+	/* Request shape: every string (but write-memory data, bounded by max_io) and every
+	 * array or object inside a request. */
+	size_t max_string;
+	unsigned max_array;
+	/* Output: bytes queued per connection, and the timeouts of a stuck connection. */
+	size_t max_output;
+	unsigned output_timeout_ms;	/* output pending without progress -> disconnect */
+	unsigned frame_timeout_ms;	/* a partial request line -> error and disconnect */
+};
+
+/* Defaults of the limits added for robustness (options of the same names). */
+#define MSHVD_DEFAULT_MAX_CLIENTS_PER_UID	16
+#define MSHVD_DEFAULT_MAX_VMS_PER_UID		32
+#define MSHVD_DEFAULT_MAX_VCPUS_PER_UID		256
+#define MSHVD_DEFAULT_MAX_MEM_PER_UID		(16ull << 30)
+#define MSHVD_DEFAULT_MAX_EVENTFDS_PER_UID	1024
+#define MSHVD_DEFAULT_MAX_STRING		4096
+#define MSHVD_DEFAULT_MAX_ARRAY			1024
+#define MSHVD_DEFAULT_MAX_OUTPUT		(1u << 20)
+#define MSHVD_DEFAULT_OUTPUT_TIMEOUT_MS		30000
+#define MSHVD_DEFAULT_FRAME_TIMEOUT_MS		10000
+
+/* Every limit at its default: the initializer of mshvd.limits (main.c, test harnesses). */
+#define MSHVD_LIMITS_DEFAULT { \
+	.max_clients = MSHVD_DEFAULT_MAX_CLIENTS, \
+	.max_vms = MSHVD_DEFAULT_MAX_VMS, \
+	.max_vcpus = MSHVD_DEFAULT_MAX_VCPUS, \
+	.max_mem_per_vm = MSHVD_DEFAULT_MAX_MEM_PER_VM, \
+	.max_request = MSHVD_DEFAULT_MAX_REQUEST, \
+	.max_batch = MSHVD_DEFAULT_MAX_BATCH, \
+	.max_depth = MSHVD_DEFAULT_MAX_DEPTH, \
+	.max_io = MSHVD_DEFAULT_MAX_IO, \
+	.max_inflight = MSHVD_DEFAULT_MAX_INFLIGHT, \
+	.max_subs = MSHVD_DEFAULT_MAX_SUBS, \
+	.event_ring = MSHVD_DEFAULT_EVENT_RING, \
+	.max_eventfds = MSHVD_DEFAULT_MAX_EVENTFDS, \
+	.max_msi_routes = MSHVD_DEFAULT_MAX_MSI_ROUTES, \
+	.max_clients_per_uid = MSHVD_DEFAULT_MAX_CLIENTS_PER_UID, \
+	.max_vms_per_uid = MSHVD_DEFAULT_MAX_VMS_PER_UID, \
+	.max_vcpus_per_uid = MSHVD_DEFAULT_MAX_VCPUS_PER_UID, \
+	.max_mem_per_uid = MSHVD_DEFAULT_MAX_MEM_PER_UID, \
+	.max_eventfds_per_uid = MSHVD_DEFAULT_MAX_EVENTFDS_PER_UID, \
+	.max_string = MSHVD_DEFAULT_MAX_STRING, \
+	.max_array = MSHVD_DEFAULT_MAX_ARRAY, \
+	.max_output = MSHVD_DEFAULT_MAX_OUTPUT, \
+	.output_timeout_ms = MSHVD_DEFAULT_OUTPUT_TIMEOUT_MS, \
+	.frame_timeout_ms = MSHVD_DEFAULT_FRAME_TIMEOUT_MS, \
+}
+
+/* Defaults of the eventfd limits (options --max-eventfds, --max-msi-routes). */
+#define MSHVD_DEFAULT_MAX_EVENTFDS	64
+#define MSHVD_DEFAULT_MAX_MSI_ROUTES	256
+/* GSIs are below this on every backend (KVM_MAX_IRQ_ROUTES; the MSHV driver's table). */
+#define MSHVD_MAX_GSI			4096
+
+struct mshvd {
+	struct event_base *base;
+	struct hv *hv;
+	struct limits limits;
+	const char *socket_path;
+	bool shutting_down;
+	uint64_t started_us;
+};
+
+extern struct mshvd mshvd;
+
+/* Wall clock in microseconds.  Thread: any. */
+uint64_t now_us(void);
+
+/* ---- util.c: JSON helpers (loop thread) --------------------------------------------------- */
+
+/* New reference: "0x..." string of v. */
+json_t *json_hex(uint64_t v);
+/* Parse a 64-bit quantity: a non-negative JSON integer or a "0x..." string.  0 or -EINVAL. */
+int json_to_u64(const json_t *j, uint64_t *ret);
+/* Base64 (RFC 4648, padded).  malloc'ed results; decode returns -EINVAL on bad input. */
+char *base64_encode(const void *data, size_t len);
+int base64_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_len);
+/* Nesting depth of a JSON text, scanned without parsing (strings are skipped). */
+unsigned json_text_depth(const char *s, size_t len);
+
+/* ---- rpc.c: JSON-RPC calls ----------------------------------------------------------------- */
+
+struct client;
+struct rpc_batch;
+struct method;
+
+/*
+ * One request being served.  A handler either finishes it at once (rpc_reply/rpc_error) or
+ * keeps it (return RPC_DEFERRED) and finishes it later from the loop.  If the client goes away
+ * meanwhile, call->client becomes NULL and finishing it only frees it.
+ */
+struct rpc_call {
+	struct client *client;		/* NULL once the client has gone */
+	json_t *id;			/* new ref; NULL for a notification */
+	const struct method *method;
+	struct rpc_batch *batch;	/* NULL for a single request */
+	uid_t uid;
+	pid_t pid;
+	TAILQ_ENTRY(rpc_call) entry;	/* client->calls while deferred */
+	bool deferred;
+	/* Called once after the reply was queued (subscribe uses it to replay events). */
+	void (*after_reply)(struct rpc_call *call, void *arg);
+	void *after_arg;
+	/* A descriptor to attach (SCM_RIGHTS) to the reply line, borrowed: it must stay open
+	 * until rpc_reply() returns.  The result must say "passed_fds": 1.  -1: none. */
+	int pass_fd;
+};
+TAILQ_HEAD(rpc_call_list, rpc_call);
+
+#define RPC_DONE	0
+#define RPC_DEFERRED	1
+
+/* Finish a call with a result (stolen reference).  Frees the call. */
+void rpc_reply(struct rpc_call *call, json_t *result);
+/* Finish a call with an error; data (stolen, may be NULL) gets data.name = name added. */
+void rpc_error(struct rpc_call *call, int code, const char *name, json_t *data,
+	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+#define rpc_invalid_params(call, ...) \
+	rpc_error(call, MSHVD_ERR_INVALID_PARAMS, MSHVD_ERRNAME_INVALID_PARAMS, NULL, __VA_ARGS__)
+void rpc_error_invalid_state(struct rpc_call *call, const char *state, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void rpc_error_limit(struct rpc_call *call, const char *limit, uint64_t value);
+/* hypervisor-error with data.errno = -err and data.hv_status. */
+void rpc_error_hv(struct rpc_call *call, int err, uint32_t hv_status, const char *what);
+/* Mark a call as answered later; it is linked to its client so a disconnect detaches it. */
+void rpc_defer(struct rpc_call *call);
+
+/* Handle one request line from client c (loop thread).  Returns false when the client must be
+ * closed after its output is flushed. */
+bool rpc_handle_line(struct client *c, const char *line, size_t len);
+/* A client is going away: detach its deferred calls. */
+void rpc_client_gone(struct client *c);
+
+/* ---- methods.c: the method table ---------------------------------------------------------- */
+
+enum perm {
+	PERM_UNDECLARED,	/* a row that forgot .perm: refused, and make check fails */
+	PERM_READ,	/* any connected user; results filtered to what the caller may see */
+	PERM_OWNER,	/* the VM's owner or root; others see no-such-vm */
+	PERM_ADMIN,	/* root only: operations on the daemon as a whole, not on one VM (none
+			 * exist yet; shutdown and configuration stay with signals and options) */
+};
+/*
+ * No method takes a path: params are VM references, numbers, booleans, enums, register names,
+ * a VM name restricted to [A-Za-z0-9._-] and base64 data.  The only paths the daemon opens are
+ * its command line's (--socket, --device) and the environment's (systemd); make check verifies
+ * both (tests/integration/test-permissions.py).
+ */
+
+enum param_type {
+	PT_VM,		/* VM id (integer) or name (string) */
+	PT_UINT,	/* non-negative integer that fits 32 bits */
+	PT_U64,		/* 64-bit quantity: integer or "0x..." string */
+	PT_BOOL,
+	PT_STRING,
+	PT_ENUM,	/* string from param_spec.values */
+	PT_ENUMS,	/* array of strings from param_spec.values */
+	PT_STRINGS,	/* array of strings */
+	PT_OBJECT,
+	PT_ARRAY,
+};
+
+struct param_spec {
+	const char *name;
+	enum param_type type;
+	bool required;
+	const char *const *values;	/* PT_ENUM, PT_ENUMS: NULL-terminated */
+};
+
+struct method {
+	const char *name;
+	int (*handler)(struct rpc_call *call, json_t *params);	/* params: borrowed */
+	enum perm perm;
+	const struct param_spec *params;	/* terminated by a NULL name */
+	const char *summary;
+};
+
+extern const struct method *const method_table[];
+const struct method *method_find(const char *name);
+const char *perm_name(enum perm p);
+const char *param_type_name(enum param_type t);
+/* New reference: the table as JSON (for --print-methods and the schema checks). */
+json_t *methods_to_json(void);
+
+/* Param accessors for handlers; the params were already type-checked against the spec. */
+bool param_u64(json_t *params, const char *name, uint64_t *ret);
+bool param_uint(json_t *params, const char *name, unsigned *ret);
+bool param_bool(json_t *params, const char *name, bool def);
+const char *param_string(json_t *params, const char *name);
+
+extern const struct method method_daemon_info, method_create_vm, method_destroy_vm,
+	method_list_vms, method_vm_info, method_pause_vm, method_resume_vm, method_map_memory,
+	method_unmap_memory, method_write_memory, method_read_memory, method_create_vcpu,
+	method_get_regs, method_set_regs, method_run, method_complete, method_stop,
+	method_translate_gva, method_subscribe, method_unsubscribe, method_add_ioeventfd,
+	method_remove_ioeventfd, method_add_irqfd, method_remove_irqfd, method_trigger_irq,
+	method_set_msi_routing, method_assert_interrupt, method_rpc_discover;
+
+/* ---- server.c: socket and clients --------------------------------------------------------- */
+
+struct subscription;
+TAILQ_HEAD(subscription_list, subscription);
+struct fd_line;
+TAILQ_HEAD(fd_line_list, fd_line);
+
+struct client {
+	unsigned id;
+	int fd;
+	struct bufferevent *bev;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	unsigned inflight;		/* requests without a reply yet */
+	bool closing;			/* close once the output is flushed */
+	bool dead;			/* freed on the next loop turn */
+	struct rpc_call_list calls;	/* deferred calls */
+	struct subscription_list subs;
+	unsigned nsubs;
+	unsigned next_sub;
+	struct fd_line_list fd_lines;	/* lines waiting to go out with a descriptor */
+	struct event *fd_write_ev;	/* write readiness for the head of fd_lines */
+	/* Backpressure on output (limits.max_output): events that did not fit are dropped and
+	 * reported as one events-lost {from, to} once the output has drained. */
+	uint64_t lost_from, lost_to;	/* 0: nothing lost */
+	bool output_throttled;		/* reading stopped until the output drains */
+	struct event *frame_ev;		/* partial request line timeout */
+	TAILQ_ENTRY(client) entry;
+};
+TAILQ_HEAD(client_list, client);
+
+extern struct client_list clients;
+extern unsigned nclients;
+
+int server_listen(const char *path, const char *group);
+/* Serve an inherited listening socket (socket activation).  The fd is ours to close; the socket
+ * file stays the service manager's and is never unlinked.  Sets mshvd.socket_path. */
+int server_listen_fd(int fd);
+void server_stop_listening(void);
+/* Queue one JSON text (borrowed) followed by '\n'.  Dropped for closing clients. */
+void client_send(struct client *c, json_t *msg);
+/* Like client_send(), with descriptor fd (borrowed; duplicated if the line has to wait)
+ * attached as SCM_RIGHTS to the sendmsg() that carries the line's first byte (the
+ * convention of include/mshvd/client.h).  Order with other lines is kept. */
+void client_send_fd(struct client *c, json_t *msg, int fd);
+/* Detach a client at once (its memory goes one loop turn later). */
+void client_kill(struct client *c);
+/* Close after flushing the output. */
+void client_close(struct client *c);
+/* Bytes queued for c and not yet in the kernel. */
+size_t client_output_len(struct client *c);
+/* Queue event msg (borrowed) with sequence number seq, unless the client's output is over
+ * limits.max_output: then it (and every later event until the output drained) is dropped
+ * and counted for one events-lost notice.  Replies never go through here. */
+void client_send_event(struct client *c, json_t *msg, uint64_t seq);
+/* A deferred call finished: count it and resume reading if the client was throttled. */
+void client_call_done(struct client *c);
+
+/* ---- auth.c ------------------------------------------------------------------------------- */
+
+struct vm;
+bool auth_can_see(uid_t uid, const struct vm *vm);
+bool auth_is_admin(uid_t uid);
+
+/* What one uid holds (live and dying VMs), for the per-uid limits. */
+struct uid_usage {
+	unsigned clients, vms, vcpus, eventfds;
+	uint64_t mem;
+};
+void auth_uid_usage(uid_t uid, struct uid_usage *ret);
+/* Whether the per-uid limits apply to uid (not to root). */
+bool auth_uid_limited(uid_t uid);
+
+/* ---- mailbox.c: vCPU threads -> loop ------------------------------------------------------- */
+
+struct vcpu;
+
+enum msg_type {
+	MSG_EXIT,		/* an exit; parks says whether the vCPU parked */
+	MSG_STATE,		/* vCPU entered state (paused, running) */
+	MSG_VCPU_ERROR,		/* hv_vcpu_run failed: err, hv_status; the vCPU parked */
+	MSG_VM_GONE,		/* the teardown thread finished (its last message) */
+};
+
+/* A fixed-size message; copied into and out of the queue. */
+struct vcpu_msg {
+	enum msg_type type;
+	struct vcpu *vcpu;		/* valid until MSG_VM_GONE of its VM is handled */
+	struct vm *vm;
+	bool parks;
+	int state;			/* enum vcpu_state for MSG_STATE */
+	int err;
+	uint32_t hv_status;
+	struct hv_exit exit;
+	uint64_t completed_value;	/* stream reads completed with default_read */
+	bool completed;
+};
+
+int mailbox_init(void);
+void mailbox_fini(void);
+/* Append a message and wake the loop on empty -> non-empty.  Thread: any. */
+void mailbox_post(const struct vcpu_msg *msg);
+
+/* ---- partition.c / vcpu.c: the model ------------------------------------------------------- */
+
+enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_CRASHED, VM_DESTROYING };
+
+enum vcpu_state {
+	VCPU_CREATED,	/* never run: registers may be read and written */
+	VCPU_RUNNING,	/* its thread runs it (or is about to) */
+	VCPU_PAUSED,	/* its VM is paused; it resumes with the VM */
+	VCPU_PARKED,	/* stopped at an exit, waiting for run */
+};
+
+/* Request bits, loop -> vCPU thread (vcpu->requests). */
+enum {
+	VCPU_REQ_STOP	= 1u << 0,
+	VCPU_REQ_PAUSE	= 1u << 1,
+	VCPU_REQ_EXIT	= 1u << 2,
+};
+
+enum run_mode { RUN_STEP, RUN_STREAM };
+
+/* Messages a vCPU thread may have queued and not yet seen handled (backpressure). */
+#define VCPU_MAX_QUEUED	256
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	struct hv_vcpu *hv;
+	pthread_t thread;
+	bool thread_started;
+
+	/* Loop thread only. */
+	enum vcpu_state state;
+	json_t *last_exit;		/* the last parking exit event params (new ref) or NULL */
+	struct hv_exit parked_exit;	/* the exit it is parked at */
+	uint64_t exits;
+
+	/* Shared. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_uint requests;		/* VCPU_REQ_*; the kick follows setting a bit */
+	bool go;			/* lock: loop asked the thread to run */
+	enum run_mode mode;		/* lock: set with go */
+	bool has_default_read;
+	uint64_t default_read;
+	unsigned queued;		/* lock: messages posted and not yet handled */
+};
+
+struct region {
+	uint64_t gpa;
+	uint64_t size;
+	unsigned flags;			/* HV_MAP_* */
+	int memfd;
+	void *host;
+	TAILQ_ENTRY(region) entry;
+};
+TAILQ_HEAD(region_list, region);
+
+struct waiter;
+TAILQ_HEAD(waiter_list, waiter);
+
+/* ioeventfds and irqfds of a VM (eventfd.c).  The daemon owns the eventfd; a copy may have
+ * been passed to a client (pass_fd), which changes nothing here. */
+enum vm_eventfd_kind { VM_EVENTFD_IOEVENT, VM_EVENTFD_IRQ };
+
+struct vm_eventfd {
+	struct vm *vm;
+	unsigned id;			/* per VM, shared by both kinds */
+	enum vm_eventfd_kind kind;
+	int fd;				/* EFD_CLOEXEC | EFD_NONBLOCK */
+	struct event *ev;		/* ioevent: the watcher of fd; NULL for irqfds */
+	bool passed;			/* a copy went to a client */
+	bool registered;		/* the hypervisor knows it */
+	/* ioeventfd */
+	uint64_t addr;
+	unsigned len;
+	bool pio;
+	bool has_datamatch;
+	uint64_t datamatch;
+	uint64_t count;			/* guest writes counted so far */
+	/* irqfd */
+	uint32_t gsi;
+	int resample_fd;		/* -1 unless level triggered */
+	struct event *resample_ev;
+	uint64_t triggers;		/* trigger-irq calls */
+	uint64_t resamples;
+	TAILQ_ENTRY(vm_eventfd) entry;
+};
+TAILQ_HEAD(vm_eventfd_list, vm_eventfd);
+
+struct vm {
+	unsigned id;
+	char *name;
+	uid_t owner;
+	struct client *creator;		/* NULL once the creating connection closed */
+	bool autodestroy;
+	struct hv_vm_options opts;
+	enum vm_state state;
+	enum vm_state prev_state;	/* before pause-vm */
+	struct hv_vm *hv;
+	struct region_list regions;
+	uint64_t mem_total;
+	struct vcpu **vcpus;		/* [limits.max_vcpus] */
+	unsigned nvcpus;
+	uint64_t exit_counts[HV_EXIT_UNKNOWN + 2];	/* by hv_exit_kind, + stopped */
+	struct waiter_list waiters;
+	struct vm_eventfd_list eventfds;
+	unsigned neventfds;
+	unsigned next_eventfd_id;
+	struct hv_msi_route *msi_routes;	/* the table last set (set-msi-routing) */
+	unsigned nmsi_routes;
+	pthread_t reaper;
+	bool reaper_started;
+	TAILQ_ENTRY(vm) entry;
+};
+TAILQ_HEAD(vm_list, vm);
+
+extern struct vm_list vms;		/* live VMs, visible to their owner */
+extern struct vm_list dying_vms;	/* being torn down off the loop */
+extern unsigned nvms;
+
+const char *vm_state_name(enum vm_state s);
+const char *vcpu_state_name(enum vcpu_state s);
+int vm_new(uid_t owner, struct client *creator, const char *name, bool autodestroy,
+	   const struct hv_vm_options *opts, struct vm **ret);
+/* Look up by id (integer) or name (string) as seen by uid; NULL when missing or foreign. */
+struct vm *vm_lookup(const json_t *ref, uid_t uid);
+/* Start teardown; the vm leaves `vms` at once and is freed when MSG_VM_GONE arrives. */
+void vm_destroy(struct vm *vm, const char *why);
+/* MSG_VM_GONE arrived: join the reaper, publish "destroyed", free the VM. */
+void vm_gone(struct vm *vm);
+void vm_set_state(struct vm *vm, enum vm_state s);
+json_t *vm_summary(const struct vm *vm);		/* new ref */
+void vm_client_gone(struct client *c);
+uint64_t vm_count_vcpus(void);
+
+int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, unsigned flags);
+struct region *vm_region_at(struct vm *vm, uint64_t gpa);
+int vm_unmap(struct vm *vm, struct region *r);
+/* Guest RAM access; -EFAULT unless [gpa, gpa+len) is inside mapped regions. */
+int vm_access(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool write);
+
+/* ---- eventfd.c: ioeventfds, irqfds, MSI routes of a VM (loop thread) ---- */
+
+/* Whether vm has the interrupt controller irqfds and MSI routes need: the in-kernel irqchip
+ * on kvm (create-vm irqchip, lapic or x2apic), the LAPIC partition flag on mshv. */
+bool vm_has_irqchip(const struct vm *vm);
+/* "irqchip" or "lapic": the create-vm option the backend needs for irqfds. */
+const char *vm_irqchip_option(void);
+/* Whether gsi is routed: an irqchip pin (kvm) or in the VM's MSI table. */
+bool vm_gsi_routed(const struct vm *vm, uint32_t gsi);
+struct vm_eventfd *vm_eventfd_find(struct vm *vm, enum vm_eventfd_kind kind, unsigned id);
+struct vm_eventfd *vm_irqfd_by_gsi(struct vm *vm, uint32_t gsi);
+/* Create, register and (ioevent) watch an eventfd; e is a template with the kind and its
+ * fields.  On success *ret is linked to vm.  Negative errno from eventfd() or the hypervisor. */
+int vm_eventfd_add(struct vm *vm, const struct vm_eventfd *e, struct vm_eventfd **ret);
+/* Unregister, stop watching, close and free.  Returns the hypervisor's error, in which case
+ * nothing changed. */
+int vm_eventfd_remove(struct vm_eventfd *e);
+/* Teardown: stop every watcher (loop, step 1 of the teardown order). */
+void vm_eventfds_unwatch(struct vm *vm);
+/* Teardown: unregister every eventfd (reaper, before hv_vm_free). Thread: reaper. */
+void vm_eventfds_unregister(struct vm *vm);
+/* Teardown: close the fds (reaper, after hv_vm_free). Thread: reaper. */
+void vm_eventfds_close(struct vm *vm);
+/* Teardown: free the structs (loop, step 6). */
+void vm_eventfds_free(struct vm *vm);
+json_t *vm_eventfds_json(const struct vm *vm);	/* new ref */
+/* Replace the MSI table; the hypervisor first, then the copy.  routes is copied. */
+int vm_set_msi_routes(struct vm *vm, const struct hv_msi_route *routes, unsigned n);
+
+int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret);
+/* Teardown-thread side: stop and join the thread, free the hv vCPU. Thread: reaper. */
+void vcpu_reap(struct vcpu *v);
+struct vcpu *vcpu_free(struct vcpu *v);
+struct vcpu *vcpu_lookup(struct vm *vm, const json_t *ref);
+/* Loop side: start running (state must be CREATED or PARKED). */
+void vcpu_start(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read);
+/* Set / clear request bits, kick and wake the thread.  Thread: any (loop, reaper). */
+void vcpu_request(struct vcpu *v, unsigned req);
+void vcpu_clear_request(struct vcpu *v, unsigned req);
+void vcpu_set_state(struct vcpu *v, enum vcpu_state s);
+void vcpu_handle_msg(const struct vcpu_msg *m);
+/* Build the "exit" object (new ref) of an exit. */
+json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value);
+
+/* Waiters: deferred calls finished by a later vCPU state change (run wait, stop, pause-vm). */
+enum waiter_kind { WAIT_PARK, WAIT_PAUSE };
+int waiter_add(struct vm *vm, struct vcpu *v, enum waiter_kind kind, struct rpc_call *call,
+	       unsigned timeout_ms);
+/* Re-check the waiters of vm: finish the satisfied ones.  exit_event: the parking event (borrowed). */
+void waiters_check(struct vm *vm, struct vcpu *v, json_t *exit_event);
+/* Fail every waiter of vm (it is being destroyed). */
+void waiters_cancel(struct vm *vm);
+/* The reply object for a park: the event params plus the exit fields at top level (new ref). */
+json_t *park_reply(json_t *event);
+
+/* ---- events.c ------------------------------------------------------------------------------ */
+
+enum event_kind {
+	EV_EXIT, EV_VCPU_STATE, EV_VM_STATE, EV_EVENTS_LOST, EV_IOEVENT, EV_IRQ_RESAMPLE,
+	EV__COUNT
+};
+
+int events_init(unsigned ring_size);
+void events_fini(void);
+const char *event_kind_name(enum event_kind k);
+int event_kind_from_name(const char *name, enum event_kind *ret);
+uint64_t events_last_seq(void);
+/* Publish an event: params (stolen) get seq, time, kind, vm (and vcpu when >= 0).  Returns a
+ * borrowed reference to the params stored in the ring (valid until the end of this loop turn). */
+json_t *event_publish(enum event_kind kind, const struct vm *vm, int vcpu, json_t *params);
+int subscription_add(struct client *c, struct vm *vm, unsigned kinds_mask, unsigned *ret_id);
+int subscription_remove(struct client *c, unsigned id);
+/* Replay ring events with seq > since to subscription id (events-lost first if needed). */
+void subscription_replay(struct client *c, unsigned id, uint64_t since);
+void subscriptions_free(struct client *c);
+/* Queue events-lost {from, to} for c now, past its output limit (it replaces the dropped
+ * events, which stay replayable from the ring through subscribe {since}). */
+void event_send_lost(struct client *c, uint64_t from, uint64_t to);
+
+#endif

@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: MIT
+// Partitions: the VM registry, guest RAM regions, waiters and the teardown order.
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "mshvd.h"
+
+/*
+ * Teardown order (the only place it is written down; everything follows it):
+ *
+ *   loop:    1. vm_destroy(): state DESTROYING; the VM leaves `vms` (invisible and its name
+ *               free at once) for `dying_vms`; its waiters are failed; the libevent watchers
+ *               of its eventfds are freed (no ioevent after this); every vCPU gets
+ *               VCPU_REQ_EXIT + a kick + a condition broadcast; the reaper thread starts.
+ *   reaper:  2. join each vCPU thread, then hv_vcpu_free() it (vCPUs before the VM);
+ *            3. unregister every irqfd and ioeventfd, hv_vm_unmap() every region, then
+ *               hv_vm_free();
+ *            4. munmap() + close() the guest RAM memfds and close the eventfds (only now:
+ *               the hypervisor may reference the pages, and a user-space backend the fd
+ *               numbers, until the partition is gone);
+ *            5. post MSG_VM_GONE as its last message.
+ *   loop:    6. on MSG_VM_GONE: join the reaper, publish vm-state "destroyed", free the
+ *               structs (eventfd structs included).  Messages that vCPU threads posted before exiting are ignored
+ *               (their structs stay valid until here: the mailbox is FIFO).
+ *
+ * The loop never waits for a vCPU or the hypervisor during teardown, except in step 6's
+ * join of a thread that has already posted its last message.
+ */
+
+struct vm_list vms = TAILQ_HEAD_INITIALIZER(vms);
+struct vm_list dying_vms = TAILQ_HEAD_INITIALIZER(dying_vms);
+unsigned nvms;
+static unsigned next_vm_id = 1;
+
+struct waiter {
+	enum waiter_kind kind;
+	struct vm *vm;
+	struct vcpu *vcpu;
+	struct rpc_call *call;
+	struct event *timer;
+	TAILQ_ENTRY(waiter) entry;
+};
+
+const char *vm_state_name(enum vm_state s)
+{
+	switch (s) {
+	case VM_CREATED:
+		return "created";
+	case VM_RUNNING:
+		return "running";
+	case VM_PAUSED:
+		return "paused";
+	case VM_CRASHED:
+		return "crashed";
+	case VM_DESTROYING:
+		return "destroying";
+	}
+	return "?";
+}
+
+static struct vm *vm_find_name(const char *name, uid_t owner)
+{
+	struct vm *vm;
+
+	TAILQ_FOREACH(vm, &vms, entry)
+		if (vm->owner == owner && strcmp(vm->name, name) == 0)
+			return vm;
+	return NULL;
+}
+
+struct vm *vm_lookup(const json_t *ref, uid_t uid)
+{
+	struct vm *vm, *found = NULL;
+	unsigned matches = 0;
+
+	if (json_is_integer(ref)) {
+		TAILQ_FOREACH(vm, &vms, entry)
+			if ((json_int_t)vm->id == json_integer_value(ref))
+				return auth_can_see(uid, vm) ? vm : NULL;
+		return NULL;
+	}
+	if (!json_is_string(ref))
+		return NULL;
+	/* Names are unique per owner, so a user's namespace never reveals another's VMs.
+	 * Root prefers its own VM, then a unique match; an ambiguous name needs the id. */
+	vm = vm_find_name(json_string_value(ref), uid);
+	if (vm || !auth_is_admin(uid))
+		return vm;
+	TAILQ_FOREACH(vm, &vms, entry) {
+		if (strcmp(vm->name, json_string_value(ref)) == 0) {
+			found = vm;
+			matches++;
+		}
+	}
+	return matches == 1 ? found : NULL;
+}
+
+void vm_set_state(struct vm *vm, enum vm_state s)
+{
+	if (vm->state == s)
+		return;
+	vm->state = s;
+	event_publish(EV_VM_STATE, vm, -1, json_pack("{s:s}", "state", vm_state_name(s)));
+}
+
+int vm_new(uid_t owner, struct client *creator, const char *name, bool autodestroy,
+	   const struct hv_vm_options *opts, struct vm **ret)
+{
+	struct vm *vm;
+	char buf[32];
+	int r;
+
+	if (name && vm_find_name(name, owner))
+		return -EEXIST;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->vcpus = calloc(mshvd.limits.max_vcpus ? mshvd.limits.max_vcpus : 1,
+			   sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		free(vm);
+		return -ENOMEM;
+	}
+	TAILQ_INIT(&vm->regions);
+	TAILQ_INIT(&vm->waiters);
+	TAILQ_INIT(&vm->eventfds);
+	vm->id = next_vm_id;
+	if (!name) {
+		snprintf(buf, sizeof(buf), "vm-%u", vm->id);
+		for (unsigned i = 2; vm_find_name(buf, owner); i++)
+			snprintf(buf, sizeof(buf), "vm-%u-%u", vm->id, i);
+		name = buf;
+	}
+	vm->name = strdup(name);
+	vm->owner = owner;
+	vm->creator = creator;
+	vm->autodestroy = autodestroy;
+	vm->opts = *opts;
+	if (!vm->name) {
+		free(vm->vcpus);
+		free(vm);
+		return -ENOMEM;
+	}
+	r = hv_vm_new(mshvd.hv, opts, &vm->hv);
+	if (r < 0) {
+		free(vm->name);
+		free(vm->vcpus);
+		free(vm);
+		return r;
+	}
+	next_vm_id++;
+	TAILQ_INSERT_TAIL(&vms, vm, entry);
+	nvms++;
+	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\" created by uid %u", vm->id,
+		 vm->name, (unsigned)owner);
+	vm->state = VM_CREATED;
+	event_publish(EV_VM_STATE, vm, -1, json_pack("{s:s, s:s}", "state", "created", "name",
+						     vm->name));
+	*ret = vm;
+	return 0;
+}
+
+uint64_t vm_count_vcpus(void)
+{
+	struct vm *vm;
+	uint64_t n = 0;
+
+	TAILQ_FOREACH(vm, &vms, entry)
+		n += vm->nvcpus;
+	return n;
+}
+
+json_t *vm_summary(const struct vm *vm)
+{
+	return json_pack("{s:i, s:s, s:s, s:i, s:i, s:o, s:b}", "vm", vm->id, "name", vm->name,
+			 "state", vm_state_name(vm->state), "owner", (int)vm->owner, "vcpus",
+			 vm->nvcpus, "memory", json_hex(vm->mem_total), "autodestroy",
+			 vm->autodestroy);
+}
+
+/* ---- memory --------------------------------------------------------------------------------- */
+
+int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, unsigned flags)
+{
+	struct region *r;
+	char name[32];
+	int ret;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	snprintf(name, sizeof(name), "mshvd-vm%u", vm->id);
+	r->memfd = memfd_create(name, MFD_CLOEXEC);
+	if (r->memfd < 0) {
+		ret = -errno;
+		free(r);
+		return ret;
+	}
+	/* Zeroed by the kernel: a fresh memfd reads as zeros. */
+	if (ftruncate(r->memfd, (off_t)size) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	r->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, r->memfd, 0);
+	if (r->host == MAP_FAILED) {
+		ret = -errno;
+		r->host = NULL;
+		goto fail;
+	}
+	ret = hv_vm_map(vm->hv, gpa, r->host, size, flags);
+	if (ret < 0)
+		goto fail;
+	r->gpa = gpa;
+	r->size = size;
+	r->flags = flags;
+	TAILQ_INSERT_TAIL(&vm->regions, r, entry);
+	vm->mem_total += size;
+	return 0;
+fail:
+	if (r->host)
+		munmap(r->host, size);
+	close(r->memfd);
+	free(r);
+	return ret;
+}
+
+struct region *vm_region_at(struct vm *vm, uint64_t gpa)
+{
+	struct region *r;
+
+	TAILQ_FOREACH(r, &vm->regions, entry)
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return r;
+	return NULL;
+}
+
+int vm_unmap(struct vm *vm, struct region *r)
+{
+	int ret = hv_vm_unmap(vm->hv, r->gpa, r->size);
+
+	if (ret < 0)
+		return ret;
+	TAILQ_REMOVE(&vm->regions, r, entry);
+	vm->mem_total -= r->size;
+	munmap(r->host, r->size);
+	close(r->memfd);
+	free(r);
+	return 0;
+}
+
+int vm_access(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool write)
+{
+	uint8_t *p = buf;
+
+	if (gpa + len < gpa)
+		return -EFAULT;
+	/* Check first so a partial failure never leaves a half-done write. */
+	for (uint64_t a = gpa, left = len; left;) {
+		struct region *r = vm_region_at(vm, a);
+		uint64_t n;
+
+		if (!r)
+			return -EFAULT;
+		n = r->size - (a - r->gpa);
+		if (n > left)
+			n = left;
+		a += n;
+		left -= n;
+	}
+	while (len) {
+		struct region *r = vm_region_at(vm, gpa);
+		uint64_t off, n;
+
+		if (!r)
+			return -EFAULT;	/* cannot happen: checked above */
+		off = gpa - r->gpa;
+		n = r->size - off;
+		if (n > len)
+			n = len;
+		if (write)
+			memcpy((uint8_t *)r->host + off, p, n);
+		else
+			memcpy(p, (uint8_t *)r->host + off, n);
+		gpa += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* ---- waiters -------------------------------------------------------------------------------- */
+
+static void waiter_free(struct waiter *w)
+{
+	TAILQ_REMOVE(&w->vm->waiters, w, entry);
+	if (w->timer)
+		event_free(w->timer);
+	free(w);
+}
+
+static void waiter_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct waiter *w = arg;
+	struct rpc_call *call = w->call;
+
+	waiter_free(w);
+	rpc_error(call, MSHVD_ERR_TIMEOUT, MSHVD_ERRNAME_TIMEOUT, NULL,
+		  "no answer in time; the vCPU keeps its state");
+}
+
+int waiter_add(struct vm *vm, struct vcpu *v, enum waiter_kind kind, struct rpc_call *call,
+	       unsigned timeout_ms)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->kind = kind;
+	w->vm = vm;
+	w->vcpu = v;
+	w->call = call;
+	if (timeout_ms) {
+		struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+
+		w->timer = evtimer_new(mshvd.base, waiter_timeout, w);
+		if (!w->timer || evtimer_add(w->timer, &tv) < 0) {
+			if (w->timer)
+				event_free(w->timer);
+			free(w);
+			return -ENOMEM;
+		}
+	}
+	TAILQ_INSERT_TAIL(&vm->waiters, w, entry);
+	rpc_defer(call);
+	return 0;
+}
+
+json_t *park_reply(json_t *event)
+{
+	json_t *r = json_copy(event);
+
+	/* The event object itself, plus the exit's fields at top level so that both
+	 * result.exit.type and result.type work for scripts. */
+	json_object_update_missing(r, json_object_get(event, "exit"));
+	return r;
+}
+
+void waiters_check(struct vm *vm, struct vcpu *v, json_t *exit_event)
+{
+	struct waiter *w, *next;
+
+	TAILQ_FOREACH_SAFE(w, &vm->waiters, entry, next) {
+		struct rpc_call *call = w->call;
+
+		if (w->kind == WAIT_PARK) {
+			if (w->vcpu != v || v->state != VCPU_PARKED)
+				continue;
+			waiter_free(w);
+			rpc_reply(call, park_reply(exit_event ? exit_event : v->last_exit));
+		} else if (w->kind == WAIT_PAUSE) {
+			bool running = false;
+
+			for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
+				if (vm->vcpus[i] && vm->vcpus[i]->state == VCPU_RUNNING)
+					running = true;
+			if (running)
+				continue;
+			waiter_free(w);
+			rpc_reply(call, json_pack("{s:i, s:s}", "vm", vm->id, "state",
+						  vm_state_name(vm->state)));
+		}
+	}
+}
+
+void waiters_cancel(struct vm *vm)
+{
+	struct waiter *w;
+
+	while ((w = TAILQ_FIRST(&vm->waiters))) {
+		struct rpc_call *call = w->call;
+
+		waiter_free(w);
+		rpc_error(call, MSHVD_ERR_NO_SUCH_VM, MSHVD_ERRNAME_NO_SUCH_VM, NULL,
+			  "vm %u was destroyed", vm->id);
+	}
+}
+
+/* ---- teardown ------------------------------------------------------------------------------- */
+
+/* Steps 2-5 of the teardown order.  Thread: reaper (or the loop when no thread could start). */
+static void *vm_reaper(void *arg)
+{
+	struct vm *vm = arg;
+	struct vcpu_msg m = { .type = MSG_VM_GONE, .vm = vm };
+	struct region *r;
+
+	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
+		if (vm->vcpus[i])
+			vcpu_reap(vm->vcpus[i]);
+	vm_eventfds_unregister(vm);
+	TAILQ_FOREACH(r, &vm->regions, entry)
+		hv_vm_unmap(vm->hv, r->gpa, r->size);
+	vm->hv = hv_vm_free(vm->hv);
+	TAILQ_FOREACH(r, &vm->regions, entry) {
+		munmap(r->host, r->size);
+		close(r->memfd);
+		r->host = NULL;
+		r->memfd = -1;
+	}
+	vm_eventfds_close(vm);
+	mailbox_post(&m);
+	return NULL;
+}
+
+void vm_destroy(struct vm *vm, const char *why)
+{
+	sigset_t all, old;
+
+	if (vm->state == VM_DESTROYING)
+		return;
+	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\": destroying (%s)", vm->id,
+		 vm->name, why);
+	vm->state = VM_DESTROYING;
+	TAILQ_REMOVE(&vms, vm, entry);
+	TAILQ_INSERT_TAIL(&dying_vms, vm, entry);
+	nvms--;
+	waiters_cancel(vm);
+	vm_eventfds_unwatch(vm);
+	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
+		if (vm->vcpus[i])
+			vcpu_request(vm->vcpus[i], VCPU_REQ_EXIT);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	vm->reaper_started = pthread_create(&vm->reaper, NULL, vm_reaper, vm) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!vm->reaper_started) {
+		log_warning("vm %u: no reaper thread; tearing down on the loop", vm->id);
+		vm_reaper(vm);
+	}
+}
+
+/* Step 6: the reaper is done. */
+void vm_gone(struct vm *vm)
+{
+	struct region *r;
+
+	if (vm->reaper_started)
+		pthread_join(vm->reaper, NULL);
+	TAILQ_REMOVE(&dying_vms, vm, entry);
+	event_publish(EV_VM_STATE, vm, -1, json_pack("{s:s}", "state", "destroyed"));
+	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\": destroyed", vm->id, vm->name);
+	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
+		vcpu_free(vm->vcpus[i]);
+	while ((r = TAILQ_FIRST(&vm->regions))) {
+		TAILQ_REMOVE(&vm->regions, r, entry);
+		free(r);
+	}
+	vm_eventfds_free(vm);
+	free(vm->vcpus);
+	free(vm->name);
+	free(vm);
+	if (mshvd.shutting_down && TAILQ_EMPTY(&vms) && TAILQ_EMPTY(&dying_vms))
+		event_base_loopexit(mshvd.base, NULL);
+}
+
+void vm_client_gone(struct client *c)
+{
+	struct vm *vm, *next;
+
+	TAILQ_FOREACH_SAFE(vm, &vms, entry, next) {
+		if (vm->creator != c)
+			continue;
+		vm->creator = NULL;
+		if (vm->autodestroy)
+			vm_destroy(vm, "autodestroy: its connection closed");
+	}
+}

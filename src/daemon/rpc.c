@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: MIT
+// JSON-RPC 2.0: request validation, batches, params checking, replies and errors.
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mshvd.h"
+
+/* A batch is answered by one array once every member finished (some may be deferred). */
+struct rpc_batch {
+	json_t *replies;		/* new ref */
+	unsigned outstanding;		/* members not finished, +1 while dispatching */
+};
+
+static void batch_release(struct rpc_batch *b, struct client *c)
+{
+	if (--b->outstanding)
+		return;
+	if (c && json_array_size(b->replies))
+		client_send(c, b->replies);
+	json_decref(b->replies);
+	free(b);
+}
+
+/* Send (or collect into the batch) one response object; msg is stolen. */
+static void rpc_finish(struct rpc_call *call, json_t *msg)
+{
+	struct client *c = call->client;
+
+	if (call->deferred && c) {
+		TAILQ_REMOVE(&c->calls, call, entry);
+		client_call_done(c);
+	}
+	if (call->batch) {
+		if (msg)
+			json_array_append_new(call->batch->replies, msg);
+		batch_release(call->batch, c);
+	} else if (msg) {
+		/* Only a result may carry a descriptor: an error never passes one. */
+		if (call->pass_fd >= 0 && json_object_get(msg, "result"))
+			client_send_fd(c, msg, call->pass_fd);
+		else
+			client_send(c, msg);
+		json_decref(msg);
+	}
+	if (call->after_reply)
+		call->after_reply(call, call->after_arg);
+	json_decref(call->id);
+	free(call);
+}
+
+void rpc_reply(struct rpc_call *call, json_t *result)
+{
+	json_t *msg = NULL;
+
+	if (call->id)
+		msg = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", call->id, "result",
+				result);
+	else
+		json_decref(result);
+	rpc_finish(call, msg);
+}
+
+static json_t *error_object(json_t *id, int code, const char *name, json_t *data,
+			    const char *message)
+{
+	if (!data)
+		data = json_object();
+	json_object_set_new(data, "name", json_string(name));
+	return json_pack("{s:s, s:O, s:{s:i, s:s, s:o}}", "jsonrpc", "2.0", "id",
+			 id ? id : json_null(), "error", "code", code, "message", message,
+			 "data", data);
+}
+
+static void rpc_verror(struct rpc_call *call, int code, const char *name, json_t *data,
+		       const char *fmt, va_list ap)
+{
+	char message[256];
+	json_t *msg = NULL;
+
+	vsnprintf(message, sizeof(message), fmt, ap);
+	if (code == MSHVD_ERR_INTERNAL || code == MSHVD_ERR_HYPERVISOR)
+		log_full(LOG_LVL_WARNING, 0, -1, call->method ? call->method->name : NULL, 0,
+			 "%s (uid %u pid %d): %s", call->method ? call->method->name : "?",
+			 (unsigned)call->uid, (int)call->pid, message);
+	else
+		log_full(LOG_LVL_DEBUG, 0, -1, call->method ? call->method->name : NULL, 0,
+			 "%s (uid %u): %s: %s", call->method ? call->method->name : "?",
+			 (unsigned)call->uid, name, message);
+	if (call->id)
+		msg = error_object(call->id, code, name, data, message);
+	else
+		json_decref(data);
+	rpc_finish(call, msg);
+}
+
+void rpc_error(struct rpc_call *call, int code, const char *name, json_t *data,
+	       const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rpc_verror(call, code, name, data, fmt, ap);
+	va_end(ap);
+}
+
+void rpc_error_invalid_state(struct rpc_call *call, const char *state, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rpc_verror(call, MSHVD_ERR_INVALID_STATE, MSHVD_ERRNAME_INVALID_STATE,
+		   json_pack("{s:s}", "state", state), fmt, ap);
+	va_end(ap);
+}
+
+void rpc_error_limit(struct rpc_call *call, const char *limit, uint64_t value)
+{
+	rpc_error(call, MSHVD_ERR_LIMIT_EXCEEDED, MSHVD_ERRNAME_LIMIT_EXCEEDED,
+		  json_pack("{s:s, s:o}", "limit", limit, "value", json_hex(value)),
+		  "limit %s (%llu) exceeded", limit, (unsigned long long)value);
+}
+
+void rpc_error_hv(struct rpc_call *call, int err, uint32_t hv_status, const char *what)
+{
+	if (err == -EOPNOTSUPP) {
+		rpc_error(call, MSHVD_ERR_UNSUPPORTED, MSHVD_ERRNAME_UNSUPPORTED,
+			  json_pack("{s:s}", "backend", hv_name(mshvd.hv)),
+			  "%s: not supported by the %s backend", what, hv_name(mshvd.hv));
+		return;
+	}
+	rpc_error(call, MSHVD_ERR_HYPERVISOR, MSHVD_ERRNAME_HYPERVISOR,
+		  json_pack("{s:i, s:o}", "errno", -err, "hv_status", json_hex(hv_status)),
+		  "%s: %s (hv status 0x%x)", what, strerror(-err), hv_status);
+}
+
+void rpc_defer(struct rpc_call *call)
+{
+	call->deferred = true;
+	if (call->client) {
+		TAILQ_INSERT_TAIL(&call->client->calls, call, entry);
+		call->client->inflight++;
+	}
+}
+
+void rpc_client_gone(struct client *c)
+{
+	struct rpc_call *call;
+
+	while ((call = TAILQ_FIRST(&c->calls))) {
+		TAILQ_REMOVE(&c->calls, call, entry);
+		call->client = NULL;
+		call->deferred = false;
+	}
+	c->inflight = 0;
+}
+
+/* ---- params --------------------------------------------------------------------------------- */
+
+static bool in_values(const char *const *values, const char *s)
+{
+	for (; values && *values; values++)
+		if (strcmp(*values, s) == 0)
+			return true;
+	return false;
+}
+
+/* Whether v (any depth: the pre-scan bounded it to max_depth) respects the request shape
+ * limits; else *limit and *value name the one exceeded.  A bulk string is exempt. */
+static bool shape_ok(json_t *v, bool bulk, const char **limit, uint64_t *value)
+{
+	const struct limits *l = &mshvd.limits;
+	const char *key;
+	size_t i;
+	json_t *e;
+
+	if (json_is_string(v) && !bulk && json_string_length(v) > l->max_string) {
+		*limit = "max-string";
+		*value = l->max_string;
+		return false;
+	}
+	if ((json_is_array(v) && json_array_size(v) > l->max_array) ||
+	    (json_is_object(v) && json_object_size(v) > l->max_array)) {
+		*limit = "max-array";
+		*value = l->max_array;
+		return false;
+	}
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			if (!shape_ok(e, false, limit, value))
+				return false;
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, key, e) {
+			if (strlen(key) > l->max_string) {
+				*limit = "max-string";
+				*value = l->max_string;
+				return false;
+			}
+			if (!shape_ok(e, false, limit, value))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Check params (an object) against the spec; on failure write a message and return false.
+ * A request shape limit exceeded sets *limit and *value too (limit-exceeded, not
+ * invalid-params).  Nothing has happened yet, so bad params have no side effect. */
+static bool params_check(const struct method *m, json_t *params, char *err, size_t errlen,
+			 const char **limit, uint64_t *value)
+{
+	const struct param_spec *p;
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(params, key, v) {
+		for (p = m->params; p && p->name; p++)
+			if (strcmp(p->name, key) == 0)
+				break;
+		if (!p || !p->name) {
+			snprintf(err, errlen, "unknown parameter \"%.64s\"", key);
+			return false;
+		}
+	}
+	for (p = m->params; p && p->name; p++) {
+		uint64_t u;
+		bool ok = true;
+		size_t i;
+		json_t *e;
+
+		v = json_object_get(params, p->name);
+		if (!v) {
+			if (p->required) {
+				snprintf(err, errlen, "missing parameter \"%s\"", p->name);
+				return false;
+			}
+			continue;
+		}
+		/* Free-form string params are bounded by their handler (a VM name by
+		 * max-name, write-memory data by max-io); max-string bounds the rest. */
+		if (!shape_ok(v, p->type == PT_STRING, limit, value)) {
+			snprintf(err, errlen, "parameter \"%s\" exceeds %s (%llu)", p->name, *limit,
+				 (unsigned long long)*value);
+			return false;
+		}
+		switch (p->type) {
+		case PT_VM:
+			ok = (json_is_integer(v) && json_integer_value(v) >= 0) || json_is_string(v);
+			break;
+		case PT_UINT:
+			ok = json_is_integer(v) && json_integer_value(v) >= 0 &&
+			     json_integer_value(v) <= UINT32_MAX;
+			break;
+		case PT_U64:
+			ok = json_to_u64(v, &u) == 0;
+			break;
+		case PT_BOOL:
+			ok = json_is_boolean(v);
+			break;
+		case PT_STRING:
+			ok = json_is_string(v);
+			break;
+		case PT_ENUM:
+			ok = json_is_string(v) && in_values(p->values, json_string_value(v));
+			break;
+		case PT_ENUMS:
+		case PT_STRINGS:
+			ok = json_is_array(v);
+			json_array_foreach(v, i, e) {
+				if (!json_is_string(e) || (p->type == PT_ENUMS &&
+							  !in_values(p->values, json_string_value(e))))
+					ok = false;
+			}
+			break;
+		case PT_OBJECT:
+			ok = json_is_object(v);
+			break;
+		case PT_ARRAY:
+			ok = json_is_array(v);
+			break;
+		}
+		if (!ok) {
+			snprintf(err, errlen, "parameter \"%s\" must be %s", p->name,
+				 param_type_name(p->type));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------- */
+
+/* Queue (or collect into the batch) an error; data is stolen and may be NULL. */
+static void send_error_data(struct client *c, struct rpc_batch *batch, json_t *id, int code,
+			    const char *name, json_t *data, const char *message)
+{
+	json_t *msg = error_object(id, code, name, data, message);
+
+	if (batch) {
+		json_array_append_new(batch->replies, msg);
+	} else {
+		client_send(c, msg);
+		json_decref(msg);
+	}
+}
+
+static void send_error(struct client *c, struct rpc_batch *batch, json_t *id, int code,
+		       const char *name, const char *message)
+{
+	send_error_data(c, batch, id, code, name, NULL, message);
+}
+
+/* data of an error that names the limit exceeded (new ref). */
+static json_t *limit_data(const char *limit, uint64_t value)
+{
+	return json_pack("{s:s, s:o}", "limit", limit, "value", json_hex(value));
+}
+
+static void dispatch(struct client *c, json_t *req, struct rpc_batch *batch)
+{
+	json_t *id = NULL, *jv, *jm, *params;
+	const struct method *m;
+	struct rpc_call *call;
+	const char *limit = NULL;
+	uint64_t limit_value = 0;
+	bool has_id;
+	char err[160];
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(req)) {
+		send_error(c, batch, NULL, MSHVD_ERR_INVALID_REQUEST,
+			   MSHVD_ERRNAME_INVALID_REQUEST, "a request must be an object");
+		return;
+	}
+	id = json_object_get(req, "id");
+	has_id = id != NULL;
+	if (id && !json_is_string(id) && !json_is_integer(id) && !json_is_null(id)) {
+		send_error(c, batch, NULL, MSHVD_ERR_INVALID_REQUEST,
+			   MSHVD_ERRNAME_INVALID_REQUEST, "id must be a string, an integer or null");
+		return;
+	}
+	if (json_is_string(id) && json_string_length(id) > mshvd.limits.max_string) {
+		send_error_data(c, batch, NULL, MSHVD_ERR_LIMIT_EXCEEDED,
+				MSHVD_ERRNAME_LIMIT_EXCEEDED,
+				limit_data("max-string", mshvd.limits.max_string),
+				"id longer than max-string");
+		return;
+	}
+	jv = json_object_get(req, "jsonrpc");
+	jm = json_object_get(req, "method");
+	params = json_object_get(req, "params");
+	json_object_foreach(req, key, v) {
+		if (strcmp(key, "jsonrpc") && strcmp(key, "method") && strcmp(key, "params") &&
+		    strcmp(key, "id")) {
+			snprintf(err, sizeof(err), "unknown member \"%.64s\"", key);
+			send_error(c, batch, id, MSHVD_ERR_INVALID_REQUEST,
+				   MSHVD_ERRNAME_INVALID_REQUEST, err);
+			return;
+		}
+	}
+	if (!json_is_string(jv) || strcmp(json_string_value(jv), "2.0") != 0) {
+		send_error(c, batch, id, MSHVD_ERR_INVALID_REQUEST, MSHVD_ERRNAME_INVALID_REQUEST,
+			   "jsonrpc must be \"2.0\"");
+		return;
+	}
+	if (!json_is_string(jm)) {
+		send_error(c, batch, id, MSHVD_ERR_INVALID_REQUEST, MSHVD_ERRNAME_INVALID_REQUEST,
+			   "method must be a string");
+		return;
+	}
+	if (params && !json_is_object(params) && !json_is_array(params)) {
+		send_error(c, batch, id, MSHVD_ERR_INVALID_REQUEST, MSHVD_ERRNAME_INVALID_REQUEST,
+			   "params must be an object or an array");
+		return;
+	}
+	m = method_find(json_string_value(jm));
+	if (!m) {
+		if (has_id) {
+			snprintf(err, sizeof(err), "no method \"%.64s\"", json_string_value(jm));
+			send_error(c, batch, id, MSHVD_ERR_METHOD_NOT_FOUND,
+				   MSHVD_ERRNAME_METHOD_NOT_FOUND, err);
+		}
+		return;
+	}
+	if (params && json_is_array(params)) {
+		if (json_array_size(params)) {
+			if (has_id)
+				send_error(c, batch, id, MSHVD_ERR_INVALID_PARAMS,
+					   MSHVD_ERRNAME_INVALID_PARAMS,
+					   "params must be passed by name (an object)");
+			return;
+		}
+		params = NULL;
+	}
+	if (!params)
+		params = json_object();
+	else
+		json_incref(params);
+	if (!params_check(m, params, err, sizeof(err), &limit, &limit_value)) {
+		if (has_id && limit)
+			send_error_data(c, batch, id, MSHVD_ERR_LIMIT_EXCEEDED,
+					MSHVD_ERRNAME_LIMIT_EXCEEDED,
+					limit_data(limit, limit_value), err);
+		else if (has_id)
+			send_error(c, batch, id, MSHVD_ERR_INVALID_PARAMS,
+				   MSHVD_ERRNAME_INVALID_PARAMS, err);
+		json_decref(params);
+		return;
+	}
+
+	call = calloc(1, sizeof(*call));
+	if (!call) {
+		if (has_id)
+			send_error(c, batch, id, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL,
+				   "out of memory");
+		json_decref(params);
+		return;
+	}
+	call->client = c;
+	call->pass_fd = -1;
+	call->id = has_id ? json_incref(id) : NULL;
+	call->method = m;
+	call->uid = c->uid;
+	call->pid = c->pid;
+	if (batch) {
+		call->batch = batch;
+		batch->outstanding++;
+	}
+	if (m->perm == PERM_UNDECLARED) {
+		/* A table row without a permission: never run it (make check catches these). */
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
+			  "%s declares no permission", m->name);
+	} else if (m->perm == PERM_ADMIN && !auth_is_admin(c->uid)) {
+		rpc_error(call, MSHVD_ERR_PERMISSION_DENIED, MSHVD_ERRNAME_PERMISSION_DENIED, NULL,
+			  "%s needs root", m->name);
+	} else {
+		log_debug("client %u: %s", c->id, m->name);
+		m->handler(call, params);
+	}
+	json_decref(params);
+}
+
+bool rpc_handle_line(struct client *c, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *req;
+	char err[200];
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+			break;
+	if (i == len)
+		return true;	/* blank lines are ignored */
+
+	if (json_text_depth(line, len) > mshvd.limits.max_depth) {
+		snprintf(err, sizeof(err), "nesting deeper than %u", mshvd.limits.max_depth);
+		send_error(c, NULL, NULL, MSHVD_ERR_PARSE, MSHVD_ERRNAME_PARSE, err);
+		return true;
+	}
+	req = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+	if (!req) {
+		snprintf(err, sizeof(err), "parse error at %d: %s", jerr.position, jerr.text);
+		send_error(c, NULL, NULL, MSHVD_ERR_PARSE, MSHVD_ERRNAME_PARSE, err);
+		return true;
+	}
+	if (json_is_array(req)) {
+		struct rpc_batch *b;
+		json_t *e;
+
+		if (json_array_size(req) == 0 || json_array_size(req) > mshvd.limits.max_batch) {
+			snprintf(err, sizeof(err), "a batch holds 1 to %u requests",
+				 mshvd.limits.max_batch);
+			send_error(c, NULL, NULL, MSHVD_ERR_INVALID_REQUEST,
+				   MSHVD_ERRNAME_INVALID_REQUEST, err);
+			json_decref(req);
+			return true;
+		}
+		b = calloc(1, sizeof(*b));
+		if (!b || !(b->replies = json_array())) {
+			free(b);
+			json_decref(req);
+			return false;
+		}
+		b->outstanding = 1;
+		json_array_foreach(req, i, e)
+			dispatch(c, e, b);
+		batch_release(b, c);
+	} else {
+		dispatch(c, req, NULL);
+	}
+	json_decref(req);
+	return true;
+}

@@ -1,0 +1,705 @@
+// SPDX-License-Identifier: MIT
+// The listening socket and the clients: accept, credentials, line framing, output queue.
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "mshvd.h"
+
+struct client_list clients = TAILQ_HEAD_INITIALIZER(clients);
+unsigned nclients;
+
+static int listen_fd = -1;
+static struct event *listen_ev;
+static char *listen_path;
+static dev_t listen_dev;
+static ino_t listen_ino;
+static unsigned next_client_id = 1;
+
+static void client_read_cb(struct bufferevent *bev, void *arg);
+static void client_write_cb(struct bufferevent *bev, void *arg);
+static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void fd_lines_flush(struct client *c);
+static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg);
+
+static struct timeval ms_to_tv(unsigned ms)
+{
+	return (struct timeval){ .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+}
+
+/* Refuse a connection before it becomes a client: one error line, then close. */
+static void refuse_client(int cfd, const struct ucred *cred, const char *limit, unsigned value)
+{
+	char msg[256];
+	int n;
+
+	log_warning("refusing client uid %u pid %d: %s (%u) reached", (unsigned)cred->uid,
+		    (int)cred->pid, limit, value);
+	n = snprintf(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":%d,"
+		     "\"message\":\"too many clients\",\"data\":{\"name\":\"%s\","
+		     "\"limit\":\"%s\",\"value\":\"0x%x\"}}}\n", MSHVD_ERR_LIMIT_EXCEEDED,
+		     MSHVD_ERRNAME_LIMIT_EXCEEDED, limit, value);
+	(void)!send(cfd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(cfd);
+}
+
+/*
+ * A reply line that carries a descriptor.  The bufferevent cannot send ancillary data, so
+ * such a line is written with sendmsg() once everything queued before it is in the kernel;
+ * lines queued meanwhile wait in `after` (so the order on the stream is kept).
+ */
+struct fd_line {
+	char *data;		/* the line, '\n' included */
+	size_t len;
+	int fd;			/* a duplicate owned by the line */
+	struct evbuffer *after;
+	TAILQ_ENTRY(fd_line) entry;
+};
+
+/* Remove path only when it is a socket nobody listens on; never follow a symlink. */
+static int remove_stale_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_error("\"%s\" exists and is not a socket; not touching it", path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(sa.sun_path, path, strlen(path));
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	if (r == 0) {
+		log_error("another daemon listens on \"%s\"", path);
+		return -EADDRINUSE;
+	}
+	if (errno != ECONNREFUSED) {
+		log_error("cannot probe \"%s\": %s", path, strerror(errno));
+		return -errno;
+	}
+	log_info("removing stale socket \"%s\"", path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static void accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct client *c;
+	int cfd;
+
+	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (cfd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warning("accept: %s", strerror(errno));
+		return;
+	}
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warning("SO_PEERCRED: %s", strerror(errno));
+		close(cfd);
+		return;
+	}
+	if (nclients >= mshvd.limits.max_clients) {
+		refuse_client(cfd, &cred, "max-clients", mshvd.limits.max_clients);
+		return;
+	}
+	if (auth_uid_limited(cred.uid)) {
+		struct uid_usage u;
+
+		auth_uid_usage(cred.uid, &u);
+		if (u.clients >= mshvd.limits.max_clients_per_uid) {
+			refuse_client(cfd, &cred, "max-clients-per-uid",
+				      mshvd.limits.max_clients_per_uid);
+			return;
+		}
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(cfd);
+		return;
+	}
+	c->bev = bufferevent_socket_new(mshvd.base, cfd, BEV_OPT_CLOSE_ON_FREE);
+	c->frame_ev = evtimer_new(mshvd.base, frame_timeout_cb, c);
+	if (!c->bev || !c->frame_ev) {
+		if (c->frame_ev)
+			event_free(c->frame_ev);
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			close(cfd);
+		free(c);
+		return;
+	}
+	c->id = next_client_id++;
+	c->fd = cfd;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->pid = cred.pid;
+	TAILQ_INIT(&c->calls);
+	TAILQ_INIT(&c->subs);
+	TAILQ_INIT(&c->fd_lines);
+	TAILQ_INSERT_TAIL(&clients, c, entry);
+	nclients++;
+	/* Stop reading once a line longer than the limit is buffered: it is refused whole. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, mshvd.limits.max_request + 1);
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
+	/* A peer that stops reading: its pending output making no progress for this long
+	 * drops the connection (the output itself is bounded by max_output). */
+	{
+		struct timeval tv = ms_to_tv(mshvd.limits.output_timeout_ms);
+
+		bufferevent_set_timeouts(c->bev, NULL, &tv);
+	}
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	log_debug("client %u connected: uid %u pid %d", c->id, (unsigned)c->uid, (int)c->pid);
+}
+
+int server_listen(const char *path, const char *group)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t old_umask;
+	char *dir, *slash;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_error("socket path \"%s\" is too long", path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+
+	/* The parent directory: created if missing (the default lives in /run/mshvd). */
+	dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			log_warning("cannot create \"%s\": %s", dir, strerror(errno));
+	}
+	free(dir);
+
+	r = remove_stale_socket(path);
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* Created 0660 from the start: no window in which others could connect. */
+	old_umask = umask(0117);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (r < 0) {
+		r = -errno;
+		log_error("bind \"%s\": %s", path, strerror(errno));
+		close(fd);
+		return r;
+	}
+	if (group) {
+		struct group *gr = getgrnam(group);
+		char *end;
+		unsigned long gid;
+
+		if (gr) {
+			gid = gr->gr_gid;
+		} else {
+			errno = 0;
+			gid = strtoul(group, &end, 10);
+			if (errno || *end || end == group) {
+				log_error("unknown group \"%s\"", group);
+				unlink(path);
+				close(fd);
+				return -EINVAL;
+			}
+		}
+		if (fchownat(AT_FDCWD, path, (uid_t)-1, (gid_t)gid, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -errno;
+			log_error("chown \"%s\" to group \"%s\": %s", path, group, strerror(errno));
+			unlink(path);
+			close(fd);
+			return r;
+		}
+	}
+	if (lstat(path, &st) < 0 || listen(fd, 128) < 0) {
+		r = -errno;
+		unlink(path);
+		close(fd);
+		return r;
+	}
+	listen_dev = st.st_dev;
+	listen_ino = st.st_ino;
+	listen_ev = event_new(mshvd.base, fd, EV_READ | EV_PERSIST, accept_cb, NULL);
+	listen_path = strdup(path);
+	if (!listen_ev || !listen_path || event_add(listen_ev, NULL) < 0) {
+		unlink(path);
+		close(fd);
+		return -ENOMEM;
+	}
+	listen_fd = fd;
+	log_info("listening on \"%s\"", path);
+	return 0;
+}
+
+int server_listen_fd(int fd)
+{
+	static char path[sizeof(((struct sockaddr_un *)NULL)->sun_path) + 1];
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	int flags;
+
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		log_full(LOG_LVL_ERROR, 0, -1, NULL, errno, "inherited socket: %s", strerror(errno));
+		return -errno;
+	}
+	memset(&sa, 0, sizeof(sa));
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+	    len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0]) {
+		memcpy(path, sa.sun_path, len - offsetof(struct sockaddr_un, sun_path));
+		mshvd.socket_path = path;
+	} else {
+		mshvd.socket_path = "(inherited socket)";
+	}
+	listen_ev = event_new(mshvd.base, fd, EV_READ | EV_PERSIST, accept_cb, NULL);
+	if (!listen_ev || event_add(listen_ev, NULL) < 0) {
+		if (listen_ev)
+			event_free(listen_ev);
+		listen_ev = NULL;
+		return -ENOMEM;
+	}
+	/* listen_path stays NULL: the service manager owns the file (RemoveOnStop=yes). */
+	listen_fd = fd;
+	log_info("listening on \"%s\" (socket activation)", mshvd.socket_path);
+	return 0;
+}
+
+void server_stop_listening(void)
+{
+	struct stat st;
+
+	if (listen_ev)
+		event_free(listen_ev);
+	listen_ev = NULL;
+	if (listen_fd >= 0)
+		close(listen_fd);
+	listen_fd = -1;
+	/* Remove the socket only if it is still ours (not replaced by someone else). */
+	if (listen_path && lstat(listen_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == listen_dev && st.st_ino == listen_ino)
+		unlink(listen_path);
+	free(listen_path);
+	listen_path = NULL;
+}
+
+static void fd_line_free(struct fd_line *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	if (l->after)
+		evbuffer_free(l->after);
+	free(l->data);
+	free(l);
+}
+
+static void fd_lines_free(struct client *c)
+{
+	struct fd_line *l;
+
+	while ((l = TAILQ_FIRST(&c->fd_lines))) {
+		TAILQ_REMOVE(&c->fd_lines, l, entry);
+		fd_line_free(l);
+	}
+	if (c->fd_write_ev)
+		event_free(c->fd_write_ev);
+	c->fd_write_ev = NULL;
+}
+
+/* Everything queued for the client has reached the kernel. */
+static bool client_output_empty(struct client *c)
+{
+	return TAILQ_EMPTY(&c->fd_lines) &&
+	       evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+}
+
+static void client_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+
+	bufferevent_free(c->bev);
+	event_free(c->frame_ev);
+	free(c);
+}
+
+/* Detach the client from everything now; the memory goes one loop turn later, so that no
+ * callback further up the stack touches freed memory (tmux style). */
+void client_kill(struct client *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	log_debug("client %u gone", c->id);
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	evtimer_del(c->frame_ev);
+	rpc_client_gone(c);
+	subscriptions_free(c);
+	fd_lines_free(c);
+	vm_client_gone(c);
+	TAILQ_REMOVE(&clients, c, entry);
+	nclients--;
+	if (event_base_once(mshvd.base, -1, EV_TIMEOUT, client_free_cb, c, NULL) < 0)
+		client_free_cb(-1, 0, c);
+}
+
+static void client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct client *c = arg;
+
+	if (what & BEV_EVENT_TIMEOUT)
+		log_warning("client %u (uid %u): output stuck for %u ms (%zu bytes); dropping it",
+			    c->id, (unsigned)c->uid, mshvd.limits.output_timeout_ms,
+			    client_output_len(c));
+	/* EOF alone may be a half-close (`socat`, a script piping its requests): the replies
+	 * already queued still go out, then the connection closes.  A peer that is gone for
+	 * good makes the next write fail, which lands here as an error. */
+	if ((what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))) {
+		client_close(c);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		client_kill(c);
+}
+
+size_t client_output_len(struct client *c)
+{
+	size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+	struct fd_line *l;
+
+	TAILQ_FOREACH(l, &c->fd_lines, entry)
+		n += l->len + evbuffer_get_length(l->after);
+	return n;
+}
+
+/* The output drained completely: report lost events, resume reading. */
+static void client_output_drained(struct client *c)
+{
+	if (c->lost_from) {
+		log_info("client %u: caught up; events %llu..%llu were dropped for it", c->id,
+			 (unsigned long long)c->lost_from, (unsigned long long)c->lost_to);
+		event_send_lost(c, c->lost_from, c->lost_to);
+		c->lost_from = c->lost_to = 0;
+	}
+	if (c->output_throttled && !c->closing) {
+		c->output_throttled = false;
+		if (c->inflight < mshvd.limits.max_inflight) {
+			bufferevent_enable(c->bev, EV_READ);
+			bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+					    BEV_TRIG_DEFER_CALLBACKS);
+		}
+	}
+}
+
+void client_send_event(struct client *c, json_t *msg, uint64_t seq)
+{
+	if (!c || c->dead || c->closing)
+		return;
+	/* Once one event was dropped, all are until the output drained: the client then sees
+	 * events-lost {from, to} followed by the events after `to`, in order. */
+	if (c->lost_from || client_output_len(c) >= mshvd.limits.max_output) {
+		if (!c->lost_from) {
+			log_warning("client %u (uid %u): output over %zu bytes; dropping its events "
+				    "from seq %llu", c->id, (unsigned)c->uid,
+				    mshvd.limits.max_output, (unsigned long long)seq);
+			c->lost_from = seq;
+		}
+		if (seq > c->lost_to)
+			c->lost_to = seq;
+		return;
+	}
+	client_send(c, msg);
+}
+
+static void client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+
+	if (!TAILQ_EMPTY(&c->fd_lines))
+		fd_lines_flush(c);
+	if (!c->dead && c->closing && client_output_empty(c))
+		client_kill(c);
+	else if (!c->dead && client_output_empty(c))
+		client_output_drained(c);
+}
+
+void client_close(struct client *c)
+{
+	if (c->dead || c->closing)
+		return;
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	if (client_output_empty(c))
+		client_kill(c);
+}
+
+void client_send(struct client *c, json_t *msg)
+{
+	struct evbuffer *out;
+	char *s;
+
+	if (!c || c->dead)
+		return;
+	s = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!s) {
+		log_error("client %u: cannot serialize a message", c->id);
+		return;
+	}
+	/* Behind a line that waits with its descriptor, everything else waits too. */
+	if (TAILQ_EMPTY(&c->fd_lines))
+		out = bufferevent_get_output(c->bev);
+	else
+		out = TAILQ_LAST(&c->fd_lines, fd_line_list)->after;
+	evbuffer_add(out, s, strlen(s));
+	evbuffer_add(out, "\n", 1);
+	free(s);
+}
+
+/* sendmsg() data with fd as SCM_RIGHTS, without blocking.  Bytes sent or -errno. */
+static ssize_t send_with_fd(int sock, const char *data, size_t len, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf.buf,
+		.msg_controllen = sizeof(cbuf.buf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	ssize_t n;
+
+	memset(&cbuf, 0, sizeof(cbuf));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	do
+		n = sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+static void fd_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+
+	if (what & EV_TIMEOUT) {
+		log_warning("client %u: a reply with a descriptor stuck for %u ms; dropping it",
+			    c->id, mshvd.limits.output_timeout_ms);
+		client_kill(c);
+		return;
+	}
+	fd_lines_flush(c);
+}
+
+/* Send the waiting descriptor lines whose turn has come (the bufferevent's output is empty).
+ * On EAGAIN wait for write readiness; on a hard error drop the client. */
+static void fd_lines_flush(struct client *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct fd_line *l;
+
+	while (!c->dead && (l = TAILQ_FIRST(&c->fd_lines)) && evbuffer_get_length(out) == 0) {
+		ssize_t n = send_with_fd(c->fd, l->data, l->len, l->fd);
+
+		if (n == -EAGAIN) {
+			if (!c->fd_write_ev)
+				c->fd_write_ev = event_new(mshvd.base, c->fd, EV_WRITE, fd_write_cb,
+							   c);
+			struct timeval tv = ms_to_tv(mshvd.limits.output_timeout_ms);
+
+			if (!c->fd_write_ev || event_add(c->fd_write_ev, &tv) < 0) {
+				log_error("client %u: cannot wait to pass a descriptor", c->id);
+				client_kill(c);
+			}
+			return;
+		}
+		if (n < 0) {
+			log_debug("client %u: sendmsg: %s", c->id, strerror((int)-n));
+			client_kill(c);
+			return;
+		}
+		TAILQ_REMOVE(&c->fd_lines, l, entry);
+		/* The descriptor went with the first byte; the rest is ordinary output. */
+		evbuffer_add(out, l->data + n, l->len - (size_t)n);
+		evbuffer_add_buffer(out, l->after);
+		fd_line_free(l);
+	}
+	if (!c->dead && c->closing && client_output_empty(c))
+		client_kill(c);
+}
+
+void client_send_fd(struct client *c, json_t *msg, int fd)
+{
+	struct fd_line *l;
+	char *s;
+
+	if (!c || c->dead)
+		return;
+	s = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
+	l = calloc(1, sizeof(*l));
+	if (!s || !l || !(l->data = malloc(strlen(s) + 1)) || !(l->after = evbuffer_new())) {
+		log_error("client %u: out of memory for a reply with a descriptor", c->id);
+		free(s);
+		if (l) {
+			l->fd = -1;
+			fd_line_free(l);
+		}
+		return;
+	}
+	l->len = strlen(s) + 1;
+	memcpy(l->data, s, l->len - 1);
+	l->data[l->len - 1] = '\n';
+	free(s);
+	/* Duplicated: the caller's fd may be closed (remove-*) before the line goes out. */
+	l->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (l->fd < 0) {
+		log_error("client %u: cannot duplicate a descriptor: %s", c->id, strerror(errno));
+		fd_line_free(l);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&c->fd_lines, l, entry);
+	if (TAILQ_FIRST(&c->fd_lines) == l)
+		fd_lines_flush(c);
+	if (!c->dead && !TAILQ_EMPTY(&c->fd_lines))
+		log_debug("client %u: a reply with a descriptor waits behind queued output",
+			  c->id);
+}
+
+static void client_refuse_line(struct client *c)
+{
+	/* limit-exceeded like every other limit: code, data.name and a hex data.value. */
+	json_t *err = json_pack("{s:s, s:n, s:{s:i, s:s, s:{s:s, s:s, s:o}}}", "jsonrpc", "2.0",
+				"id", "error", "code", MSHVD_ERR_LIMIT_EXCEEDED, "message",
+				"request line too long", "data", "name",
+				MSHVD_ERRNAME_LIMIT_EXCEEDED, "limit", "max-request", "value",
+				json_hex(mshvd.limits.max_request));
+
+	log_warning("client %u: request line longer than %zu bytes; closing", c->id,
+		    mshvd.limits.max_request);
+	client_send(c, err);
+	json_decref(err);
+	client_close(c);
+}
+
+static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer_ptr eol;
+	json_t *err;
+
+	if (c->dead || c->closing)
+		return;
+	/* A complete line waiting behind backpressure is not a partial frame. */
+	eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+	if (eol.pos >= 0 || evbuffer_get_length(in) == 0)
+		return;
+	log_warning("client %u (uid %u): partial request line (%zu bytes) not completed in %u ms;"
+		    " closing", c->id, (unsigned)c->uid, evbuffer_get_length(in),
+		    mshvd.limits.frame_timeout_ms);
+	err = json_pack("{s:s, s:n, s:{s:i, s:s, s:{s:s}}}", "jsonrpc", "2.0", "id", "error",
+			"code", MSHVD_ERR_TIMEOUT, "message",
+			"partial request line not completed within frame-timeout-ms", "data",
+			"name", MSHVD_ERRNAME_TIMEOUT);
+	client_send(c, err);
+	json_decref(err);
+	client_close(c);
+}
+
+static void client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!c->dead && !c->closing) {
+		size_t len;
+		char *line;
+
+		if (c->inflight >= mshvd.limits.max_inflight) {
+			/* Backpressure: the rest stays in the kernel until calls finish. */
+			bufferevent_disable(bev, EV_READ);
+			break;
+		}
+		if (client_output_len(c) >= mshvd.limits.max_output) {
+			/* The client does not read its replies: stop reading its requests until
+			 * the output drained (replies are never dropped). */
+			c->output_throttled = true;
+			bufferevent_disable(bev, EV_READ);
+			break;
+		}
+		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		if (!line) {
+			if (evbuffer_get_length(in) > mshvd.limits.max_request) {
+				client_refuse_line(c);
+			} else if (evbuffer_get_length(in) && !evtimer_pending(c->frame_ev, NULL)) {
+				/* A partial line: it has frame_timeout to be completed. */
+				struct timeval tv = ms_to_tv(mshvd.limits.frame_timeout_ms);
+
+				evtimer_add(c->frame_ev, &tv);
+			}
+			break;
+		}
+		evtimer_del(c->frame_ev);
+		if (len > mshvd.limits.max_request) {
+			free(line);
+			client_refuse_line(c);
+			break;
+		}
+		if (!rpc_handle_line(c, line, len))
+			client_close(c);
+		free(line);
+	}
+}
+
+void client_call_done(struct client *c)
+{
+	if (!c || c->dead)
+		return;
+	if (c->inflight)
+		c->inflight--;
+	if (!c->closing && !c->output_throttled && c->inflight < mshvd.limits.max_inflight &&
+	    !(bufferevent_get_enabled(c->bev) & EV_READ)) {
+		bufferevent_enable(c->bev, EV_READ);
+		/* Lines may already be buffered: handle them without waiting for more input. */
+		bufferevent_trigger(c->bev, EV_READ,
+				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	}
+}

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: MIT
+// vCPUs: one thread each, run/park/pause/stop protocol, and the loop side of their messages.
+
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mshvd.h"
+
+/*
+ * The protocol between the loop and a vCPU thread:
+ *  - The thread waits on v->cond until v->go (run) or VCPU_REQ_EXIT.  The loop sets go only
+ *    when its own view (v->state) is CREATED or PARKED, and sets v->state = RUNNING at once.
+ *  - While v->state is CREATED or PARKED the thread is waiting or about to wait and never
+ *    touches v->hv, so the loop may call hv_vcpu_get/set_regs, complete and translate under
+ *    v->lock.  The loop only learns of a park from the thread's message, so it never acts
+ *    on a vCPU that still runs.
+ *  - Stop/pause/exit are atomic request bits plus hv_vcpu_kick() (sticky until a run
+ *    returns) plus a broadcast for a thread that waits.
+ *  - Each thread may have at most VCPU_MAX_QUEUED messages not yet handled by the loop; it
+ *    waits for the loop to catch up, so a guest cannot grow the daemon's memory.
+ */
+
+const char *vcpu_state_name(enum vcpu_state s)
+{
+	switch (s) {
+	case VCPU_CREATED:
+		return "created";
+	case VCPU_RUNNING:
+		return "running";
+	case VCPU_PAUSED:
+		return "paused";
+	case VCPU_PARKED:
+		return "parked";
+	}
+	return "?";
+}
+
+/* Post with backpressure.  Returns false when the thread must exit instead.  Thread: vcpu. */
+static bool vcpu_post(struct vcpu *v, struct vcpu_msg *m)
+{
+	pthread_mutex_lock(&v->lock);
+	while (v->queued >= VCPU_MAX_QUEUED && !(atomic_load(&v->requests) & VCPU_REQ_EXIT))
+		pthread_cond_wait(&v->cond, &v->lock);
+	if (atomic_load(&v->requests) & VCPU_REQ_EXIT) {
+		pthread_mutex_unlock(&v->lock);
+		return false;
+	}
+	v->queued++;
+	pthread_mutex_unlock(&v->lock);
+	m->vcpu = v;
+	m->vm = v->vm;
+	mailbox_post(m);
+	return true;
+}
+
+/* Park: report the exit; the outer loop then waits for the next run.  Thread: vcpu. */
+static void vcpu_park(struct vcpu *v, const struct hv_exit *exit)
+{
+	struct vcpu_msg m = { .type = MSG_EXIT, .parks = true, .exit = *exit };
+
+	/* Any park answers a pending stop. */
+	atomic_fetch_and(&v->requests, ~(unsigned)VCPU_REQ_STOP);
+	vcpu_post(v, &m);
+}
+
+static void vcpu_park_stopped(struct vcpu *v, uint64_t rip)
+{
+	struct hv_exit e = { .kind = HV_EXIT_INTERRUPTED, .rip = rip };
+
+	vcpu_park(v, &e);
+}
+
+static uint64_t vcpu_current_rip(struct vcpu *v)
+{
+	struct hv_reg_value r = { .reg = HV_REG_RIP };
+
+	return hv_vcpu_get_regs(v->hv, &r, 1) == 0 ? r.u64 : 0;
+}
+
+/* Wait while the VM is paused.  Returns false when the run must end (exit or stop handled
+ * by the caller through the request bits).  Thread: vcpu. */
+static void vcpu_pause_wait(struct vcpu *v)
+{
+	struct vcpu_msg m = { .type = MSG_STATE, .state = VCPU_PAUSED };
+	unsigned req;
+
+	if (!vcpu_post(v, &m))
+		return;
+	pthread_mutex_lock(&v->lock);
+	for (;;) {
+		req = atomic_load(&v->requests);
+		if (!(req & VCPU_REQ_PAUSE) || (req & (VCPU_REQ_EXIT | VCPU_REQ_STOP)))
+			break;
+		pthread_cond_wait(&v->cond, &v->lock);
+	}
+	pthread_mutex_unlock(&v->lock);
+	if (!(req & (VCPU_REQ_EXIT | VCPU_REQ_STOP))) {
+		m.state = VCPU_RUNNING;
+		vcpu_post(v, &m);
+	}
+}
+
+static bool exit_is_write(const struct hv_exit *e)
+{
+	return e->kind == HV_EXIT_IO ? e->io.write : e->mmio.write;
+}
+
+/* Run until the vCPU parks or must exit.  Thread: vcpu. */
+static void vcpu_run_loop(struct vcpu *v, enum run_mode mode, bool has_default, uint64_t dflt)
+{
+	struct hv_exit exit;
+
+	for (;;) {
+		unsigned req = atomic_load(&v->requests);
+		int r;
+
+		if (req & VCPU_REQ_EXIT)
+			return;
+		if (req & VCPU_REQ_STOP) {
+			vcpu_park_stopped(v, vcpu_current_rip(v));
+			return;
+		}
+		if (req & VCPU_REQ_PAUSE) {
+			vcpu_pause_wait(v);
+			continue;
+		}
+		memset(&exit, 0, sizeof(exit));
+		r = hv_vcpu_run(v->hv, &exit);
+		if (r == -EINTR || r == -EAGAIN) {
+			continue;
+		} else if (r < 0) {
+			struct vcpu_msg m = { .type = MSG_VCPU_ERROR, .parks = true, .err = r,
+					      .hv_status = hv_vcpu_last_status(v->hv) };
+
+			atomic_fetch_and(&v->requests, ~(unsigned)VCPU_REQ_STOP);
+			vcpu_post(v, &m);
+			return;
+		}
+		switch (exit.kind) {
+		case HV_EXIT_INTERRUPTED:
+			if (atomic_load(&v->requests) & VCPU_REQ_STOP) {
+				vcpu_park_stopped(v, exit.rip);
+				return;
+			}
+			continue;	/* a pause or exit request, or a stale kick */
+		case HV_EXIT_IO:
+		case HV_EXIT_MMIO:
+			if (mode == RUN_STREAM && exit_is_write(&exit)) {
+				struct vcpu_msg m = { .type = MSG_EXIT, .exit = exit };
+
+				hv_vcpu_complete(v->hv, NULL);
+				if (!vcpu_post(v, &m))
+					return;
+				continue;
+			}
+			if (mode == RUN_STREAM && has_default) {
+				struct hv_completion c = { .value = dflt };
+				struct vcpu_msg m = { .type = MSG_EXIT, .exit = exit, .completed = true,
+						      .completed_value = dflt };
+
+				hv_vcpu_complete(v->hv, &c);
+				if (!vcpu_post(v, &m))
+					return;
+				continue;
+			}
+			vcpu_park(v, &exit);
+			return;
+		default:
+			vcpu_park(v, &exit);
+			return;
+		}
+	}
+}
+
+static void *vcpu_main(void *arg)
+{
+	struct vcpu *v = arg;
+
+	pthread_mutex_lock(&v->lock);
+	for (;;) {
+		enum run_mode mode;
+		bool has_default;
+		uint64_t dflt;
+
+		while (!v->go && !(atomic_load(&v->requests) & VCPU_REQ_EXIT))
+			pthread_cond_wait(&v->cond, &v->lock);
+		if (atomic_load(&v->requests) & VCPU_REQ_EXIT)
+			break;
+		v->go = false;
+		mode = v->mode;
+		has_default = v->has_default_read;
+		dflt = v->default_read;
+		pthread_mutex_unlock(&v->lock);
+		vcpu_run_loop(v, mode, has_default, dflt);
+		pthread_mutex_lock(&v->lock);
+	}
+	pthread_mutex_unlock(&v->lock);
+	return NULL;
+}
+
+int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret)
+{
+	sigset_t block, old;
+	struct vcpu *v;
+	int r;
+
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->vm = vm;
+	v->index = index;
+	pthread_mutex_init(&v->lock, NULL);
+	pthread_cond_init(&v->cond, NULL);
+	r = hv_vcpu_new(vm->hv, index, &v->hv);
+	if (r < 0) {
+		vcpu_free(v);
+		return r;
+	}
+	/* The loop handles the process signals; vCPU threads only get the backend's kick. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGPIPE);
+	sigaddset(&block, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	r = -pthread_create(&v->thread, NULL, vcpu_main, v);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0) {
+		v->hv = hv_vcpu_free(v->hv);
+		vcpu_free(v);
+		return r;
+	}
+	v->thread_started = true;
+	*ret = v;
+	return 0;
+}
+
+void vcpu_reap(struct vcpu *v)
+{
+	if (v->thread_started) {
+		vcpu_request(v, VCPU_REQ_EXIT);
+		pthread_join(v->thread, NULL);
+		v->thread_started = false;
+	}
+	v->hv = hv_vcpu_free(v->hv);
+}
+
+struct vcpu *vcpu_free(struct vcpu *v)
+{
+	if (!v)
+		return NULL;
+	hv_vcpu_free(v->hv);
+	json_decref(v->last_exit);
+	pthread_mutex_destroy(&v->lock);
+	pthread_cond_destroy(&v->cond);
+	free(v);
+	return NULL;
+}
+
+struct vcpu *vcpu_lookup(struct vm *vm, const json_t *ref)
+{
+	json_int_t i;
+
+	if (!json_is_integer(ref))
+		return NULL;
+	i = json_integer_value(ref);
+	if (i < 0 || i >= (json_int_t)mshvd.limits.max_vcpus)
+		return NULL;
+	return vm->vcpus[i];
+}
+
+void vcpu_request(struct vcpu *v, unsigned req)
+{
+	atomic_fetch_or(&v->requests, req);
+	if (v->hv)
+		hv_vcpu_kick(v->hv);
+	pthread_mutex_lock(&v->lock);
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+}
+
+void vcpu_clear_request(struct vcpu *v, unsigned req)
+{
+	atomic_fetch_and(&v->requests, ~req);
+	pthread_mutex_lock(&v->lock);
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+}
+
+void vcpu_set_state(struct vcpu *v, enum vcpu_state s)
+{
+	if (v->state == s)
+		return;
+	v->state = s;
+	event_publish(EV_VCPU_STATE, v->vm, (int)v->index,
+		      json_pack("{s:s}", "state", vcpu_state_name(s)));
+}
+
+void vcpu_start(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read)
+{
+	/* A stop that raced with the previous park must not end this run. */
+	atomic_fetch_and(&v->requests, ~(unsigned)VCPU_REQ_STOP);
+	pthread_mutex_lock(&v->lock);
+	v->mode = mode;
+	v->has_default_read = has_default_read;
+	v->default_read = default_read;
+	v->go = true;
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+	vcpu_set_state(v, VCPU_RUNNING);
+}
+
+json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value)
+{
+	json_t *j = json_object();
+
+	json_object_set_new(j, "type", json_string(stopped ? "stopped" : hv_exit_kind_name(e->kind)));
+	if (stopped) {
+		json_object_set_new(j, "rip", json_hex(e->rip));
+		return j;
+	}
+	switch (e->kind) {
+	case HV_EXIT_IO:
+		json_object_set_new(j, "port", json_hex(e->io.port));
+		json_object_set_new(j, "size", json_integer(e->io.size));
+		json_object_set_new(j, "direction", json_string(e->io.write ? "out" : "in"));
+		if (e->io.write)
+			json_object_set_new(j, "data", json_hex(e->io.data));
+		else if (completed)
+			json_object_set_new(j, "data", json_hex(value));
+		if (e->io.string) {
+			json_object_set_new(j, "string", json_true());
+			json_object_set_new(j, "rep", json_boolean(e->io.rep));
+			json_object_set_new(j, "count", json_integer((json_int_t)e->io.count));
+		}
+		break;
+	case HV_EXIT_MMIO:
+		json_object_set_new(j, "gpa", json_hex(e->mmio.gpa));
+		json_object_set_new(j, "size", json_integer(e->mmio.size));
+		json_object_set_new(j, "direction", json_string(e->mmio.write ? "write" : "read"));
+		if (e->mmio.write)
+			json_object_set_new(j, "data", json_hex(e->mmio.data));
+		else if (completed)
+			json_object_set_new(j, "data", json_hex(value));
+		break;
+	case HV_EXIT_CPUID:
+		json_object_set_new(j, "leaf", json_hex(e->cpuid.eax));
+		json_object_set_new(j, "subleaf", json_hex(e->cpuid.ecx));
+		json_object_set_new(j, "result", json_pack("[o, o, o, o]",
+			json_hex(e->cpuid.result[0]), json_hex(e->cpuid.result[1]),
+			json_hex(e->cpuid.result[2]), json_hex(e->cpuid.result[3])));
+		break;
+	case HV_EXIT_MSR:
+		json_object_set_new(j, "index", json_hex(e->msr.index));
+		json_object_set_new(j, "direction", json_string(e->msr.write ? "write" : "read"));
+		if (e->msr.write)
+			json_object_set_new(j, "data", json_hex(e->msr.data));
+		break;
+	case HV_EXIT_EXCEPTION:
+		json_object_set_new(j, "vector", json_integer(e->exception.vector));
+		if (e->exception.has_error_code)
+			json_object_set_new(j, "error_code", json_hex(e->exception.error_code));
+		break;
+	case HV_EXIT_UNKNOWN:
+		json_object_set_new(j, "code", json_hex(e->unknown.code));
+		break;
+	default:
+		break;
+	}
+	json_object_set_new(j, "rip", json_hex(e->rip));
+	return j;
+}
+
+/* Loop side of every mailbox message. */
+void vcpu_handle_msg(const struct vcpu_msg *m)
+{
+	struct vcpu *v = m->vcpu;
+	struct vm *vm = m->vm;
+	json_t *exit, *ev;
+
+	if (m->type == MSG_VM_GONE) {
+		vm_gone(vm);
+		return;
+	}
+	pthread_mutex_lock(&v->lock);
+	if (v->queued-- == VCPU_MAX_QUEUED)
+		pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+	if (vm->state == VM_DESTROYING)
+		return;
+
+	switch (m->type) {
+	case MSG_EXIT: {
+		bool stopped = m->exit.kind == HV_EXIT_INTERRUPTED;
+
+		v->exits++;
+		vm->exit_counts[stopped ? HV_EXIT_UNKNOWN + 1 : m->exit.kind]++;
+		exit = exit_to_json(&m->exit, stopped, m->completed, m->completed_value);
+		ev = event_publish(EV_EXIT, vm, (int)v->index, json_pack("{s:o}", "exit", exit));
+		if (!m->parks)
+			break;
+		json_decref(v->last_exit);
+		v->last_exit = json_incref(ev);
+		v->parked_exit = m->exit;
+		vcpu_set_state(v, VCPU_PARKED);
+		if (m->exit.kind == HV_EXIT_SHUTDOWN)
+			vm_set_state(vm, VM_CRASHED);
+		waiters_check(vm, v, ev);
+		break;
+	}
+	case MSG_VCPU_ERROR:
+		log_full(LOG_LVL_WARNING, vm->id, (int)v->index, NULL, -m->err,
+			 "vm %u vcpu %u: run failed: %s (hv status 0x%x)", vm->id, v->index,
+			 strerror(-m->err), m->hv_status);
+		exit = json_pack("{s:s, s:o, s:i, s:o, s:s}", "type", "unknown", "code", json_hex(0),
+				 "errno", -m->err, "hv_status", json_hex(m->hv_status), "error",
+				 strerror(-m->err));
+		ev = event_publish(EV_EXIT, vm, (int)v->index, json_pack("{s:o}", "exit", exit));
+		json_decref(v->last_exit);
+		v->last_exit = json_incref(ev);
+		memset(&v->parked_exit, 0, sizeof(v->parked_exit));
+		v->parked_exit.kind = HV_EXIT_UNKNOWN;
+		vcpu_set_state(v, VCPU_PARKED);
+		waiters_check(vm, v, ev);
+		break;
+	case MSG_STATE:
+		/* A pause report that crosses a park message must not undo the park. */
+		if (v->state == VCPU_PARKED || v->state == VCPU_CREATED)
+			break;
+		vcpu_set_state(v, m->state);
+		waiters_check(vm, v, NULL);
+		break;
+	case MSG_VM_GONE:
+		break;
+	}
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal interface between the generic hypervisor layer (hv.c) and its backends. */
+#ifndef MSHVD_HV_BACKEND_H
+#define MSHVD_HV_BACKEND_H
+
+#include "hv/hv.h"
+
+/*
+ * A backend embeds struct hv, struct hv_vm and struct hv_vcpu as the FIRST member of its own
+ * objects and casts back (container_of style).  hv.c owns the generic state in these base
+ * structs: argument checks, capability checks, the table of memory mappings (so overlap and
+ * exact-match unmap are checked once for every backend), the pending-exit bookkeeping, and the
+ * vCPU table used to find a vCPU by index.
+ *
+ * A backend operation is called only after hv.c checked the arguments and the capability bit;
+ * an operation a backend leaves NULL returns -EOPNOTSUPP.
+ */
+
+#define HV_MAX_MAPPINGS	256
+#define HV_MAX_VCPUS	256
+
+struct hv_ops;
+
+struct hv {
+	const struct hv_ops *ops;
+	uint32_t caps;
+	uint32_t last_status;
+};
+
+struct hv_mapping {
+	uint64_t gpa;
+	uint64_t size;
+	void *host;
+	unsigned flags;
+	unsigned slot;		/* index in hv_vm.maps, stable while mapped (a KVM memslot id) */
+	bool used;
+};
+
+struct hv_vm {
+	struct hv *hv;
+	struct hv_vm_options opts;
+	uint32_t last_status;
+	struct hv_mapping maps[HV_MAX_MAPPINGS];
+	struct hv_vcpu *vcpus[HV_MAX_VCPUS];	/* by index; written only by hv_vcpu_new/free */
+	unsigned nvcpus;
+};
+
+struct hv_vcpu {
+	struct hv_vm *vm;
+	unsigned index;
+	uint32_t last_status;
+	bool exit_pending;	/* last exit waits for completion */
+	struct hv_exit exit;	/* the last exit returned by hv_vcpu_run() */
+};
+
+struct hv_ops {
+	const char *name;
+	enum hv_backend backend;
+
+	/* -ENODEV/-ENOENT/-EACCES when the device is absent or unusable. */
+	int (*open)(const char *path, struct hv **ret);
+	void (*free)(struct hv *hv);
+
+	int (*vm_new)(struct hv *hv, const struct hv_vm_options *opts, struct hv_vm **ret);
+	void (*vm_free)(struct hv_vm *vm);
+	/* m->slot, gpa, size, host, flags are filled in; the range does not overlap others. */
+	int (*vm_map)(struct hv_vm *vm, const struct hv_mapping *m);
+	int (*vm_unmap)(struct hv_vm *vm, const struct hv_mapping *m);
+	int (*vm_pause)(struct hv_vm *vm);
+	int (*vm_resume)(struct hv_vm *vm);
+	int (*vm_ioeventfd)(struct hv_vm *vm, bool add, int fd, uint64_t addr, unsigned len,
+			    unsigned flags, uint64_t datamatch);
+	int (*vm_irqfd)(struct hv_vm *vm, bool add, int fd, int resample_fd, uint32_t gsi);
+	int (*vm_set_msi_routing)(struct hv_vm *vm, const struct hv_msi_route *routes, unsigned n);
+	int (*vm_assert_interrupt)(struct hv_vm *vm, const struct hv_interrupt *irq);
+
+	int (*vcpu_new)(struct hv_vm *vm, unsigned index, struct hv_vcpu **ret);
+	void (*vcpu_free)(struct hv_vcpu *vcpu);
+	int (*vcpu_get_regs)(struct hv_vcpu *vcpu, struct hv_reg_value *regs, unsigned n);
+	int (*vcpu_set_regs)(struct hv_vcpu *vcpu, const struct hv_reg_value *regs, unsigned n);
+	/* Fill *exit with the next exit that needs the caller.  Called only with no exit pending. */
+	int (*vcpu_run)(struct hv_vcpu *vcpu, struct hv_exit *exit);
+	/* Complete vcpu->exit (pending); c is never NULL (hv.c supplies the defaults). */
+	int (*vcpu_complete)(struct hv_vcpu *vcpu, const struct hv_completion *c);
+	void (*vcpu_kick)(struct hv_vcpu *vcpu);	/* async-signal-safe */
+	int (*vcpu_translate_gva)(struct hv_vcpu *vcpu, uint64_t gva, unsigned access,
+				  uint64_t *ret_gpa);
+};
+
+extern const struct hv_ops hv_kvm_ops;
+extern const struct hv_ops hv_mshv_ops;
+
+/* Install the process-wide kick signal handler once (no SA_RESTART); returns the signal
+ * number or a negative errno.  Thread: any. */
+int hv_kick_signal_setup(void);
+
+/* True when an exit of this kind waits for hv_vcpu_complete(). */
+bool hv_exit_needs_completion(const struct hv_exit *exit);
+
+#endif

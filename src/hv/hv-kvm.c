@@ -1,0 +1,1300 @@
+// SPDX-License-Identifier: MIT
+/* The kvm backend of the hypervisor layer: /dev/kvm with exits normalized to what mshv reports. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hv/hv-backend.h"
+#include "hv/hv-insn.h"
+
+/*
+ * How KVM's exits differ from the normalized ones (measured on Linux 6.x, see tests/hv):
+ *  - IN/OUT (not string): RIP is the instruction's address; KVM advances it when the exit is
+ *    completed by the next KVM_RUN.
+ *  - MMIO reads: RIP is the instruction's address, advanced on completion.
+ *  - MMIO writes and every string I/O element: KVM has already emulated the instruction and RIP
+ *    is PAST it (for REP forms even before the last element).  The instruction start is found
+ *    by decoding backwards from RIP (hv-insn.c), checked against the exit.
+ *  - INS is batched: one KVM_EXIT_IO with count > 1; OUTS comes one element per exit.
+ *  - Completing with immediate_exit = 1 makes KVM finish the pending access and return EINTR
+ *    without running the guest, or return a NEW exit when the emulator needs another access for
+ *    the same instruction (next REP element, the write half of a read-modify-write).  That exit
+ *    is kept ("stashed") and returned by the next hv_vcpu_run() without entering the guest.
+ */
+
+#define KVM_MAX_IO_ELEMS 4096
+
+
+struct kvm_hv {
+	struct hv base;
+	int fd;
+	int run_size;
+	struct kvm_cpuid2 *cpuid;
+	int sync_regs;		/* KVM_SYNC_X86_* bits we use, 0 without KVM_CAP_SYNC_REGS */
+	bool user_msr;
+	bool disable_quirks2;
+};
+
+struct kvm_vm {
+	struct hv_vm base;
+	int fd;
+	bool irqchip;
+	pthread_mutex_t routing_lock;
+};
+
+struct kvm_io_elems {
+	bool active;
+	bool in;
+	bool done;		/* KVM already completed the whole exit (OUT) */
+	bool string, rep;
+	uint16_t port;
+	uint8_t size;
+	uint8_t insn_len;
+	unsigned count;		/* elements in this KVM exit */
+	unsigned next;		/* next element to present */
+	uint64_t rep_count;	/* remaining REP elements at element 0 */
+	uint64_t rip, rflags;
+	uint8_t data[KVM_MAX_IO_ELEMS * 4];
+};
+
+struct kvm_vcpu {
+	struct hv_vcpu base;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+
+	/* Kick: set by any thread; the vCPU thread consumes it when a run returns INTERRUPTED. */
+	atomic_bool kicked;
+	atomic_bool in_run;
+	pthread_t thread;
+	atomic_bool have_thread;
+
+	/* Registers as of the last exit (synced from kvm_run or fetched on demand). */
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	bool regs_valid, sregs_valid;
+
+	bool stashed;		/* kvm_run holds an exit that was not normalized yet */
+	struct kvm_io_elems io;
+	uint64_t last_rip_after;	/* backward decode cache for repeated string elements */
+	uint64_t last_start;
+	uint8_t last_len;
+};
+
+static int kick_signal;
+
+static int xioctl(int fd, unsigned long req, void *arg)
+{
+	int r = ioctl(fd, req, arg);
+
+	return r < 0 ? -errno : r;
+}
+
+static struct kvm_hv *to_kvm(struct hv *hv)
+{
+	return (struct kvm_hv *)hv;
+}
+
+static struct kvm_vm *to_kvm_vm(struct hv_vm *vm)
+{
+	return (struct kvm_vm *)vm;
+}
+
+static struct kvm_vcpu *to_kvm_vcpu(struct hv_vcpu *vcpu)
+{
+	return (struct kvm_vcpu *)vcpu;
+}
+
+/* ---- device ---------------------------------------------------------------------------- */
+
+static void kvm_free(struct hv *hv)
+{
+	struct kvm_hv *k = to_kvm(hv);
+
+	if (k->fd >= 0)
+		close(k->fd);
+	free(k->cpuid);
+	free(k);
+}
+
+static int kvm_open(const char *path, struct hv **ret)
+{
+	struct kvm_hv *k;
+	int r, n;
+
+	r = hv_kick_signal_setup();
+	if (r < 0)
+		return r;
+	kick_signal = r;
+
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->fd = open(path ? path : "/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (k->fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (ioctl(k->fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		r = -ENODEV;
+		goto fail;
+	}
+	r = k->run_size = xioctl(k->fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	if (r < 0)
+		goto fail;
+
+	/* A vCPU starts with no CPUID at all; without long mode in it, setting EFER.LME faults. */
+	for (n = 64; ; n *= 2) {
+		free(k->cpuid);
+		k->cpuid = calloc(1, sizeof(*k->cpuid) + n * sizeof(struct kvm_cpuid_entry2));
+		if (!k->cpuid) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		k->cpuid->nent = n;
+		r = xioctl(k->fd, KVM_GET_SUPPORTED_CPUID, k->cpuid);
+		if (r != -E2BIG || n >= 4096)
+			break;
+	}
+	if (r < 0)
+		goto fail;
+
+	r = ioctl(k->fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	if (r > 0)
+		k->sync_regs = r & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+	r = ioctl(k->fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_USER_SPACE_MSR);
+	k->user_msr = r > 0;
+	r = ioctl(k->fd, KVM_CHECK_EXTENSION, KVM_CAP_DISABLE_QUIRKS2);
+	k->disable_quirks2 = r > 0 && (r & KVM_X86_QUIRK_OUT_7E_INC_RIP);
+
+	k->base.caps = HV_CAP_TRANSLATE_GVA | HV_CAP_ASSERT_INTERRUPT;
+	if (ioctl(k->fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) > 0)
+		k->base.caps |= HV_CAP_IRQCHIP | HV_CAP_LAPIC;
+	if (ioctl(k->fd, KVM_CHECK_EXTENSION, KVM_CAP_X2APIC_API) > 0 &&
+	    (k->base.caps & HV_CAP_IRQCHIP))
+		k->base.caps |= HV_CAP_X2APIC;
+	if (ioctl(k->fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) > 0)
+		k->base.caps |= HV_CAP_IOEVENTFD_MMIO | HV_CAP_IOEVENTFD_PIO;
+	if (ioctl(k->fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) > 0 && (k->base.caps & HV_CAP_IRQCHIP))
+		k->base.caps |= HV_CAP_IRQFD;
+	if (ioctl(k->fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD_RESAMPLE) > 0 &&
+	    (k->base.caps & HV_CAP_IRQFD))
+		k->base.caps |= HV_CAP_IRQFD_RESAMPLE;
+	if (ioctl(k->fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING) > 0 &&
+	    (k->base.caps & HV_CAP_IRQCHIP))
+		k->base.caps |= HV_CAP_MSI_ROUTING;
+	if (ioctl(k->fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0)
+		k->base.caps |= HV_CAP_READONLY_MEM;
+	if (k->sync_regs)
+		k->base.caps |= HV_CAP_REG_PAGE;
+	*ret = &k->base;
+	return 0;
+fail:
+	kvm_free(&k->base);
+	return r;
+}
+
+/* ---- partitions ------------------------------------------------------------------------- */
+
+static void kvm_vm_free(struct hv_vm *vm)
+{
+	struct kvm_vm *kv = to_kvm_vm(vm);
+
+	if (kv->fd >= 0)
+		close(kv->fd);
+	pthread_mutex_destroy(&kv->routing_lock);
+	free(kv);
+}
+
+static int kvm_enable_cap(int fd, uint32_t cap, uint64_t arg0)
+{
+	struct kvm_enable_cap ec = { .cap = cap, .args = { arg0 } };
+
+	return xioctl(fd, KVM_ENABLE_CAP, &ec);
+}
+
+static int kvm_vm_new(struct hv *hv, const struct hv_vm_options *opts, struct hv_vm **ret)
+{
+	struct kvm_hv *k = to_kvm(hv);
+	struct kvm_vm *kv;
+	int r;
+
+	kv = calloc(1, sizeof(*kv));
+	if (!kv)
+		return -ENOMEM;
+	pthread_mutex_init(&kv->routing_lock, NULL);
+	r = kv->fd = xioctl(k->fd, KVM_CREATE_VM, 0);
+	if (r < 0)
+		goto fail;
+	/* Port 0x7e is special on KVM (RIP advanced before the exit); make it a normal port. */
+	if (k->disable_quirks2)
+		kvm_enable_cap(kv->fd, KVM_CAP_DISABLE_QUIRKS2, KVM_X86_QUIRK_OUT_7E_INC_RIP);
+	/* Unknown MSRs exit to the caller (HV_EXIT_MSR) instead of injecting #GP. */
+	if (k->user_msr)
+		kvm_enable_cap(kv->fd, KVM_CAP_X86_USER_SPACE_MSR,
+			       KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_INVAL);
+	if (opts->irqchip || opts->lapic || opts->x2apic) {
+		r = xioctl(kv->fd, KVM_CREATE_IRQCHIP, NULL);
+		if (r < 0)
+			goto fail;
+		kv->irqchip = true;
+		if (opts->x2apic) {
+			r = kvm_enable_cap(kv->fd, KVM_CAP_X2APIC_API,
+					   KVM_X2APIC_API_USE_32BIT_IDS);
+			if (r < 0)
+				goto fail;
+		}
+	}
+	*ret = &kv->base;
+	return 0;
+fail:
+	kvm_vm_free(&kv->base);
+	return r;
+}
+
+static int kvm_set_region(struct hv_vm *vm, const struct hv_mapping *m, bool remove)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = m->slot,
+		.flags = m->flags & HV_MAP_WRITE ? 0 : KVM_MEM_READONLY,
+		.guest_phys_addr = m->gpa,
+		.memory_size = remove ? 0 : m->size,
+		.userspace_addr = (uintptr_t)m->host,
+	};
+
+	return xioctl(to_kvm_vm(vm)->fd, KVM_SET_USER_MEMORY_REGION, &region);
+}
+
+static int kvm_vm_map(struct hv_vm *vm, const struct hv_mapping *m)
+{
+	return kvm_set_region(vm, m, false);
+}
+
+static int kvm_vm_unmap(struct hv_vm *vm, const struct hv_mapping *m)
+{
+	return kvm_set_region(vm, m, true);
+}
+
+static int kvm_vm_ioeventfd(struct hv_vm *vm, bool add, int fd, uint64_t addr, unsigned len,
+			    unsigned flags, uint64_t datamatch)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = datamatch,
+		.addr = addr,
+		.len = len,
+		.fd = fd,
+	};
+
+	if (flags & HV_IOEVENTFD_PIO)
+		io.flags |= KVM_IOEVENTFD_FLAG_PIO;
+	if (flags & HV_IOEVENTFD_DATAMATCH)
+		io.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+	if (!add)
+		io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+	return xioctl(to_kvm_vm(vm)->fd, KVM_IOEVENTFD, &io);
+}
+
+static int kvm_vm_irqfd(struct hv_vm *vm, bool add, int fd, int resample_fd, uint32_t gsi)
+{
+	struct kvm_vm *kv = to_kvm_vm(vm);
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi };
+
+	if (!kv->irqchip)
+		return -EOPNOTSUPP;
+	if (!add) {
+		irqfd.flags = KVM_IRQFD_FLAG_DEASSIGN;
+	} else if (resample_fd >= 0) {
+		irqfd.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		irqfd.resamplefd = (uint32_t)resample_fd;
+	}
+	return xioctl(kv->fd, KVM_IRQFD, &irqfd);
+}
+
+/* GSIs below this are the irqchip pins, routed as KVM's default table does. */
+#define KVM_IRQCHIP_GSIS 24
+
+static int kvm_vm_set_msi_routing(struct hv_vm *vm, const struct hv_msi_route *routes, unsigned n)
+{
+	struct kvm_vm *kv = to_kvm_vm(vm);
+	struct kvm_irq_routing *table;
+	unsigned max = 16 + KVM_IRQCHIP_GSIS + n, nr = 0;
+	int r;
+
+	if (!kv->irqchip)
+		return -EOPNOTSUPP;
+	for (unsigned i = 0; i < n; i++)
+		if (routes[i].gsi < KVM_IRQCHIP_GSIS)
+			return -EINVAL;
+	table = calloc(1, sizeof(*table) + max * sizeof(struct kvm_irq_routing_entry));
+	if (!table)
+		return -ENOMEM;
+	/* Replacing the table replaces KVM's default irqchip routes too: put them back. */
+	for (unsigned gsi = 0; gsi < KVM_IRQCHIP_GSIS; gsi++) {
+		if (gsi < 16 && gsi != 2) {
+			table->entries[nr].gsi = gsi;
+			table->entries[nr].type = KVM_IRQ_ROUTING_IRQCHIP;
+			table->entries[nr].u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
+								      KVM_IRQCHIP_PIC_SLAVE;
+			table->entries[nr].u.irqchip.pin = gsi % 8;
+			nr++;
+		}
+		table->entries[nr].gsi = gsi;
+		table->entries[nr].type = KVM_IRQ_ROUTING_IRQCHIP;
+		table->entries[nr].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+		table->entries[nr].u.irqchip.pin = gsi;
+		nr++;
+	}
+	for (unsigned i = 0; i < n; i++, nr++) {
+		table->entries[nr].gsi = routes[i].gsi;
+		table->entries[nr].type = KVM_IRQ_ROUTING_MSI;
+		table->entries[nr].u.msi.address_lo = routes[i].address_lo;
+		table->entries[nr].u.msi.address_hi = routes[i].address_hi;
+		table->entries[nr].u.msi.data = routes[i].data;
+	}
+	table->nr = nr;
+	pthread_mutex_lock(&kv->routing_lock);
+	r = xioctl(kv->fd, KVM_SET_GSI_ROUTING, table);
+	pthread_mutex_unlock(&kv->routing_lock);
+	free(table);
+	return r < 0 ? r : 0;
+}
+
+static int kvm_vm_assert_interrupt(struct hv_vm *vm, const struct hv_interrupt *irq)
+{
+	static const uint32_t delivery[] = {
+		[HV_INTERRUPT_FIXED] = 0,
+		[HV_INTERRUPT_LOWEST] = 1,
+		[HV_INTERRUPT_NMI] = 4,
+		[HV_INTERRUPT_INIT] = 5,
+		[HV_INTERRUPT_SIPI] = 6,
+		[HV_INTERRUPT_EXTINT] = 7,
+	};
+	struct kvm_vm *kv = to_kvm_vm(vm);
+	struct kvm_msi msi;
+	int r;
+
+	if (!kv->irqchip) {
+		/* Without an in-kernel LAPIC only an NMI can be injected, into one vCPU. */
+		struct hv_vcpu *vcpu;
+
+		if (irq->type != HV_INTERRUPT_NMI || irq->logical)
+			return -EOPNOTSUPP;
+		vcpu = irq->apic_id < HV_MAX_VCPUS ? vm->vcpus[irq->apic_id] : NULL;
+		if (!vcpu)
+			return -ENOENT;
+		r = xioctl(to_kvm_vcpu(vcpu)->fd, KVM_NMI, NULL);
+		return r < 0 ? r : 0;
+	}
+	memset(&msi, 0, sizeof(msi));
+	msi.address_lo = 0xfee00000u | (irq->apic_id & 0xff) << 12 |
+			 (irq->logical ? 1u << 2 : 0) |
+			 (irq->type == HV_INTERRUPT_LOWEST ? 1u << 3 : 0);
+	if (vm->opts.x2apic)
+		msi.address_hi = irq->apic_id & ~0xffu;
+	else if (irq->apic_id > 0xff)
+		return -EINVAL;
+	msi.data = (irq->vector & 0xff) | delivery[irq->type] << 8 | 1u << 14 |
+		   (irq->level ? 1u << 15 : 0);
+	r = xioctl(kv->fd, KVM_SIGNAL_MSI, &msi);
+	/* 0 means "not delivered" (masked), which is not an error for a caller that asserted a
+	 * line.  KVM returns a bare -1 (errno EPERM) when no vCPU matches the destination:
+	 * report that as -ENOENT, like the no-irqchip NMI path above. */
+	if (r == -EPERM)
+		return -ENOENT;
+	return r < 0 ? r : 0;
+}
+
+/* ---- vCPUs ------------------------------------------------------------------------------ */
+
+static void kvm_vcpu_free(struct hv_vcpu *vcpu)
+{
+	struct kvm_vcpu *kc = to_kvm_vcpu(vcpu);
+
+	if (kc->run)
+		munmap(kc->run, kc->run_size);
+	if (kc->fd >= 0)
+		close(kc->fd);
+	free(kc);
+}
+
+static int kvm_vcpu_new(struct hv_vm *vm, unsigned index, struct hv_vcpu **ret)
+{
+	struct kvm_hv *k = to_kvm(vm->hv);
+	struct kvm_vcpu *kc;
+	void *p;
+	int r;
+
+	kc = calloc(1, sizeof(*kc));
+	if (!kc)
+		return -ENOMEM;
+	kc->base.vm = vm;
+	r = kc->fd = xioctl(to_kvm_vm(vm)->fd, KVM_CREATE_VCPU, (void *)(uintptr_t)index);
+	if (r < 0)
+		goto fail;
+	r = xioctl(kc->fd, KVM_SET_CPUID2, k->cpuid);
+	if (r < 0)
+		goto fail;
+	kc->run_size = (size_t)k->run_size;
+	p = mmap(NULL, kc->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, kc->fd, 0);
+	if (p == MAP_FAILED) {
+		r = -errno;
+		goto fail;
+	}
+	kc->run = p;
+	kc->run->kvm_valid_regs = (uint64_t)k->sync_regs;
+	*ret = &kc->base;
+	return 0;
+fail:
+	kvm_vcpu_free(&kc->base);
+	return r;
+}
+
+static int load_regs(struct kvm_vcpu *kc)
+{
+	int r;
+
+	if (kc->regs_valid)
+		return 0;
+	r = xioctl(kc->fd, KVM_GET_REGS, &kc->regs);
+	if (r < 0)
+		return r;
+	kc->regs_valid = true;
+	return 0;
+}
+
+static int load_sregs(struct kvm_vcpu *kc)
+{
+	int r;
+
+	if (kc->sregs_valid)
+		return 0;
+	r = xioctl(kc->fd, KVM_GET_SREGS, &kc->sregs);
+	if (r < 0)
+		return r;
+	kc->sregs_valid = true;
+	return 0;
+}
+
+/* After every KVM_RUN: the registers KVM stored in kvm_run, else fetch on demand. */
+static void sync_from_run(struct kvm_vcpu *kc)
+{
+	uint64_t valid = kc->run->kvm_valid_regs;
+
+	kc->regs_valid = kc->sregs_valid = false;
+	if (valid & KVM_SYNC_X86_REGS) {
+		kc->regs = kc->run->s.regs.regs;
+		kc->regs_valid = true;
+	}
+	if (valid & KVM_SYNC_X86_SREGS) {
+		kc->sregs = kc->run->s.regs.sregs;
+		kc->sregs_valid = true;
+	}
+}
+
+static __u64 *gpr_slot(struct kvm_regs *r, enum hv_reg reg)
+{
+	switch (reg) {
+	case HV_REG_RAX: return &r->rax;
+	case HV_REG_RCX: return &r->rcx;
+	case HV_REG_RDX: return &r->rdx;
+	case HV_REG_RBX: return &r->rbx;
+	case HV_REG_RSP: return &r->rsp;
+	case HV_REG_RBP: return &r->rbp;
+	case HV_REG_RSI: return &r->rsi;
+	case HV_REG_RDI: return &r->rdi;
+	case HV_REG_R8: return &r->r8;
+	case HV_REG_R9: return &r->r9;
+	case HV_REG_R10: return &r->r10;
+	case HV_REG_R11: return &r->r11;
+	case HV_REG_R12: return &r->r12;
+	case HV_REG_R13: return &r->r13;
+	case HV_REG_R14: return &r->r14;
+	case HV_REG_R15: return &r->r15;
+	case HV_REG_RIP: return &r->rip;
+	case HV_REG_RFLAGS: return &r->rflags;
+	default: return NULL;
+	}
+}
+
+static struct kvm_segment *seg_slot(struct kvm_sregs *s, enum hv_reg reg)
+{
+	switch (reg) {
+	case HV_REG_ES: return &s->es;
+	case HV_REG_CS: return &s->cs;
+	case HV_REG_SS: return &s->ss;
+	case HV_REG_DS: return &s->ds;
+	case HV_REG_FS: return &s->fs;
+	case HV_REG_GS: return &s->gs;
+	case HV_REG_LDTR: return &s->ldt;
+	case HV_REG_TR: return &s->tr;
+	default: return NULL;
+	}
+}
+
+static __u64 *sreg_u64_slot(struct kvm_sregs *s, enum hv_reg reg)
+{
+	switch (reg) {
+	case HV_REG_CR0: return &s->cr0;
+	case HV_REG_CR2: return &s->cr2;
+	case HV_REG_CR3: return &s->cr3;
+	case HV_REG_CR4: return &s->cr4;
+	case HV_REG_CR8: return &s->cr8;
+	case HV_REG_EFER: return &s->efer;
+	case HV_REG_APIC_BASE: return &s->apic_base;
+	default: return NULL;
+	}
+}
+
+static uint32_t msr_index(enum hv_reg reg)
+{
+	switch (reg) {
+	case HV_REG_TSC: return 0x10;
+	case HV_REG_PAT: return 0x277;
+	case HV_REG_KERNEL_GS_BASE: return 0xc0000102;
+	case HV_REG_SYSENTER_CS: return 0x174;
+	case HV_REG_SYSENTER_ESP: return 0x175;
+	case HV_REG_SYSENTER_EIP: return 0x176;
+	case HV_REG_STAR: return 0xc0000081;
+	case HV_REG_LSTAR: return 0xc0000082;
+	case HV_REG_CSTAR: return 0xc0000083;
+	case HV_REG_SFMASK: return 0xc0000084;
+	default: return 0;
+	}
+}
+
+static void seg_to_hv(const struct kvm_segment *k, struct hv_segment *h)
+{
+	bool present = k->present && !k->unusable;
+
+	h->base = k->base;
+	h->limit = k->limit;
+	h->selector = k->selector;
+	h->attributes = (uint16_t)((k->type & 0xf) | (k->s & 1) << 4 | (k->dpl & 3) << 5 |
+				   (present ? 1 : 0) << 7 | (k->avl & 1) << 12 | (k->l & 1) << 13 |
+				   (k->db & 1) << 14 | (k->g & 1) << 15);
+}
+
+static void seg_from_hv(const struct hv_segment *h, struct kvm_segment *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->base = h->base;
+	k->limit = h->limit;
+	k->selector = h->selector;
+	k->type = h->attributes & 0xf;
+	k->s = h->attributes >> 4 & 1;
+	k->dpl = h->attributes >> 5 & 3;
+	k->present = h->attributes >> 7 & 1;
+	k->avl = h->attributes >> 12 & 1;
+	k->l = h->attributes >> 13 & 1;
+	k->db = h->attributes >> 14 & 1;
+	k->g = h->attributes >> 15 & 1;
+	k->unusable = !k->present;
+}
+
+enum { NEED_REGS = 1, NEED_SREGS = 2, NEED_DREGS = 4, NEED_MSRS = 8 };
+
+static unsigned reg_class(enum hv_reg reg)
+{
+	if (gpr_slot(&(struct kvm_regs){ 0 }, reg))
+		return NEED_REGS;
+	if (reg >= HV_REG_ES && reg <= HV_REG_APIC_BASE)
+		return NEED_SREGS;
+	if (reg >= HV_REG_DR0 && reg <= HV_REG_DR7)
+		return NEED_DREGS;
+	return NEED_MSRS;
+}
+
+static __u64 *dreg_slot(struct kvm_debugregs *d, enum hv_reg reg)
+{
+	switch (reg) {
+	case HV_REG_DR0: return &d->db[0];
+	case HV_REG_DR1: return &d->db[1];
+	case HV_REG_DR2: return &d->db[2];
+	case HV_REG_DR3: return &d->db[3];
+	case HV_REG_DR6: return &d->dr6;
+	case HV_REG_DR7: return &d->dr7;
+	default: return NULL;
+	}
+}
+
+struct kvm_msrs_buf {
+	struct kvm_msrs hdr;
+	struct kvm_msr_entry e[HV_REG_COUNT];
+};
+
+static int kvm_vcpu_get_regs(struct hv_vcpu *vcpu, struct hv_reg_value *regs, unsigned n)
+{
+	struct kvm_vcpu *kc = to_kvm_vcpu(vcpu);
+	struct kvm_debugregs dregs;
+	struct kvm_msrs_buf msrs;
+	unsigned need = 0;
+	int r;
+
+	for (unsigned i = 0; i < n; i++)
+		need |= reg_class(regs[i].reg);
+	if (need & NEED_REGS && (r = load_regs(kc)) < 0)
+		return r;
+	if (need & NEED_SREGS && (r = load_sregs(kc)) < 0)
+		return r;
+	if (need & NEED_DREGS && (r = xioctl(kc->fd, KVM_GET_DEBUGREGS, &dregs)) < 0)
+		return r;
+	if (need & NEED_MSRS) {
+		memset(&msrs, 0, sizeof(msrs));
+		for (unsigned i = 0; i < n; i++)
+			if (reg_class(regs[i].reg) == NEED_MSRS)
+				msrs.e[msrs.hdr.nmsrs++].index = msr_index(regs[i].reg);
+		r = xioctl(kc->fd, KVM_GET_MSRS, &msrs);
+		if (r < 0)
+			return r;
+		if ((unsigned)r != msrs.hdr.nmsrs)
+			return -EIO;
+	}
+	for (unsigned i = 0, m = 0; i < n; i++) {
+		enum hv_reg reg = regs[i].reg;
+
+		switch (reg_class(reg)) {
+		case NEED_REGS:
+			regs[i].u64 = *gpr_slot(&kc->regs, reg);
+			/* While an exit is pending KVM may already show RIP past the instruction;
+			 * the normalized view is the instruction's own address, as on mshv. */
+			if (reg == HV_REG_RIP && vcpu->exit_pending)
+				regs[i].u64 = vcpu->exit.rip;
+			break;
+		case NEED_SREGS:
+			if (seg_slot(&kc->sregs, reg))
+				seg_to_hv(seg_slot(&kc->sregs, reg), &regs[i].seg);
+			else if (reg == HV_REG_GDTR || reg == HV_REG_IDTR) {
+				struct kvm_dtable *t = reg == HV_REG_GDTR ? &kc->sregs.gdt :
+									    &kc->sregs.idt;
+				regs[i].table.base = t->base;
+				regs[i].table.limit = t->limit;
+			} else
+				regs[i].u64 = *sreg_u64_slot(&kc->sregs, reg);
+			break;
+		case NEED_DREGS:
+			regs[i].u64 = *dreg_slot(&dregs, reg);
+			break;
+		default:
+			regs[i].u64 = msrs.e[m++].data;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int kvm_vcpu_set_regs(struct hv_vcpu *vcpu, const struct hv_reg_value *regs, unsigned n)
+{
+	struct kvm_vcpu *kc = to_kvm_vcpu(vcpu);
+	struct kvm_debugregs dregs;
+	struct kvm_msrs_buf msrs;
+	struct kvm_regs nregs;
+	struct kvm_sregs nsregs;
+	unsigned need = 0;
+	int r;
+
+	for (unsigned i = 0; i < n; i++)
+		need |= reg_class(regs[i].reg);
+	if (need & NEED_REGS && (r = load_regs(kc)) < 0)
+		return r;
+	if (need & NEED_SREGS && (r = load_sregs(kc)) < 0)
+		return r;
+	if (need & NEED_DREGS && (r = xioctl(kc->fd, KVM_GET_DEBUGREGS, &dregs)) < 0)
+		return r;
+	nregs = kc->regs;
+	nsregs = kc->sregs;
+	memset(&msrs, 0, sizeof(msrs));
+	for (unsigned i = 0; i < n; i++) {
+		enum hv_reg reg = regs[i].reg;
+
+		switch (reg_class(reg)) {
+		case NEED_REGS:
+			*gpr_slot(&nregs, reg) = regs[i].u64;
+			break;
+		case NEED_SREGS:
+			if (seg_slot(&nsregs, reg))
+				seg_from_hv(&regs[i].seg, seg_slot(&nsregs, reg));
+			else if (reg == HV_REG_GDTR || reg == HV_REG_IDTR) {
+				struct kvm_dtable *t = reg == HV_REG_GDTR ? &nsregs.gdt : &nsregs.idt;
+
+				t->base = regs[i].table.base;
+				t->limit = regs[i].table.limit;
+			} else
+				*sreg_u64_slot(&nsregs, reg) = regs[i].u64;
+			break;
+		case NEED_DREGS:
+			*dreg_slot(&dregs, reg) = regs[i].u64;
+			break;
+		default:
+			msrs.e[msrs.hdr.nmsrs].index = msr_index(reg);
+			msrs.e[msrs.hdr.nmsrs++].data = regs[i].u64;
+			break;
+		}
+	}
+	/* Order: segments and control registers first, so a RIP set with them is applied in the
+	 * mode they establish. */
+	if (need & NEED_SREGS) {
+		r = xioctl(kc->fd, KVM_SET_SREGS, &nsregs);
+		if (r < 0)
+			return r;
+		kc->sregs = nsregs;
+		/* KVM may adjust what it was given (e.g. EFER.LMA); read back lazily. */
+		kc->sregs_valid = false;
+	}
+	if (need & NEED_REGS) {
+		r = xioctl(kc->fd, KVM_SET_REGS, &nregs);
+		if (r < 0)
+			return r;
+		kc->regs = nregs;
+	}
+	if (need & NEED_DREGS) {
+		dregs.flags = 0;
+		r = xioctl(kc->fd, KVM_SET_DEBUGREGS, &dregs);
+		if (r < 0)
+			return r;
+	}
+	if (need & NEED_MSRS) {
+		r = xioctl(kc->fd, KVM_SET_MSRS, &msrs);
+		if (r < 0)
+			return r;
+		if ((unsigned)r != msrs.hdr.nmsrs)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- guest memory access for decoding ---------------------------------------------------- */
+
+static int kvm_translate(struct kvm_vcpu *kc, uint64_t gva, struct kvm_translation *ret)
+{
+	struct kvm_translation tr = { .linear_address = gva };
+	int r = xioctl(kc->fd, KVM_TRANSLATE, &tr);
+
+	if (r < 0)
+		return r;
+	if (!tr.valid)
+		return -EFAULT;
+	*ret = tr;
+	return 0;
+}
+
+static const uint8_t *gpa_to_host(struct hv_vm *vm, uint64_t gpa, uint64_t *avail)
+{
+	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
+		const struct hv_mapping *m = &vm->maps[i];
+
+		if (m->used && gpa >= m->gpa && gpa - m->gpa < m->size) {
+			*avail = m->size - (gpa - m->gpa);
+			return (const uint8_t *)m->host + (gpa - m->gpa);
+		}
+	}
+	return NULL;
+}
+
+/* Copy up to n bytes at guest linear address lin; returns how many were readable. */
+static unsigned read_linear(struct kvm_vcpu *kc, uint64_t lin, uint8_t *buf, unsigned n)
+{
+	unsigned done = 0;
+
+	while (done < n) {
+		struct kvm_translation tr;
+		const uint8_t *host;
+		uint64_t avail, chunk = 4096 - ((lin + done) & 4095);
+
+		if (kvm_translate(kc, lin + done, &tr) < 0)
+			break;
+		host = gpa_to_host(kc->base.vm, tr.physical_address, &avail);
+		if (!host)
+			break;
+		if (chunk > avail)
+			chunk = avail;
+		if (chunk > n - done)
+			chunk = n - done;
+		memcpy(buf + done, host, chunk);
+		done += (unsigned)chunk;
+	}
+	return done;
+}
+
+static enum hv_insn_mode insn_mode(const struct kvm_sregs *s)
+{
+	if ((s->efer & (1u << 10)) && s->cs.l)
+		return HV_INSN_64;
+	if ((s->cr0 & 1) && s->cs.db)
+		return HV_INSN_32;
+	return HV_INSN_16;
+}
+
+static uint64_t cs_linear(const struct kvm_sregs *s, uint64_t rip)
+{
+	return insn_mode(s) == HV_INSN_64 ? rip : s->cs.base + (rip & 0xffffffff);
+}
+
+/*
+ * KVM reported RIP past an instruction it emulated; find where it started.  Every candidate
+ * length is decoded forward and must end exactly at rip and match the exit (accept()).  Among
+ * the matches the longest without odd prefixes wins: prefixes written in the guest code are
+ * part of the instruction, while an earlier instruction's bytes rarely decode into a valid
+ * longer candidate too.
+ */
+static int find_start(struct kvm_vcpu *kc, uint64_t rip,
+		      bool (*accept)(const struct hv_insn *in, const void *ctx), const void *ctx,
+		      uint64_t *ret_start, uint8_t *ret_len)
+{
+	enum hv_insn_mode mode = insn_mode(&kc->sregs);
+	uint8_t buf[15];
+	unsigned got, best = 0;
+	uint64_t lin = cs_linear(&kc->sregs, rip);
+
+	for (unsigned len = 15; len >= 1; len--) {
+		struct hv_insn in;
+
+		if (rip < len)
+			continue;
+		got = read_linear(kc, lin - len, buf, len);
+		if (got != len)
+			continue;
+		if (hv_insn_decode(buf, len, mode, &in) < 0 || in.len != len || in.odd_prefix)
+			continue;
+		if (!accept(&in, ctx))
+			continue;
+		best = len;
+		break;
+	}
+	if (!best)
+		return -ENOENT;
+	*ret_start = rip - best;
+	*ret_len = (uint8_t)best;
+	return 0;
+}
+
+struct io_ctx {
+	bool in;
+	uint8_t size;
+	uint16_t port;
+	uint16_t dx;
+	uint8_t last;		/* byte before rip: the port of E4-E7 */
+};
+
+/* An I/O instruction of the exit's direction and size: IN/OUT (port checked) or INS/OUTS. */
+static bool accept_io(const struct hv_insn *in, const void *p)
+{
+	const struct io_ctx *c = p;
+	uint8_t op = in->opcode, size = in->opsize == 8 ? 4 : in->opsize;
+
+	if (in->map != 0)
+		return false;
+	if (op >= 0x6c && op <= 0x6f)
+		return c->in == (op <= 0x6d) && (op & 1 ? size : 1) == c->size;
+	if (op >= 0xe4 && op <= 0xe7)
+		return c->in == (op <= 0xe5) && (op & 1 ? size : 1) == c->size &&
+		       c->last == c->port;
+	if (op >= 0xec && op <= 0xef)
+		return c->in == (op <= 0xed) && (op & 1 ? size : 1) == c->size &&
+		       c->dx == c->port;
+	return false;
+}
+
+static bool accept_mmio_write(const struct hv_insn *in, const void *p)
+{
+	const uint8_t *size = p;
+
+	if (in->rex == 0x40 && hv_insn_mem_write_size(in) != 1)
+		return false;	/* a lone REX is meaningful only for byte registers */
+	return hv_insn_mem_write_size(in) == *size;
+}
+
+/* ---- running ----------------------------------------------------------------------------- */
+
+static void kvm_vcpu_kick(struct hv_vcpu *vcpu)
+{
+	struct kvm_vcpu *kc = to_kvm_vcpu(vcpu);
+
+	atomic_store(&kc->kicked, true);
+	/* Seen by KVM_RUN at entry; the signal covers a vCPU already inside the guest. */
+	__atomic_store_n(&kc->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (atomic_load(&kc->in_run) && atomic_load(&kc->have_thread))
+		pthread_kill(kc->thread, kick_signal);
+}
+
+/* Enter KVM_RUN once.  Returns 0 (an exit in kvm_run), -EINTR or another negative errno. */
+static int kvm_enter(struct kvm_vcpu *kc, bool immediate)
+{
+	int r;
+
+	if (!atomic_load(&kc->have_thread) || !pthread_equal(kc->thread, pthread_self())) {
+		sigset_t set;
+
+		/* Kicks must reach this thread even if its creator blocked signals. */
+		sigemptyset(&set);
+		sigaddset(&set, kick_signal);
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+		atomic_store(&kc->have_thread, false);
+		kc->thread = pthread_self();
+		atomic_store(&kc->have_thread, true);
+	}
+	if (immediate || atomic_load(&kc->kicked))
+		__atomic_store_n(&kc->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	atomic_store(&kc->in_run, true);
+	r = xioctl(kc->fd, KVM_RUN, NULL);
+	atomic_store(&kc->in_run, false);
+	if (immediate)
+		__atomic_store_n(&kc->run->immediate_exit, atomic_load(&kc->kicked) ? 1 : 0,
+				 __ATOMIC_SEQ_CST);
+	/* KVM fills the sync-regs area only when it returns an exit, not on EINTR. */
+	if (r < 0)
+		kc->regs_valid = kc->sregs_valid = false;
+	else
+		sync_from_run(kc);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * Let KVM finish the exit in kvm_run without running the guest.  A new exit produced on the
+ * way (the next element of a REP instruction, the write of a read-modify-write) is stashed.
+ */
+static int complete_in_kernel(struct kvm_vcpu *kc)
+{
+	int r = kvm_enter(kc, true);
+
+	if (r == 0) {
+		kc->stashed = true;
+		return 0;
+	}
+	return r == -EINTR ? 0 : r;
+}
+
+static void io_present(struct kvm_vcpu *kc, struct hv_exit *exit)
+{
+	struct kvm_io_elems *io = &kc->io;
+	unsigned i = io->next++;
+
+	memset(exit, 0, sizeof(*exit));
+	exit->kind = HV_EXIT_IO;
+	exit->rip = io->rip;
+	exit->rflags = io->rflags;
+	exit->insn_len = io->insn_len;
+	exit->io.port = io->port;
+	exit->io.size = io->size;
+	exit->io.write = !io->in;
+	exit->io.string = io->string;
+	exit->io.rep = io->rep;
+	exit->io.count = io->rep ? (io->rep_count > i ? io->rep_count - i : 1) : 1;
+	if (!io->in)
+		memcpy(&exit->io.data, io->data + (size_t)i * io->size, io->size);
+}
+
+/* The I/O instruction at rip, if it is one that matches the exit. */
+static bool io_insn_at(struct kvm_vcpu *kc, uint64_t rip, const struct io_ctx *ctx,
+		       struct hv_insn *ret)
+{
+	struct io_ctx c = *ctx;
+	struct hv_insn d;
+	uint8_t buf[15];
+	unsigned got = read_linear(kc, cs_linear(&kc->sregs, rip), buf, sizeof(buf));
+
+	if (got == 0 || hv_insn_decode(buf, got, insn_mode(&kc->sregs), &d) < 0)
+		return false;
+	c.last = buf[d.len - 1];
+	if (!accept_io(&d, &c))
+		return false;
+	*ret = d;
+	return true;
+}
+
+/* A string I/O instruction: REP and the remaining count from RCX. */
+static void string_rep(struct kvm_vcpu *kc, const struct hv_insn *d, uint64_t rcx,
+		       struct kvm_io_elems *io)
+{
+	uint64_t mask = d->addrsize == 2 ? 0xffff : d->addrsize == 4 ? 0xffffffff : ~(uint64_t)0;
+
+	io->string = true;
+	if (!d->rep)
+		return;
+	io->rep = true;
+	/* KVM's INS exit comes before RCX moves; OUTS after this element was counted. */
+	io->rep_count = (rcx & mask) + (io->in ? 0 : 1);
+}
+
+static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
+{
+	struct kvm_run *run = kc->run;
+	struct kvm_io_elems *io = &kc->io;
+	uint64_t rip = kc->regs.rip, rcx = kc->regs.rcx;
+	struct io_ctx ctx = {
+		.in = run->io.direction == KVM_EXIT_IO_IN,
+		.size = run->io.size,
+		.port = run->io.port,
+		.dx = (uint16_t)kc->regs.rdx,
+	};
+	struct hv_insn at = { .len = 0 };
+	uint8_t len = 0;
+	bool string, past;
+	int r;
+
+	if (run->io.count == 0 || run->io.count > KVM_MAX_IO_ELEMS ||
+	    !(run->io.size == 1 || run->io.size == 2 || run->io.size == 4))
+		return -EIO;
+	memset(io, 0, offsetof(struct kvm_io_elems, data));
+	io->active = true;
+	io->in = run->io.direction == KVM_EXIT_IO_IN;
+	io->port = run->io.port;
+	io->size = run->io.size;
+	io->count = run->io.count;
+	memcpy(io->data, (uint8_t *)run + run->io.data_offset, (size_t)io->count * io->size);
+
+	io->rflags = kc->regs.rflags;
+	read_linear(kc, cs_linear(&kc->sregs, rip) - 1, &ctx.last, 1);
+	if (!io->in) {
+		/* OUT is completed at once (the data is already here).  Older KVMs exit from a
+		 * non-string OUT with RIP on the instruction and advance it now; newer ones have
+		 * advanced it already and leave it alone. */
+		r = complete_in_kernel(kc);
+		if (r < 0)
+			return r;
+		io->done = true;
+		r = load_regs(kc);
+		if (r < 0)
+			return r;
+		if (kc->regs.rip != rip)
+			at.len = (uint8_t)(kc->regs.rip - rip);
+	}
+	/* Depending on the kernel and on the REP iteration, RIP is on the instruction or past
+	 * it: try the instruction at RIP first, then one ending at RIP. */
+	if (at.len) {
+		past = false;
+		len = at.len;
+	} else if (io_insn_at(kc, rip, &ctx, &at)) {
+		past = false;
+		len = at.len;
+	} else {
+		past = true;
+	}
+	string = false;
+	if (!past && at.opcode >= 0x6c && at.opcode <= 0x6f)
+		string_rep(kc, &at, rcx, io);
+	if (past) {
+		uint64_t start;
+		struct hv_insn d;
+		uint8_t buf[15];
+
+		if (rip == kc->last_rip_after && kc->last_len) {
+			start = kc->last_start;
+			len = kc->last_len;
+		} else if (find_start(kc, rip, accept_io, &ctx, &start, &len) < 0) {
+			start = rip;	/* undecodable: report what KVM showed */
+			len = 0;
+		}
+		kc->last_rip_after = rip;
+		kc->last_start = start;
+		kc->last_len = len;
+		if (len && read_linear(kc, cs_linear(&kc->sregs, start), buf, len) == len &&
+		    hv_insn_decode(buf, len, insn_mode(&kc->sregs), &d) == 0 &&
+		    d.opcode >= 0x6c && d.opcode <= 0x6f)
+			string_rep(kc, &d, rcx, io);
+		rip = start;
+	}
+	string = io->string;
+	io->string = string;
+	io->rip = rip;
+	io->insn_len = len;
+	io_present(kc, exit);
+	return 0;
+}
+
+static int normalize_mmio(struct kvm_vcpu *kc, struct hv_exit *exit)
+{
+	struct kvm_run *run = kc->run;
+	uint64_t rip = kc->regs.rip;
+	uint8_t len = 0;
+
+	memset(exit, 0, sizeof(*exit));
+	exit->kind = HV_EXIT_MMIO;
+	exit->rflags = kc->regs.rflags;
+	exit->mmio.gpa = run->mmio.phys_addr;
+	exit->mmio.size = (uint8_t)run->mmio.len;
+	exit->mmio.write = run->mmio.is_write;
+	if (run->mmio.len > 8)
+		return -EIO;
+	if (run->mmio.is_write) {
+		uint8_t size = (uint8_t)run->mmio.len;
+		uint64_t start;
+
+		memcpy(&exit->mmio.data, run->mmio.data, run->mmio.len);
+		if (rip == kc->last_rip_after && kc->last_len) {
+			rip = kc->last_start;
+			len = kc->last_len;
+		} else if (find_start(kc, rip, accept_mmio_write, &size, &start, &len) == 0) {
+			kc->last_rip_after = rip;
+			kc->last_start = start;
+			kc->last_len = len;
+			rip = start;
+		}
+	} else {
+		struct hv_insn d;
+		uint8_t buf[15];
+		unsigned got = read_linear(kc, cs_linear(&kc->sregs, rip), buf, sizeof(buf));
+
+		if (got && hv_insn_decode(buf, got, insn_mode(&kc->sregs), &d) == 0)
+			len = d.len;
+	}
+	exit->rip = rip;
+	exit->insn_len = len;
+	return 0;
+}
+
+static int normalize(struct kvm_vcpu *kc, struct hv_exit *exit)
+{
+	struct kvm_run *run = kc->run;
+	int r;
+
+	if ((r = load_regs(kc)) < 0 || (r = load_sregs(kc)) < 0)
+		return r;
+	/* The backward-decode cache is valid only across consecutive elements of one string
+	 * instruction. */
+	if (run->exit_reason != KVM_EXIT_IO && run->exit_reason != KVM_EXIT_MMIO)
+		kc->last_len = 0;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		return normalize_io(kc, exit);
+	case KVM_EXIT_MMIO:
+		return normalize_mmio(kc, exit);
+	}
+	kc->last_len = 0;
+	memset(exit, 0, sizeof(*exit));
+	exit->rip = kc->regs.rip;
+	exit->rflags = kc->regs.rflags;
+	switch (run->exit_reason) {
+	case KVM_EXIT_HLT:
+		exit->kind = HV_EXIT_HALT;
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		exit->kind = HV_EXIT_SHUTDOWN;
+		break;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		exit->kind = HV_EXIT_MSR;
+		exit->insn_len = 2;
+		exit->msr.index = run->msr.index;
+		exit->msr.write = run->exit_reason == KVM_EXIT_X86_WRMSR;
+		exit->msr.data = exit->msr.write ? run->msr.data : 0;
+		break;
+	default:
+		exit->kind = HV_EXIT_UNKNOWN;
+		exit->unknown.code = run->exit_reason;
+		break;
+	}
+	return 0;
+}
+
+static int kvm_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit)
+{
+	struct kvm_vcpu *kc = to_kvm_vcpu(vcpu);
+	int r;
+
+	if (kc->io.active && kc->io.next < kc->io.count) {
+		io_present(kc, exit);
+		return 0;
+	}
+	kc->io.active = false;
+	if (kc->stashed) {
+		kc->stashed = false;
+		return normalize(kc, exit);
+	}
+	/* Only a kick ends the run (and is consumed by it); a stray signal just re-enters. */
+	while ((r = kvm_enter(kc, false)) == -EINTR && !atomic_exchange(&kc->kicked, false))
+		;
+	if (r == -EINTR) {
+		__atomic_store_n(&kc->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		if (atomic_load(&kc->kicked))
+			__atomic_store_n(&kc->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		memset(exit, 0, sizeof(*exit));
+		exit->kind = HV_EXIT_INTERRUPTED;
+		if (load_regs(kc) == 0) {
+			exit->rip = kc->regs.rip;
+			exit->rflags = kc->regs.rflags;
+		}
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	return normalize(kc, exit);
+}
+
+static int kvm_vcpu_complete(struct hv_vcpu *vcpu, const struct hv_completion *c)
+{
+	struct kvm_vcpu *kc = to_kvm_vcpu(vcpu);
+	struct kvm_run *run = kc->run;
+	struct kvm_io_elems *io = &kc->io;
+
+	switch (vcpu->exit.kind) {
+	case HV_EXIT_IO:
+		if (!io->active)
+			return 0;
+		if (io->in)
+			memcpy(io->data + (size_t)(io->next - 1) * io->size, &c->value, io->size);
+		if (io->next < io->count || io->done)
+			return 0;
+		/* The last element: hand every value to KVM at once. */
+		memcpy((uint8_t *)run + run->io.data_offset, io->data,
+		       (size_t)io->count * io->size);
+		io->done = true;
+		return complete_in_kernel(kc);
+	case HV_EXIT_MMIO:
+		if (!vcpu->exit.mmio.write)
+			memcpy(run->mmio.data, &c->value, vcpu->exit.mmio.size);
+		return complete_in_kernel(kc);
+	case HV_EXIT_MSR:
+		run->msr.error = c->inject_gp ? 1 : 0;
+		if (!vcpu->exit.msr.write)
+			run->msr.data = c->value;
+		return complete_in_kernel(kc);
+	default:
+		return 0;
+	}
+}
+
+static int kvm_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigned access,
+				  uint64_t *ret_gpa)
+{
+	struct kvm_translation tr;
+	int r = kvm_translate(to_kvm_vcpu(vcpu), gva, &tr);
+
+	if (r < 0)
+		return r;
+	if ((access & HV_MAP_WRITE) && !tr.writeable)
+		return -EFAULT;
+	*ret_gpa = tr.physical_address;
+	return 0;
+}
+
+const struct hv_ops hv_kvm_ops = {
+	.name = "kvm",
+	.backend = HV_BACKEND_KVM,
+	.open = kvm_open,
+	.free = kvm_free,
+	.vm_new = kvm_vm_new,
+	.vm_free = kvm_vm_free,
+	.vm_map = kvm_vm_map,
+	.vm_unmap = kvm_vm_unmap,
+	.vm_ioeventfd = kvm_vm_ioeventfd,
+	.vm_irqfd = kvm_vm_irqfd,
+	.vm_set_msi_routing = kvm_vm_set_msi_routing,
+	.vm_assert_interrupt = kvm_vm_assert_interrupt,
+	.vcpu_new = kvm_vcpu_new,
+	.vcpu_free = kvm_vcpu_free,
+	.vcpu_get_regs = kvm_vcpu_get_regs,
+	.vcpu_set_regs = kvm_vcpu_set_regs,
+	.vcpu_run = kvm_vcpu_run,
+	.vcpu_complete = kvm_vcpu_complete,
+	.vcpu_kick = kvm_vcpu_kick,
+	.vcpu_translate_gva = kvm_vcpu_translate_gva,
+};

@@ -1,0 +1,997 @@
+// SPDX-License-Identifier: MIT
+/* The mshv backend of the hypervisor layer: /dev/mshv through libmshv, exits normalized. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "hv/hv-mshv.h"
+
+/*
+ * How MSHV's intercepts map onto the normalized exits (fact sheet §4, §8):
+ *  - MSHV never advances RIP: every intercept reports the instruction's own address, and the
+ *    completion writes the result and RIP + length.  Register writes go through the VP
+ *    register page (dirty bits) when it is valid, else one HVCALL_SET_VP_REGISTERS, and are
+ *    deferred until the next run or register access.
+ *  - Port I/O without a string: the message has port, size and RAX; an 8/16-bit IN merges
+ *    into RAX (upper bits kept), a 32-bit IN zero-extends, as the processor (and KVM) does.
+ *  - String port I/O and MMIO (UNMAPPED_GPA, GPA_INTERCEPT) are emulated by src/hv/x86: one
+ *    exit per device access, replayed deterministically on completion; the next access of
+ *    the same instruction (RMW write, next REP element) is returned without entering the guest.
+ *  - HALT: the message's RIP as reported (past the hlt on the sim, which reports KVM's; on a
+ *    real hypervisor UNCONFIRMED, fact sheet §10).
+ */
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+/* Kick retry period (see struct mshv_hv_vcpu). */
+#define KICK_RETRY_NS	(2 * 1000 * 1000)
+
+static int kick_signal;
+
+static const uint32_t reg_names[HV_REG_COUNT] = {
+	[HV_REG_RAX] = HV_X64_REGISTER_RAX, [HV_REG_RCX] = HV_X64_REGISTER_RCX,
+	[HV_REG_RDX] = HV_X64_REGISTER_RDX, [HV_REG_RBX] = HV_X64_REGISTER_RBX,
+	[HV_REG_RSP] = HV_X64_REGISTER_RSP, [HV_REG_RBP] = HV_X64_REGISTER_RBP,
+	[HV_REG_RSI] = HV_X64_REGISTER_RSI, [HV_REG_RDI] = HV_X64_REGISTER_RDI,
+	[HV_REG_R8] = HV_X64_REGISTER_R8, [HV_REG_R9] = HV_X64_REGISTER_R9,
+	[HV_REG_R10] = HV_X64_REGISTER_R10, [HV_REG_R11] = HV_X64_REGISTER_R11,
+	[HV_REG_R12] = HV_X64_REGISTER_R12, [HV_REG_R13] = HV_X64_REGISTER_R13,
+	[HV_REG_R14] = HV_X64_REGISTER_R14, [HV_REG_R15] = HV_X64_REGISTER_R15,
+	[HV_REG_RIP] = HV_X64_REGISTER_RIP, [HV_REG_RFLAGS] = HV_X64_REGISTER_RFLAGS,
+	[HV_REG_ES] = HV_X64_REGISTER_ES, [HV_REG_CS] = HV_X64_REGISTER_CS,
+	[HV_REG_SS] = HV_X64_REGISTER_SS, [HV_REG_DS] = HV_X64_REGISTER_DS,
+	[HV_REG_FS] = HV_X64_REGISTER_FS, [HV_REG_GS] = HV_X64_REGISTER_GS,
+	[HV_REG_LDTR] = HV_X64_REGISTER_LDTR, [HV_REG_TR] = HV_X64_REGISTER_TR,
+	[HV_REG_GDTR] = HV_X64_REGISTER_GDTR, [HV_REG_IDTR] = HV_X64_REGISTER_IDTR,
+	[HV_REG_CR0] = HV_X64_REGISTER_CR0, [HV_REG_CR2] = HV_X64_REGISTER_CR2,
+	[HV_REG_CR3] = HV_X64_REGISTER_CR3, [HV_REG_CR4] = HV_X64_REGISTER_CR4,
+	[HV_REG_CR8] = HV_X64_REGISTER_CR8,
+	[HV_REG_EFER] = HV_X64_REGISTER_EFER, [HV_REG_APIC_BASE] = HV_X64_REGISTER_APIC_BASE,
+	[HV_REG_DR0] = HV_X64_REGISTER_DR0, [HV_REG_DR1] = HV_X64_REGISTER_DR1,
+	[HV_REG_DR2] = HV_X64_REGISTER_DR2, [HV_REG_DR3] = HV_X64_REGISTER_DR3,
+	[HV_REG_DR6] = HV_X64_REGISTER_DR6, [HV_REG_DR7] = HV_X64_REGISTER_DR7,
+	[HV_REG_TSC] = HV_X64_REGISTER_TSC, [HV_REG_PAT] = HV_X64_REGISTER_PAT,
+	[HV_REG_KERNEL_GS_BASE] = HV_X64_REGISTER_KERNEL_GS_BASE,
+	[HV_REG_SYSENTER_CS] = HV_X64_REGISTER_SYSENTER_CS,
+	[HV_REG_SYSENTER_ESP] = HV_X64_REGISTER_SYSENTER_ESP,
+	[HV_REG_SYSENTER_EIP] = HV_X64_REGISTER_SYSENTER_EIP,
+	[HV_REG_STAR] = HV_X64_REGISTER_STAR, [HV_REG_LSTAR] = HV_X64_REGISTER_LSTAR,
+	[HV_REG_CSTAR] = HV_X64_REGISTER_CSTAR, [HV_REG_SFMASK] = HV_X64_REGISTER_SFMASK,
+};
+
+/* HV names of the write-back cache slots (GPRs in encoding order, then RIP, RFLAGS). */
+static const uint32_t wb_names[MSHV_WB_COUNT] = {
+	HV_X64_REGISTER_RAX, HV_X64_REGISTER_RCX, HV_X64_REGISTER_RDX, HV_X64_REGISTER_RBX,
+	HV_X64_REGISTER_RSP, HV_X64_REGISTER_RBP, HV_X64_REGISTER_RSI, HV_X64_REGISTER_RDI,
+	HV_X64_REGISTER_R8, HV_X64_REGISTER_R9, HV_X64_REGISTER_R10, HV_X64_REGISTER_R11,
+	HV_X64_REGISTER_R12, HV_X64_REGISTER_R13, HV_X64_REGISTER_R14, HV_X64_REGISTER_R15,
+	HV_X64_REGISTER_RIP, HV_X64_REGISTER_RFLAGS,
+};
+
+#define PAGE_CLASSES	((1u << HV_X64_REGISTER_CLASS_GENERAL) | \
+			 (1u << HV_X64_REGISTER_CLASS_IP) | (1u << HV_X64_REGISTER_CLASS_FLAGS))
+
+/* The enum hv_reg values HV_REG_RAX..HV_REG_R15 follow the encoding order: slot = reg. */
+static int wb_slot(enum hv_reg reg)
+{
+	if (reg <= HV_REG_R15)
+		return (int)reg;
+	if (reg == HV_REG_RIP)
+		return MSHV_WB_RIP;
+	if (reg == HV_REG_RFLAGS)
+		return MSHV_WB_RFLAGS;
+	return -1;
+}
+
+static uint32_t slot_class(unsigned slot)
+{
+	return slot < 16 ? 1u << HV_X64_REGISTER_CLASS_GENERAL :
+	       slot == MSHV_WB_RIP ? 1u << HV_X64_REGISTER_CLASS_IP :
+				     1u << HV_X64_REGISTER_CLASS_FLAGS;
+}
+
+static uint64_t page_get(const struct hv_vp_register_page *p, unsigned slot)
+{
+	return slot < 16 ? p->gp_registers[slot] : slot == MSHV_WB_RIP ? p->rip : p->rflags;
+}
+
+static void page_set(struct hv_vp_register_page *p, unsigned slot, uint64_t v)
+{
+	if (slot < 16)
+		p->gp_registers[slot] = v;
+	else if (slot == MSHV_WB_RIP)
+		p->rip = v;
+	else
+		p->rflags = v;
+	p->dirty |= slot_class(slot);
+}
+
+static bool page_valid(const struct mshv_hv_vcpu *mc)
+{
+	return mc->page && mc->page->isvalid;
+}
+
+/* ---- device ---------------------------------------------------------------------------- */
+
+static void mshv_hv_free(struct hv *hv)
+{
+	struct mshv_hv *m = to_mshv(hv);
+
+	mshv_free(m->dev);
+	free(m);
+}
+
+/*
+ * What only a live partition tells: whether TIME_FREEZE is accepted (pause) and whether the VP
+ * register page can be mapped.  One scratch partition with one VP, destroyed at once.
+ */
+static void probe_scratch(struct mshv_hv *m)
+{
+	struct mshv_vm_args args;
+	struct mshv_vcpu *vp = NULL;
+	struct mshv_vm *vm = NULL;
+
+	mshv_vm_args_init(&args, MSHV_VM_TYPE_NORMAL);
+	args.pt_flags = 0;
+	if (mshv_create_vm_with_args(m->dev, &args, &vm) < 0)
+		return;
+	if (mshv_vm_set_partition_property(vm, HV_PARTITION_PROPERTY_TIME_FREEZE, 1) == 0 &&
+	    mshv_vm_set_partition_property(vm, HV_PARTITION_PROPERTY_TIME_FREEZE, 0) == 0)
+		m->base.caps |= HV_CAP_PAUSE;
+	if (mshv_vm_create_vcpu(vm, 0, &vp) == 0 && mshv_vcpu_reg_page(vp))
+		m->base.caps |= HV_CAP_REG_PAGE;
+	mshv_vcpu_free(vp);
+	mshv_vm_free(vm);
+}
+
+static int mshv_hv_open(const char *path, struct hv **ret)
+{
+	struct mshv_hv *m;
+	uint64_t lapic = MSHV_BITS(MSHV_PT_BIT_LAPIC);
+	int r;
+
+	r = hv_kick_signal_setup();
+	if (r < 0)
+		return r;
+	kick_signal = r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	r = path ? mshv_open_path(path, &m->dev) : mshv_open(&m->dev);
+	if (r < 0)
+		goto fail;
+	r = mshv_probe(m->dev, &m->caps);
+	if (r < 0) {
+		m->base.last_status = mshv_last_hv_status();
+		goto fail;
+	}
+
+	/* Guest memory is always readable; write and execute permissions are enforced. */
+	m->base.caps = HV_CAP_IOEVENTFD_MMIO | HV_CAP_READONLY_MEM | HV_CAP_NOEXEC_MEM;
+	if (m->caps.pt_flags & lapic)
+		m->base.caps |= HV_CAP_LAPIC | HV_CAP_IRQCHIP | HV_CAP_IRQFD | HV_CAP_MSI_ROUTING;
+	/* No HV_CAP_IRQFD_RESAMPLE: mainline takes MSHV_IRQFD_BIT_RESAMPLE only for GSIs already
+	 * routed level-triggered, and nothing in it signals the resample fd (fact sheet §3.6). */
+	if (m->caps.pt_flags & MSHV_BITS(MSHV_PT_BIT_X2APIC))
+		m->base.caps |= HV_CAP_X2APIC;
+	if (m->caps.pt_flags & MSHV_BITS(MSHV_PT_BIT_GPA_SUPER_PAGES))
+		m->base.caps |= HV_CAP_GPA_SUPER_PAGES;
+	if (mshv_caps_has_hvcall(&m->caps, HVCALL_ASSERT_VIRTUAL_INTERRUPT) ||
+	    mshv_caps_has(&m->caps, MSHV_CAP_EXT_ASSERT_INTERRUPT))
+		m->base.caps |= HV_CAP_ASSERT_INTERRUPT;
+	if (mshv_caps_has_hvcall(&m->caps, HVCALL_TRANSLATE_VIRTUAL_ADDRESS))
+		m->base.caps |= HV_CAP_TRANSLATE_GVA;
+	probe_scratch(m);
+	*ret = &m->base;
+	return 0;
+fail:
+	mshv_hv_free(&m->base);
+	return r;
+}
+
+/* ---- partitions ------------------------------------------------------------------------- */
+
+static void mshv_hv_vm_free(struct hv_vm *vm)
+{
+	struct mshv_hv_vm *mv = to_mshv_vm(vm);
+
+	mshv_vm_free(mv->vm);
+	free(mv);
+}
+
+static int mshv_hv_vm_new(struct hv *hv, const struct hv_vm_options *opts, struct hv_vm **ret)
+{
+	struct mshv_hv *m = to_mshv(hv);
+	struct mshv_vm_args args;
+	struct mshv_hv_vm *mv;
+	int r;
+
+	mv = calloc(1, sizeof(*mv));
+	if (!mv)
+		return -ENOMEM;
+	mshv_vm_args_init(&args, MSHV_VM_TYPE_NORMAL);
+	/* The in-kernel irqchip of MSHV is the hypervisor's virtual LAPIC. */
+	mv->lapic = opts->lapic || opts->irqchip || opts->x2apic;
+	args.pt_flags = 0;
+	if (mv->lapic)
+		args.pt_flags |= MSHV_BITS(MSHV_PT_BIT_LAPIC);
+	if (opts->x2apic)
+		args.pt_flags |= MSHV_BITS(MSHV_PT_BIT_X2APIC);
+	if (opts->gpa_super_pages)
+		args.pt_flags |= MSHV_BITS(MSHV_PT_BIT_GPA_SUPER_PAGES);
+	r = mshv_create_vm_with_args(m->dev, &args, &mv->vm);
+	if (r < 0) {
+		hv->last_status = mshv_last_hv_status();
+		mshv_hv_vm_free(&mv->base);
+		return r;
+	}
+	*ret = &mv->base;
+	return 0;
+}
+
+static void region_of(const struct hv_mapping *m, struct mshv_user_mem_region *region)
+{
+	memset(region, 0, sizeof(*region));
+	region->size = m->size;
+	region->guest_pfn = m->gpa >> HV_HYP_PAGE_SHIFT;
+	region->userspace_addr = (uintptr_t)m->host;
+	if (m->flags & HV_MAP_WRITE)
+		region->flags |= 1u << MSHV_SET_MEM_BIT_WRITABLE;
+	if (m->flags & HV_MAP_EXEC)
+		region->flags |= 1u << MSHV_SET_MEM_BIT_EXECUTABLE;
+}
+
+static int mshv_hv_vm_map(struct hv_vm *vm, const struct hv_mapping *m)
+{
+	struct mshv_user_mem_region region;
+	int r;
+
+	region_of(m, &region);
+	r = mshv_vm_map_user_memory(to_mshv_vm(vm)->vm, &region);
+	if (r < 0)
+		vm->last_status = mshv_last_hv_status();
+	return r;
+}
+
+static int mshv_hv_vm_unmap(struct hv_vm *vm, const struct hv_mapping *m)
+{
+	struct mshv_user_mem_region region;
+	int r;
+
+	region_of(m, &region);
+	r = mshv_vm_unmap_user_memory(to_mshv_vm(vm)->vm, &region);
+	if (r < 0)
+		vm->last_status = mshv_last_hv_status();
+	return r;
+}
+
+static int set_time_freeze(struct hv_vm *vm, uint64_t value)
+{
+	int r = mshv_vm_set_partition_property(to_mshv_vm(vm)->vm,
+					       HV_PARTITION_PROPERTY_TIME_FREEZE, value);
+
+	if (r < 0)
+		vm->last_status = mshv_last_hv_status();
+	return r;
+}
+
+static int mshv_hv_vm_pause(struct hv_vm *vm)
+{
+	return set_time_freeze(vm, 1);
+}
+
+static int mshv_hv_vm_resume(struct hv_vm *vm)
+{
+	return set_time_freeze(vm, 0);
+}
+
+static int mshv_hv_vm_ioeventfd(struct hv_vm *vm, bool add, int fd, uint64_t addr, unsigned len,
+				unsigned flags, uint64_t datamatch)
+{
+	struct mshv_user_ioeventfd io;
+	int r;
+
+	if (flags & HV_IOEVENTFD_PIO)
+		return -EOPNOTSUPP;
+	/* The raw ioctl: libmshv's datamatch cannot say "len 4, any value". */
+	memset(&io, 0, sizeof(io));
+	io.addr = addr;
+	io.len = len;
+	io.fd = fd;
+	if (flags & HV_IOEVENTFD_DATAMATCH) {
+		io.datamatch = datamatch;
+		io.flags |= 1u << MSHV_IOEVENTFD_BIT_DATAMATCH;
+	}
+	if (!add)
+		io.flags |= 1u << MSHV_IOEVENTFD_BIT_DEASSIGN;
+	r = ioctl(mshv_vm_fd(to_mshv_vm(vm)->vm), MSHV_IOEVENTFD, &io);
+	return r < 0 ? -errno : 0;
+}
+
+static int mshv_hv_vm_irqfd(struct hv_vm *vm, bool add, int fd, int resample_fd, uint32_t gsi)
+{
+	struct mshv_hv_vm *mv = to_mshv_vm(vm);
+
+	if (!mv->lapic || resample_fd >= 0)
+		return -EOPNOTSUPP;
+	return add ? mshv_vm_register_irqfd(mv->vm, fd, gsi) :
+		     mshv_vm_unregister_irqfd(mv->vm, fd, gsi);
+}
+
+/* GSIs below this are the interrupt controller pins on every backend (as kvm's irqchip). */
+#define IRQCHIP_GSIS 24
+
+static int mshv_hv_vm_set_msi_routing(struct hv_vm *vm, const struct hv_msi_route *routes,
+				      unsigned n)
+{
+	struct mshv_hv_vm *mv = to_mshv_vm(vm);
+	struct mshv_user_irq_entry *e = NULL;
+	int r;
+
+	if (!mv->lapic)
+		return -EOPNOTSUPP;
+	for (unsigned i = 0; i < n; i++)
+		if (routes[i].gsi < IRQCHIP_GSIS)
+			return -EINVAL;
+	if (n) {
+		e = calloc(n, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		e[i].gsi = routes[i].gsi;
+		e[i].address_lo = routes[i].address_lo;
+		e[i].address_hi = routes[i].address_hi;
+		e[i].data = routes[i].data;
+	}
+	r = mshv_vm_set_msi_routing(mv->vm, e, n);
+	free(e);
+	return r;
+}
+
+static int mshv_hv_vm_assert_interrupt(struct hv_vm *vm, const struct hv_interrupt *irq)
+{
+	static const uint32_t types[] = {
+		[HV_INTERRUPT_FIXED] = HV_INTERRUPT_TYPE_FIXED,
+		[HV_INTERRUPT_LOWEST] = HV_INTERRUPT_TYPE_LOWESTPRIORITY,
+		[HV_INTERRUPT_NMI] = HV_INTERRUPT_TYPE_NMI,
+		[HV_INTERRUPT_INIT] = HV_INTERRUPT_TYPE_INIT,
+		[HV_INTERRUPT_SIPI] = HV_INTERRUPT_TYPE_SIPI,
+		[HV_INTERRUPT_EXTINT] = HV_INTERRUPT_TYPE_EXTINT,
+	};
+	struct mshv_interrupt_request req = {
+		.interrupt_type = types[irq->type],
+		.apic_id = irq->apic_id,
+		.vector = irq->vector,
+		.level_triggered = irq->level,
+		.logical_destination_mode = irq->logical,
+	};
+	int r = mshv_vm_request_virtual_interrupt(to_mshv_vm(vm)->vm, &req);
+
+	if (r < 0)
+		vm->last_status = mshv_last_hv_status();
+	return r;
+}
+
+/* ---- vCPUs: registers ------------------------------------------------------------------- */
+
+static void mshv_hv_vcpu_free(struct hv_vcpu *vcpu)
+{
+	struct mshv_hv_vcpu *mc = to_mshv_vcpu(vcpu);
+
+	if (atomic_load(&mc->timer_ok))
+		timer_delete(mc->timer);
+	mshv_vcpu_free(mc->vp);
+	free(mc);
+}
+
+static int mshv_hv_vcpu_new(struct hv_vm *vm, unsigned index, struct hv_vcpu **ret)
+{
+	struct mshv_hv_vcpu *mc;
+	int r;
+
+	mc = calloc(1, sizeof(*mc));
+	if (!mc)
+		return -ENOMEM;
+	r = mshv_vm_create_vcpu(to_mshv_vm(vm)->vm, index, &mc->vp);
+	if (r < 0) {
+		vm->last_status = mshv_last_hv_status();
+		free(mc);
+		return r;
+	}
+	mc->page = mshv_vcpu_reg_page(mc->vp);
+	*ret = &mc->base;
+	return 0;
+}
+
+void mshv_hv_wb_set(struct mshv_hv_vcpu *mc, unsigned idx, uint64_t value)
+{
+	mc->wb[idx] = value;
+	mc->wb_mask |= 1u << idx;
+}
+
+/*
+ * Write registers with HVCALL_SET_VP_REGISTERS.  Values still pending in the register page are
+ * sent first in the same call (and their dirty bits cleared): a page applied at the next
+ * dispatch would otherwise override what the hypercall wrote.
+ */
+int mshv_hv_set_assocs(struct mshv_hv_vcpu *mc, const struct hv_register_assoc *regs, size_t n)
+{
+	struct hv_register_assoc *all;
+	uint32_t dirty = mc->page ? mc->page->dirty & PAGE_CLASSES : 0;
+	size_t k = 0;
+	int r;
+
+	all = calloc(n + MSHV_WB_COUNT, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (unsigned s = 0; dirty && s < MSHV_WB_COUNT; s++)
+		if (dirty & slot_class(s)) {
+			all[k].name = wb_names[s];
+			all[k++].value.reg64 = page_get(mc->page, s);
+		}
+	memcpy(all + k, regs, n * sizeof(*regs));
+	r = mshv_vcpu_set_reg(mc->vp, all, k + n);
+	if (r < 0)
+		mc->base.last_status = mshv_last_hv_status();
+	else if (dirty)
+		mc->page->dirty &= ~dirty;
+	free(all);
+	return r;
+}
+
+int mshv_hv_flush(struct mshv_hv_vcpu *mc)
+{
+	struct hv_register_assoc regs[MSHV_WB_COUNT];
+	size_t n = 0;
+	int r;
+
+	if (!mc->wb_mask)
+		return 0;
+	if (page_valid(mc)) {
+		for (unsigned s = 0; s < MSHV_WB_COUNT; s++)
+			if (mc->wb_mask & (1u << s))
+				page_set(mc->page, s, mc->wb[s]);
+		mc->wb_mask = 0;
+		return 0;
+	}
+	memset(regs, 0, sizeof(regs));
+	for (unsigned s = 0; s < MSHV_WB_COUNT; s++)
+		if (mc->wb_mask & (1u << s)) {
+			regs[n].name = wb_names[s];
+			regs[n++].value.reg64 = mc->wb[s];
+		}
+	r = mshv_hv_set_assocs(mc, regs, n);
+	if (r == 0)
+		mc->wb_mask = 0;
+	return r;
+}
+
+int mshv_hv_inject_exception(struct mshv_hv_vcpu *mc, uint8_t vector, bool has_error,
+			     uint32_t error_code, uint64_t cr2)
+{
+	struct hv_register_assoc regs[2];
+	uint64_t v = HV_X64_PENDING_INTERRUPTION_PENDING |
+		     (uint64_t)HV_X64_PENDING_EXCEPTION << HV_X64_PENDING_INTERRUPTION_TYPE_SHIFT |
+		     (uint64_t)vector << HV_X64_PENDING_INTERRUPTION_VECTOR_SHIFT;
+	size_t n = 1;
+	int r;
+
+	if (has_error)
+		v |= HV_X64_PENDING_INTERRUPTION_DELIVER_ERROR_CODE |
+		     (uint64_t)error_code << HV_X64_PENDING_INTERRUPTION_ERROR_CODE_SHIFT;
+	r = mshv_hv_flush(mc);
+	if (r < 0)
+		return r;
+	memset(regs, 0, sizeof(regs));
+	regs[0].name = HV_REGISTER_PENDING_INTERRUPTION;
+	regs[0].value.reg64 = v;
+	if (vector == 14) {
+		regs[1].name = HV_X64_REGISTER_CR2;
+		regs[1].value.reg64 = cr2;
+		n = 2;
+	}
+	return mshv_hv_set_assocs(mc, regs, n);
+}
+
+static void value_from_hv(struct hv_reg_value *v, const union hv_register_value *h)
+{
+	switch (hv_reg_kind(v->reg)) {
+	case HV_REG_KIND_SEGMENT:
+		v->seg.base = h->segment.base;
+		v->seg.limit = h->segment.limit;
+		v->seg.selector = h->segment.selector;
+		v->seg.attributes = h->segment.attributes;
+		break;
+	case HV_REG_KIND_TABLE:
+		v->table.base = h->table.base;
+		v->table.limit = h->table.limit;
+		break;
+	default:
+		v->u64 = h->reg64;
+		break;
+	}
+}
+
+static void value_to_hv(const struct hv_reg_value *v, union hv_register_value *h)
+{
+	memset(h, 0, sizeof(*h));
+	switch (hv_reg_kind(v->reg)) {
+	case HV_REG_KIND_SEGMENT:
+		h->segment.base = v->seg.base;
+		h->segment.limit = v->seg.limit;
+		h->segment.selector = v->seg.selector;
+		h->segment.attributes = v->seg.attributes;
+		break;
+	case HV_REG_KIND_TABLE:
+		h->table.base = v->table.base;
+		h->table.limit = v->table.limit;
+		break;
+	default:
+		h->reg64 = v->u64;
+		break;
+	}
+}
+
+#define REG_CHUNK 64
+
+static int mshv_hv_vcpu_get_regs(struct hv_vcpu *vcpu, struct hv_reg_value *regs, unsigned n)
+{
+	struct mshv_hv_vcpu *mc = to_mshv_vcpu(vcpu);
+	struct hv_register_assoc a[REG_CHUNK];
+	unsigned idx[REG_CHUNK];
+	int r;
+
+	r = mshv_hv_flush(mc);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < n;) {
+		size_t k = 0;
+
+		memset(a, 0, sizeof(a));
+		for (; i < n && k < REG_CHUNK; i++) {
+			int s = wb_slot(regs[i].reg);
+
+			if (s >= 0 && page_valid(mc)) {
+				regs[i].u64 = page_get(mc->page, (unsigned)s);
+				continue;
+			}
+			idx[k] = i;
+			a[k++].name = reg_names[regs[i].reg];
+		}
+		if (!k)
+			continue;
+		r = mshv_vcpu_get_reg(mc->vp, a, k);
+		if (r < 0) {
+			vcpu->last_status = mshv_last_hv_status();
+			return r;
+		}
+		for (size_t j = 0; j < k; j++)
+			value_from_hv(&regs[idx[j]], &a[j].value);
+	}
+	return 0;
+}
+
+static int mshv_hv_vcpu_set_regs(struct hv_vcpu *vcpu, const struct hv_reg_value *regs,
+				 unsigned n)
+{
+	struct mshv_hv_vcpu *mc = to_mshv_vcpu(vcpu);
+	struct hv_register_assoc a[REG_CHUNK];
+	bool page_only = page_valid(mc);
+	int r;
+
+	/* Only GPRs, RIP and RFLAGS live in the page; anything else takes the hypercall, and
+	 * then everything goes with it (one write path at a time, see mshv_hv_set_assocs). */
+	for (unsigned i = 0; i < n && page_only; i++)
+		page_only = wb_slot(regs[i].reg) >= 0;
+	for (unsigned i = 0; i < n; i++) {
+		int s = wb_slot(regs[i].reg);
+
+		if (s >= 0)
+			mshv_hv_wb_set(mc, (unsigned)s, regs[i].u64);
+	}
+	if (page_only)
+		return mshv_hv_flush(mc);
+	r = mshv_hv_flush(mc);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < n;) {
+		size_t k = 0;
+
+		for (; i < n && k < REG_CHUNK; i++) {
+			if (wb_slot(regs[i].reg) >= 0)
+				continue;
+			memset(&a[k], 0, sizeof(a[k]));
+			a[k].name = reg_names[regs[i].reg];
+			value_to_hv(&regs[i], &a[k++].value);
+		}
+		if (!k)
+			continue;
+		r = mshv_hv_set_assocs(mc, a, k);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- running ----------------------------------------------------------------------------- */
+
+static void mshv_hv_vcpu_kick(struct hv_vcpu *vcpu)
+{
+	struct mshv_hv_vcpu *mc = to_mshv_vcpu(vcpu);
+
+	atomic_store(&mc->kicked, true);
+	if (!atomic_load(&mc->in_run) || !atomic_load(&mc->have_thread))
+		return;
+	pthread_kill(mc->thread, kick_signal);
+	/* The signal may land just before the thread enters the ioctl: repeat it until the run
+	 * returns (timer_settime is async-signal-safe). */
+	if (atomic_load(&mc->timer_ok) && !atomic_exchange(&mc->timer_armed, true)) {
+		struct itimerspec its = {
+			.it_interval = { 0, KICK_RETRY_NS },
+			.it_value = { 0, KICK_RETRY_NS },
+		};
+
+		timer_settime(mc->timer, 0, &its, NULL);
+	}
+}
+
+/* Bind the vCPU to the calling thread: kick signal unblocked, retry timer aimed at it. */
+static void bind_thread(struct mshv_hv_vcpu *mc)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	struct sigevent sev;
+	sigset_t set;
+
+	if (atomic_load(&mc->have_thread) && mc->tid == tid)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, kick_signal);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	atomic_store(&mc->have_thread, false);
+	if (atomic_exchange(&mc->timer_ok, false))
+		timer_delete(mc->timer);
+	atomic_store(&mc->timer_armed, false);
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = kick_signal;
+	sev.sigev_notify_thread_id = tid;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &mc->timer) == 0)
+		atomic_store(&mc->timer_ok, true);
+	mc->tid = tid;
+	mc->thread = pthread_self();
+	atomic_store(&mc->have_thread, true);
+}
+
+static void disarm_kick_timer(struct mshv_hv_vcpu *mc)
+{
+	static const struct itimerspec off;
+
+	if (atomic_exchange(&mc->timer_armed, false) && atomic_load(&mc->timer_ok))
+		timer_settime(mc->timer, 0, &off, NULL);
+}
+
+static void exit_from_header(struct hv_exit *exit, enum hv_exit_kind kind,
+			     const struct hv_x64_intercept_message_header *h)
+{
+	memset(exit, 0, sizeof(*exit));
+	exit->kind = kind;
+	exit->rip = h->rip;
+	exit->rflags = h->rflags;
+	exit->insn_len = h->instruction_length;
+}
+
+static int decode_io(struct mshv_hv_vcpu *mc, const struct hv_message *msg, struct hv_exit *exit)
+{
+	struct hv_x64_io_port_intercept_message io;
+	uint8_t size;
+	int r;
+
+	r = mshv_msg_io_port(msg, &io);
+	if (r < 0)
+		return r;
+	size = io.access_info.access_size;
+	if (size != 1 && size != 2 && size != 4)
+		return -EIO;
+	if (io.access_info.string_op)
+		return mshv_hv_emulate_start(mc, NULL, &io, exit);
+	exit_from_header(exit, HV_EXIT_IO, &io.header);
+	exit->io.port = io.port_number;
+	exit->io.size = size;
+	exit->io.write = io.header.intercept_access_type == HV_X64_INTERCEPT_ACCESS_WRITE;
+	exit->io.count = 1;
+	if (exit->io.write)
+		exit->io.data = io.rax & (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1);
+	mc->pending = MSHV_PENDING_IO;
+	mc->rip = io.header.rip;
+	mc->insn_len = io.header.instruction_length;
+	mc->rax = io.rax;
+	return 0;
+}
+
+/* 0: *exit filled; 1: handled here, run the guest again; < 0: error. */
+static int decode(struct mshv_hv_vcpu *mc, const struct hv_message *msg, struct hv_exit *exit)
+{
+	struct hv_x64_intercept_message_header h;
+	uint32_t type = msg->header.message_type;
+	int r;
+
+	mc->msg_type = type;
+	switch (type) {
+	case HVMSG_X64_IO_PORT_INTERCEPT:
+		return decode_io(mc, msg, exit);
+	case HVMSG_UNMAPPED_GPA:
+	case HVMSG_GPA_INTERCEPT: {
+		struct hv_x64_memory_intercept_message mem;
+
+		r = mshv_msg_memory(msg, &mem);
+		if (r < 0)
+			return r;
+		if (mem.header.intercept_access_type == HV_X64_INTERCEPT_ACCESS_EXECUTE)
+			break;	/* instruction fetch from a hole: nothing to emulate */
+		return mshv_hv_emulate_start(mc, &mem, NULL, exit);
+	}
+	case HVMSG_X64_HALT:
+		if (mshv_msg_intercept_header(msg, &h) < 0)
+			return -EIO;
+		exit_from_header(exit, HV_EXIT_HALT, &h);
+		exit->insn_len = 0;
+		return 0;
+	case HVMSG_UNRECOVERABLE_EXCEPTION:
+		if (mshv_msg_intercept_header(msg, &h) < 0)
+			return -EIO;
+		exit_from_header(exit, HV_EXIT_SHUTDOWN, &h);
+		return 0;
+	case HVMSG_X64_CPUID_INTERCEPT: {
+		struct hv_x64_cpuid_intercept_message c;
+
+		r = mshv_msg_cpuid(msg, &c);
+		if (r < 0)
+			return r;
+		exit_from_header(exit, HV_EXIT_CPUID, &c.header);
+		exit->cpuid.eax = (uint32_t)c.rax;
+		exit->cpuid.ecx = (uint32_t)c.rcx;
+		exit->cpuid.result[0] = (uint32_t)c.default_result_rax;
+		exit->cpuid.result[1] = (uint32_t)c.default_result_rbx;
+		exit->cpuid.result[2] = (uint32_t)c.default_result_rcx;
+		exit->cpuid.result[3] = (uint32_t)c.default_result_rdx;
+		mc->pending = MSHV_PENDING_CPUID;
+		mc->rip = c.header.rip;
+		mc->insn_len = c.header.instruction_length ? c.header.instruction_length : 2;
+		return 0;
+	}
+	case HVMSG_X64_MSR_INTERCEPT: {
+		struct hv_x64_msr_intercept_message m;
+
+		r = mshv_msg_msr(msg, &m);
+		if (r < 0)
+			return r;
+		exit_from_header(exit, HV_EXIT_MSR, &m.header);
+		exit->msr.index = m.msr_number;
+		exit->msr.write = m.header.intercept_access_type == HV_X64_INTERCEPT_ACCESS_WRITE;
+		if (exit->msr.write)
+			exit->msr.data = (m.rdx << 32) | (uint32_t)m.rax;
+		mc->pending = MSHV_PENDING_MSR;
+		mc->rip = m.header.rip;
+		mc->insn_len = m.header.instruction_length ? m.header.instruction_length : 2;
+		exit->insn_len = mc->insn_len;
+		return 0;
+	}
+	case HVMSG_X64_EXCEPTION_INTERCEPT: {
+		struct hv_x64_exception_intercept_message e;
+
+		r = mshv_msg_exception(msg, &e);
+		if (r < 0)
+			return r;
+		exit_from_header(exit, HV_EXIT_EXCEPTION, &e.header);
+		exit->exception.vector = (uint8_t)e.exception_vector;
+		exit->exception.has_error_code = e.exception_info.error_code_valid;
+		exit->exception.error_code = e.error_code;
+		return 0;
+	}
+	case HVMSG_X64_APIC_EOI:
+		/* EOI of a level-triggered interrupt: no userspace interrupt controller to tell. */
+		return 1;
+	default:
+		break;
+	}
+	memset(exit, 0, sizeof(*exit));
+	exit->kind = HV_EXIT_UNKNOWN;
+	exit->unknown.code = type;
+	if (mshv_msg_intercept_header(msg, &h) == 0) {
+		exit->rip = h.rip;
+		exit->rflags = h.rflags;
+	}
+	return 0;
+}
+
+static int exit_interrupted(struct mshv_hv_vcpu *mc, struct hv_exit *exit)
+{
+	struct hv_reg_value v[2] = { { .reg = HV_REG_RIP }, { .reg = HV_REG_RFLAGS } };
+
+	memset(exit, 0, sizeof(*exit));
+	exit->kind = HV_EXIT_INTERRUPTED;
+	if (mshv_hv_vcpu_get_regs(&mc->base, v, 2) == 0) {
+		exit->rip = v[0].u64;
+		exit->rflags = v[1].u64;
+	}
+	return 0;
+}
+
+static int mshv_hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit)
+{
+	struct mshv_hv_vcpu *mc = to_mshv_vcpu(vcpu);
+	struct hv_message msg;
+	int r;
+
+	if (mc->stashed) {
+		mc->stashed = false;
+		*exit = mc->stash;
+		return 0;
+	}
+	mc->pending = MSHV_PENDING_NONE;
+	bind_thread(mc);
+	for (;;) {
+		r = mshv_hv_flush(mc);
+		if (r < 0)
+			return r;
+		atomic_store(&mc->in_run, true);
+		if (atomic_load(&mc->kicked)) {
+			r = -EINTR;
+		} else {
+			r = mshv_vcpu_run(mc->vp, &msg);
+			if (r < 0)
+				vcpu->last_status = mshv_last_hv_status();
+		}
+		atomic_store(&mc->in_run, false);
+		/* Kicks that arrive from now on are seen by the check above at the next entry. */
+		disarm_kick_timer(mc);
+		if (r == -EINTR) {
+			/*
+			 * Only a kick ends the run; it is consumed here.  A signal without one is a
+			 * late retry of an earlier kick's timer (or another stray signal): run on.
+			 */
+			if (!atomic_exchange(&mc->kicked, false))
+				continue;
+			return exit_interrupted(mc, exit);
+		}
+		if (r == -EAGAIN)
+			continue;
+		if (r < 0)
+			return r;
+		r = decode(mc, &msg, exit);
+		if (r == 1)
+			continue;
+		if (r == -EOPNOTSUPP || r == -EINVAL || r == -ENODATA) {
+			/* An instruction the emulator cannot handle: surface the raw intercept. */
+			struct hv_x64_intercept_message_header h;
+
+			mc->pending = MSHV_PENDING_NONE;
+			memset(exit, 0, sizeof(*exit));
+			exit->kind = HV_EXIT_UNKNOWN;
+			exit->unknown.code = msg.header.message_type;
+			if (mshv_msg_intercept_header(&msg, &h) == 0) {
+				exit->rip = h.rip;
+				exit->rflags = h.rflags;
+			}
+			return 0;
+		}
+		return r;
+	}
+}
+
+static void complete_io(struct mshv_hv_vcpu *mc, const struct hv_exit *e, uint64_t value)
+{
+	if (!e->io.write) {
+		uint64_t rax;
+
+		if (e->io.size == 4) {
+			rax = (uint32_t)value;
+		} else {
+			uint64_t mask = (1u << (8 * e->io.size)) - 1;
+
+			rax = (mc->rax & ~mask) | (value & mask);
+		}
+		mshv_hv_wb_set(mc, X86_RAX, rax);
+	}
+	mshv_hv_wb_set(mc, MSHV_WB_RIP, mc->rip + mc->insn_len);
+}
+
+static int mshv_hv_vcpu_complete(struct hv_vcpu *vcpu, const struct hv_completion *c)
+{
+	struct mshv_hv_vcpu *mc = to_mshv_vcpu(vcpu);
+	enum mshv_pending p = mc->pending;
+
+	mc->pending = MSHV_PENDING_NONE;
+	switch (p) {
+	case MSHV_PENDING_IO:
+		complete_io(mc, &vcpu->exit, c->value);
+		return 0;
+	case MSHV_PENDING_EMU:
+		return mshv_hv_emulate_complete(mc, c->value);
+	case MSHV_PENDING_CPUID:
+		mshv_hv_wb_set(mc, X86_RAX, c->cpuid[0]);
+		mshv_hv_wb_set(mc, X86_RBX, c->cpuid[1]);
+		mshv_hv_wb_set(mc, X86_RCX, c->cpuid[2]);
+		mshv_hv_wb_set(mc, X86_RDX, c->cpuid[3]);
+		mshv_hv_wb_set(mc, MSHV_WB_RIP, mc->rip + mc->insn_len);
+		return 0;
+	case MSHV_PENDING_MSR:
+		if (c->inject_gp)
+			return mshv_hv_inject_exception(mc, 13, true, 0, 0);
+		if (!vcpu->exit.msr.write) {
+			mshv_hv_wb_set(mc, X86_RAX, (uint32_t)c->value);
+			mshv_hv_wb_set(mc, X86_RDX, c->value >> 32);
+		}
+		mshv_hv_wb_set(mc, MSHV_WB_RIP, mc->rip + mc->insn_len);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int mshv_hv_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigned access,
+				      uint64_t *ret_gpa)
+{
+	struct mshv_hv_vcpu *mc = to_mshv_vcpu(vcpu);
+	uint64_t flags = 0, gpa;
+	uint32_t result;
+	int r;
+
+	if (access & HV_MAP_READ)
+		flags |= HV_TRANSLATE_GVA_VALIDATE_READ;
+	if (access & HV_MAP_WRITE)
+		flags |= HV_TRANSLATE_GVA_VALIDATE_WRITE;
+	if (access & HV_MAP_EXEC)
+		flags |= HV_TRANSLATE_GVA_VALIDATE_EXECUTE;
+	r = mshv_vcpu_translate_gva(mc->vp, gva, flags, &gpa, &result);
+	if (r < 0) {
+		vcpu->last_status = mshv_last_hv_status();
+		return r;
+	}
+	/* The guest's page tables allowed it; what the GPA is backed by does not matter here. */
+	switch (result) {
+	case HV_TRANSLATE_GVA_SUCCESS:
+	case HV_TRANSLATE_GVA_GPA_UNMAPPED:
+	case HV_TRANSLATE_GVA_GPA_NO_READ_ACCESS:
+	case HV_TRANSLATE_GVA_GPA_NO_WRITE_ACCESS:
+	case HV_TRANSLATE_GVA_GPA_ILLEGAL_OVERLAY_ACCESS:
+	case HV_TRANSLATE_GVA_INTERCEPT:
+		*ret_gpa = gpa;
+		return 0;
+	default:
+		return -EFAULT;
+	}
+}
+
+const struct hv_ops hv_mshv_ops = {
+	.name = "mshv",
+	.backend = HV_BACKEND_MSHV,
+	.open = mshv_hv_open,
+	.free = mshv_hv_free,
+	.vm_new = mshv_hv_vm_new,
+	.vm_free = mshv_hv_vm_free,
+	.vm_map = mshv_hv_vm_map,
+	.vm_unmap = mshv_hv_vm_unmap,
+	.vm_pause = mshv_hv_vm_pause,
+	.vm_resume = mshv_hv_vm_resume,
+	.vm_ioeventfd = mshv_hv_vm_ioeventfd,
+	.vm_irqfd = mshv_hv_vm_irqfd,
+	.vm_set_msi_routing = mshv_hv_vm_set_msi_routing,
+	.vm_assert_interrupt = mshv_hv_vm_assert_interrupt,
+	.vcpu_new = mshv_hv_vcpu_new,
+	.vcpu_free = mshv_hv_vcpu_free,
+	.vcpu_get_regs = mshv_hv_vcpu_get_regs,
+	.vcpu_set_regs = mshv_hv_vcpu_set_regs,
+	.vcpu_run = mshv_hv_vcpu_run,
+	.vcpu_complete = mshv_hv_vcpu_complete,
+	.vcpu_kick = mshv_hv_vcpu_kick,
+	.vcpu_translate_gva = mshv_hv_vcpu_translate_gva,
+};

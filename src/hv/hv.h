@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/* The hypervisor layer: one interface over /dev/mshv and /dev/kvm, with normalized exits. */
+#ifndef MSHVD_HV_H
+#define MSHVD_HV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Objects: an open device (struct hv), partitions on it (struct hv_vm) and their vCPUs
+ * (struct hv_vcpu).  The daemon sees only this header; it never handles an hv_message or a
+ * kvm_run.  Teardown order: every vCPU of a VM is freed before the VM, every VM before the hv.
+ *
+ * Errors: every function that can fail returns 0 or a negative errno.  When the hypervisor
+ * itself rejected a call, hv_last_status() on the object that made the call returns the raw
+ * hypervisor status (HV_STATUS_* on mshv; 0 on kvm), so "EIO" never hides the cause.
+ *
+ * Threads: hv and hv_vm functions may be called from any thread, but not concurrently on the
+ * same object unless marked "Thread: any".  hv_vcpu functions are called from that vCPU's own
+ * thread ("Thread: vcpu"), except hv_vcpu_kick().
+ */
+
+struct hv;
+struct hv_vm;
+struct hv_vcpu;
+
+enum hv_backend {
+	HV_BACKEND_AUTO,	/* mshv when /dev/mshv opens, else kvm */
+	HV_BACKEND_MSHV,
+	HV_BACKEND_KVM,
+};
+
+/* Capabilities of an open backend (hv_caps()).  An operation whose bit is clear returns
+ * -EOPNOTSUPP; nothing is silently ignored. */
+enum {
+	HV_CAP_IRQCHIP		= 1u << 0,	/* in-kernel interrupt controller (KVM irqchip / MSHV LAPIC) */
+	HV_CAP_LAPIC		= 1u << 1,	/* per-VM LAPIC option */
+	HV_CAP_X2APIC		= 1u << 2,
+	HV_CAP_GPA_SUPER_PAGES	= 1u << 3,
+	HV_CAP_IOEVENTFD_MMIO	= 1u << 4,
+	HV_CAP_IOEVENTFD_PIO	= 1u << 5,
+	HV_CAP_IRQFD		= 1u << 6,
+	HV_CAP_IRQFD_RESAMPLE	= 1u << 7,
+	HV_CAP_MSI_ROUTING	= 1u << 8,
+	HV_CAP_ASSERT_INTERRUPT	= 1u << 9,
+	HV_CAP_TRANSLATE_GVA	= 1u << 10,
+	HV_CAP_PAUSE		= 1u << 11,	/* hv_vm_pause() freezes guest time */
+	HV_CAP_REG_PAGE		= 1u << 12,	/* register page / sync-regs fast path on exits */
+	HV_CAP_READONLY_MEM	= 1u << 13,	/* mappings without HV_MAP_WRITE */
+	HV_CAP_NOEXEC_MEM	= 1u << 14,	/* mappings without HV_MAP_EXEC are enforced */
+};
+
+/* Name of one capability bit ("irqchip", "ioeventfd-pio", ...), NULL for unknown bits. */
+const char *hv_cap_name(uint32_t cap);
+
+/* Open a backend.  path NULL means the backend's default device.  With HV_BACKEND_AUTO and no
+ * usable device, returns -ENODEV (the caller names both /dev/mshv and /dev/kvm).  Thread: any. */
+int hv_open(enum hv_backend backend, const char *path, struct hv **ret);
+struct hv *hv_free(struct hv *hv);
+const char *hv_name(const struct hv *hv);		/* "mshv" or "kvm" */
+uint32_t hv_caps(const struct hv *hv);
+int hv_backend_from_name(const char *name, enum hv_backend *ret);
+
+/* Raw hypervisor status of the last failed call on that object (0 when none or on kvm). */
+uint32_t hv_last_status(const struct hv *hv);
+uint32_t hv_vm_last_status(const struct hv_vm *vm);
+uint32_t hv_vcpu_last_status(const struct hv_vcpu *vcpu);
+
+/* ---- partitions ------------------------------------------------------------------------- */
+
+struct hv_vm_options {
+	bool lapic;		/* virtual LAPIC (MSHV_PT_BIT_LAPIC; on kvm implies irqchip) */
+	bool x2apic;
+	bool gpa_super_pages;
+	bool irqchip;		/* in-kernel irqchip: needed for irqfd on kvm */
+};
+
+int hv_vm_new(struct hv *hv, const struct hv_vm_options *opts, struct hv_vm **ret);
+/* Destroys the partition; every vCPU must have been freed. */
+struct hv_vm *hv_vm_free(struct hv_vm *vm);
+
+enum {
+	HV_MAP_READ	= 1u << 0,	/* always implied: no backend maps unreadable memory */
+	HV_MAP_WRITE	= 1u << 1,
+	HV_MAP_EXEC	= 1u << 2,
+};
+
+/* Map size bytes of host memory at host (page aligned, kept alive by the caller until
+ * unmapped) at guest physical gpa.  Overlap with an existing mapping returns -EEXIST. */
+int hv_vm_map(struct hv_vm *vm, uint64_t gpa, void *host, uint64_t size, unsigned flags);
+/* Remove the mapping that starts at gpa and has exactly this size; -ENOENT otherwise. */
+int hv_vm_unmap(struct hv_vm *vm, uint64_t gpa, uint64_t size);
+
+/* Freeze / thaw guest time for the whole partition (HV_CAP_PAUSE).  Stopping the vCPUs
+ * themselves is the caller's job (hv_vcpu_kick). */
+int hv_vm_pause(struct hv_vm *vm);
+int hv_vm_resume(struct hv_vm *vm);
+
+enum hv_ioeventfd_flags {
+	HV_IOEVENTFD_PIO	= 1u << 0,	/* port address instead of MMIO */
+	HV_IOEVENTFD_DATAMATCH	= 1u << 1,	/* fire only when the written value equals datamatch */
+};
+
+/* Signal eventfd fd when the guest writes len bytes (0 = any size) at addr.  The fd is not
+ * taken over.  Same addr+len+datamatch twice: -EEXIST.  PIO on mshv: -EOPNOTSUPP. */
+int hv_vm_add_ioeventfd(struct hv_vm *vm, int fd, uint64_t addr, unsigned len, unsigned flags,
+			uint64_t datamatch);
+int hv_vm_remove_ioeventfd(struct hv_vm *vm, int fd, uint64_t addr, unsigned len, unsigned flags,
+			   uint64_t datamatch);
+
+/* Inject the interrupt routed to gsi whenever fd is signalled.  resample_fd >= 0 makes it
+ * level triggered: resample_fd is signalled when the guest acknowledges (HV_CAP_IRQFD_RESAMPLE). */
+int hv_vm_add_irqfd(struct hv_vm *vm, int fd, int resample_fd, uint32_t gsi);
+int hv_vm_remove_irqfd(struct hv_vm *vm, int fd, uint32_t gsi);
+
+struct hv_msi_route {
+	uint32_t gsi;
+	uint32_t address_lo;
+	uint32_t address_hi;
+	uint32_t data;
+};
+
+/* Replace the whole MSI routing table (n = 0 clears it).  On kvm this needs a VM created with
+ * an irqchip (else -EOPNOTSUPP), and GSIs 0-23 stay routed to the irqchip pins as in KVM's
+ * default table: a route for them returns -EINVAL. */
+int hv_vm_set_msi_routing(struct hv_vm *vm, const struct hv_msi_route *routes, unsigned n);
+
+enum hv_interrupt_type {
+	HV_INTERRUPT_FIXED,
+	HV_INTERRUPT_LOWEST,
+	HV_INTERRUPT_NMI,
+	HV_INTERRUPT_INIT,
+	HV_INTERRUPT_SIPI,
+	HV_INTERRUPT_EXTINT,
+};
+
+struct hv_interrupt {
+	enum hv_interrupt_type type;
+	uint32_t apic_id;
+	uint32_t vector;
+	bool level;
+	bool logical;
+};
+
+/* Thread: any (may be called while vCPUs run).  On kvm without an irqchip only an NMI to one
+ * vCPU (apic_id = vCPU index) can be injected; other types return -EOPNOTSUPP. */
+int hv_vm_assert_interrupt(struct hv_vm *vm, const struct hv_interrupt *irq);
+
+/* ---- vCPUs ------------------------------------------------------------------------------ */
+
+/* Create vCPU index.  The new vCPU is in the x86 reset state except CS.base = CS.selector = 0
+ * is NOT applied: callers set the registers they need. */
+int hv_vcpu_new(struct hv_vm *vm, unsigned index, struct hv_vcpu **ret);
+struct hv_vcpu *hv_vcpu_free(struct hv_vcpu *vcpu);
+unsigned hv_vcpu_index(const struct hv_vcpu *vcpu);
+
+/* Registers, by name.  The table of names is in hv-regs.c (hv_reg_name/hv_reg_from_name). */
+enum hv_reg {
+	HV_REG_RAX, HV_REG_RCX, HV_REG_RDX, HV_REG_RBX,
+	HV_REG_RSP, HV_REG_RBP, HV_REG_RSI, HV_REG_RDI,
+	HV_REG_R8, HV_REG_R9, HV_REG_R10, HV_REG_R11,
+	HV_REG_R12, HV_REG_R13, HV_REG_R14, HV_REG_R15,
+	HV_REG_RIP, HV_REG_RFLAGS,
+	/* segments: value.seg */
+	HV_REG_ES, HV_REG_CS, HV_REG_SS, HV_REG_DS, HV_REG_FS, HV_REG_GS, HV_REG_LDTR, HV_REG_TR,
+	/* descriptor tables: value.table */
+	HV_REG_GDTR, HV_REG_IDTR,
+	HV_REG_CR0, HV_REG_CR2, HV_REG_CR3, HV_REG_CR4, HV_REG_CR8,
+	HV_REG_EFER, HV_REG_APIC_BASE,
+	HV_REG_DR0, HV_REG_DR1, HV_REG_DR2, HV_REG_DR3, HV_REG_DR6, HV_REG_DR7,
+	/* common MSRs */
+	HV_REG_TSC, HV_REG_PAT, HV_REG_KERNEL_GS_BASE,
+	HV_REG_SYSENTER_CS, HV_REG_SYSENTER_ESP, HV_REG_SYSENTER_EIP,
+	HV_REG_STAR, HV_REG_LSTAR, HV_REG_CSTAR, HV_REG_SFMASK,
+	HV_REG_COUNT
+};
+
+enum hv_reg_kind { HV_REG_KIND_U64, HV_REG_KIND_SEGMENT, HV_REG_KIND_TABLE };
+
+/* Segment attributes use the Hyper-V encoding: bits 0-3 type, 4 S, 5-6 DPL, 7 P, 12 AVL,
+ * 13 L, 14 D/B, 15 G.  An unusable segment has P = 0.  limit is byte granular. */
+struct hv_segment {
+	uint64_t base;
+	uint32_t limit;
+	uint16_t selector;
+	uint16_t attributes;
+};
+
+struct hv_table {
+	uint64_t base;
+	uint16_t limit;
+};
+
+struct hv_reg_value {
+	enum hv_reg reg;
+	union {
+		uint64_t u64;
+		struct hv_segment seg;
+		struct hv_table table;
+	};
+};
+
+const char *hv_reg_name(enum hv_reg reg);			/* "rax", "cs", "gdtr", "apic_base" */
+int hv_reg_from_name(const char *name, enum hv_reg *ret);	/* -ENOENT for unknown names */
+enum hv_reg_kind hv_reg_kind(enum hv_reg reg);
+
+/* Read/write n registers in one call where the backend allows.  Only between runs (the vCPU
+ * is not inside hv_vcpu_run()).  While an exit is pending (hv_vcpu_exit_pending()), RIP reads
+ * as the exit's rip on every backend; other registers touched by an unfinished string
+ * instruction (RCX, RSI, RDI) may show a backend's intermediate state, and
+ * hv_vcpu_set_regs() returns -EBUSY: complete the exit first.  Thread: vcpu. */
+int hv_vcpu_get_regs(struct hv_vcpu *vcpu, struct hv_reg_value *regs, unsigned n);
+int hv_vcpu_set_regs(struct hv_vcpu *vcpu, const struct hv_reg_value *regs, unsigned n);
+
+/* ---- running ---------------------------------------------------------------------------- */
+
+enum hv_exit_kind {
+	HV_EXIT_IO,		/* port I/O; string I/O is reported one element per exit */
+	HV_EXIT_MMIO,		/* access to guest physical memory with no RAM behind it */
+	HV_EXIT_HALT,		/* hlt; rip is past the instruction; nothing to complete */
+	HV_EXIT_SHUTDOWN,	/* triple fault / unrecoverable exception */
+	HV_EXIT_CPUID,
+	HV_EXIT_MSR,
+	HV_EXIT_EXCEPTION,
+	HV_EXIT_INTERRUPTED,	/* hv_vcpu_kick() or a signal; nothing to complete */
+	HV_EXIT_UNKNOWN,	/* anything else: raw code kept */
+};
+
+const char *hv_exit_kind_name(enum hv_exit_kind kind);	/* "io", "mmio", "halt", ... */
+
+/*
+ * A normalized exit.  rip is the address of the instruction that caused the exit (for HALT:
+ * past the hlt), identical on both backends; every element of a string/REP instruction
+ * reports the instruction's address.  insn_len is the instruction length when the backend
+ * knows it, else 0.  A read-modify-write instruction on MMIO (add/or/and/xor/sub to memory)
+ * exits twice: the read, then (after completion) the write.  For INTERRUPTED, rip is where
+ * the guest will resume.
+ */
+struct hv_exit {
+	enum hv_exit_kind kind;
+	uint64_t rip;
+	uint64_t rflags;
+	uint8_t insn_len;
+	union {
+		struct {
+			uint16_t port;
+			uint8_t size;		/* 1, 2, 4 */
+			bool write;		/* out / outs */
+			bool string;		/* ins / outs */
+			bool rep;
+			uint64_t count;		/* remaining elements incl. this one (rep), else 1 */
+			uint64_t data;		/* write: value written; read: 0 until completed */
+		} io;
+		struct {
+			uint64_t gpa;
+			uint8_t size;		/* 1..8 */
+			bool write;
+			uint64_t data;		/* write: value written */
+		} mmio;
+		struct {
+			uint32_t eax, ecx;	/* leaf, subleaf */
+			uint32_t result[4];	/* the hypervisor's default eax, ebx, ecx, edx */
+		} cpuid;
+		struct {
+			uint32_t index;
+			bool write;
+			uint64_t data;		/* wrmsr: EDX:EAX */
+		} msr;
+		struct {
+			uint8_t vector;
+			bool has_error_code;
+			uint32_t error_code;
+		} exception;
+		struct {
+			uint64_t code;		/* kvm exit reason or hv message type */
+		} unknown;
+	};
+};
+
+/*
+ * Run the vCPU until an exit that needs the caller.  Exits the backend handles itself never
+ * surface.  Returns 0 with *exit filled, or a negative errno (the vCPU is then unusable only if
+ * the errno says so).  A pending exit that was not completed is completed with defaults first
+ * (reads return all ones).  Thread: vcpu.
+ */
+int hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit);
+
+struct hv_completion {
+	uint64_t value;		/* io/mmio read, rdmsr: the value; ignored for writes */
+	uint32_t cpuid[4];	/* cpuid: eax, ebx, ecx, edx */
+	bool inject_gp;		/* msr: fault instead of completing */
+};
+
+/*
+ * Complete the last exit: write the read value where the instruction wanted it and advance RIP
+ * past the instruction, identically on both backends.  Does not resume the vCPU.  For exits
+ * with nothing to complete (halt, interrupted, shutdown) it returns 0 and changes nothing.
+ * c == NULL completes with defaults (reads return all ones).  Thread: vcpu.
+ */
+int hv_vcpu_complete(struct hv_vcpu *vcpu, const struct hv_completion *c);
+
+/* True when the last exit is still waiting for hv_vcpu_complete(). */
+bool hv_vcpu_exit_pending(const struct hv_vcpu *vcpu);
+
+/*
+ * The signal hv_vcpu_kick() sends to a vCPU thread (a real-time signal, handler installed
+ * once by hv_open() without SA_RESTART), 0 before any hv_open().  Callers must not use it
+ * for anything else; hv_vcpu_run() unblocks it in the calling thread.  Thread: any.
+ */
+int hv_kick_signal(void);
+
+/*
+ * Make hv_vcpu_run() on this vCPU return HV_EXIT_INTERRUPTED promptly (within milliseconds),
+ * whether it is inside the hypervisor now or enters it later: the request is sticky until one
+ * run returns.  Async-signal-safe.  Thread: any, but not after the thread that ran the vCPU
+ * was joined (the kick may signal that thread).
+ */
+void hv_vcpu_kick(struct hv_vcpu *vcpu);
+
+/* Translate a guest virtual address with the vCPU's current paging state.  access is a mask
+ * of HV_MAP_READ/WRITE/EXEC to validate.  -EFAULT when not mapped.  Thread: vcpu. */
+int hv_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigned access, uint64_t *ret_gpa);
+
+#endif

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# Every mshvctl verb against a real mshvd, in human and --json output modes, with the --json
+# output parsed and checked, and the daemon's errors mapped to exit 1 with their name.
+import base64
+import json
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ctltest import Daemon, ctl, check, done, guest, ndjson, one_json, hexval, note  # noqa
+
+with Daemon() as d:
+    s = d.socket
+
+    def c(*args, **kw):
+        return ctl(list(args), socket=s, **kw)
+
+    def j(*args, **kw):
+        return one_json(ctl(list(args), socket=s, json_mode=True, **kw))
+
+    example = open(guest("example.bin"), "rb").read()
+
+    # info
+    out = c("info").stdout.decode()
+    check("backend:" in out and "limits:" in out, "info human: %r" % out[:200])
+    info = j("info")
+    check(info and info.get("backend") and "version" in info, "info json: %r" % info)
+
+    # create, list, show
+    out = c("create", "demo").stdout.decode()
+    check(out.startswith("created vm ") and "(demo)" in out, "create human: %r" % out)
+    r = j("create", "demo2")
+    check(isinstance(r.get("vm"), int) and r.get("name") == "demo2", "create json: %r" % r)
+    out = c("list").stdout.decode()
+    lines = out.splitlines()
+    check(lines and "NAME" in lines[0] and "STATE" in lines[0], "list header: %r" % out)
+    check(any(" demo " in l + " " for l in lines[1:]), "list shows demo: %r" % out)
+    r = j("list")
+    check(sorted(v["name"] for v in r["vms"]) == ["demo", "demo2"], "list json: %r" % r)
+    out = c("show", "demo").stdout.decode()
+    check("name:" in out and "demo" in out and "regions" in out, "show human: %r" % out)
+    r = j("show", "demo")
+    check(r.get("name") == "demo", "show json: %r" % r)
+
+    # map, write, read, load
+    check(c("map", "demo", "0", "768K").stdout == b"", "map human is quiet")
+    r = j("map", "demo2", "0", "0x10000", "--flags", "rwx")
+    check(isinstance(r, dict), "map json: %r" % r)
+    regions = j("show", "demo")["regions"]
+    check(len(regions) == 1 and hexval(regions[0]["size"]) == 0xc0000, "region: %r" % regions)
+
+    c("write", "demo", "0x1000", guest("example.bin"))
+    p = c("read", "demo", "0x1000", str(len(example)))
+    check(p.stdout == example, "read raw (piped) returns the bytes: %r" % p.stdout)
+    r = j("read", "demo", "0x1000", str(len(example)))
+    check(base64.b64decode(r["data"]) == example, "read json data: %r" % r)
+    r = j("write", "demo", "0x2000", "--hex", "90 90 f4")
+    check(isinstance(r, dict), "write json: %r" % r)
+    out = c("read", "demo", "0x2000", "3", "--hexdump").stdout.decode()
+    check(out.startswith("00002000  90 90 f4"), "hexdump: %r" % out)
+    c("write", "demo", "0x3000", "--string", "hello")
+    check(c("read", "demo", "0x3000", "5", "--raw").stdout == b"hello", "--string")
+    c("write", "demo", "0x3100", "-", input=b"from stdin")
+    check(c("read", "demo", "0x3100", "10").stdout == b"from stdin", "write from stdin")
+
+    blob = os.urandom(200 * 1024 + 123)
+    path = os.path.join(d.dir, "blob")
+    open(path, "wb").write(blob)
+    out = c("load", "demo", path, "--gpa", "0x10000").stdout.decode()
+    check(out.startswith("loaded 200.1 KiB") and "0x10000" in out, "load human: %r" % out)
+    p = ctl(["load", "demo", path, "--gpa", "0x50000", "--chunk", "64K"], socket=s,
+            json_mode=True)
+    check(len(ndjson(p)) == 4, "load json: one result per 64K chunk: %r" % p.stdout)
+    got = c("read", "demo", "0x10000", str(len(blob))).stdout
+    check(got == blob, "load + read (multi-chunk) round trip")
+    check(c("read", "demo", "0x50000", str(len(blob))).stdout == blob, "load --chunk")
+
+    # vcpu create, regs get/set with segment sub-fields merged
+    check(c("vcpu", "create", "demo", "0").stdout == b"", "vcpu create human is quiet")
+    r = j("vcpu", "create", "demo", "1")
+    check(isinstance(r, dict), "vcpu create json: %r" % r)
+    c("regs", "set", "demo", "0", "rip=0x1000", "cs.base=0", "cs.selector=0", "rax=2", "rbx=2")
+    regs = j("regs", "get", "demo", "0")["regs"]
+    check(hexval(regs["rip"]) == 0x1000 and hexval(regs["rax"]) == 2, "rip/rax: %r" % regs)
+    cs = regs["cs"]
+    check(hexval(cs["base"]) == 0 and hexval(cs["selector"]) == 0, "cs set: %r" % cs)
+    check(hexval(cs["limit"]) == 0xffff and hexval(cs["attributes"]) == 0x9b,
+          "cs limit/attributes kept from the current value: %r" % cs)
+    r = j("regs", "set", "demo", "0", "rflags=0x2")
+    check(isinstance(r, dict), "regs set json: %r" % r)
+    out = c("regs", "get", "demo", "0").stdout.decode()
+    check("rip    0x0000000000001000" in out and "cs     base 0x0000000000000000" in out,
+          "regs get human: %r" % out)
+    r = j("regs", "get", "demo", "0", "rax", "rbx")["regs"]
+    check(sorted(r) == ["rax", "rbx"], "regs get NAME...: %r" % r)
+    c("regs", "set", "demo", "0", "rax=1", "rbx=zz", rc=2)
+    c("regs", "get", "demo", "7", rc=1)
+
+    # translate (real mode: identity)
+    out = c("translate", "demo", "0", "0x1234").stdout.decode()
+    check(out.strip() == "gva 0x1234 -> gpa 0x1234", "translate human: %r" % out)
+    r = j("translate", "demo", "0", "0x1234", "--access", "read")
+    check(hexval(r["gpa"]) == 0x1234, "translate json: %r" % r)
+
+    # run --wait: the example's two outs and the halt
+    out = c("run", "demo", "0", "--wait").stdout.decode()
+    check(out.startswith("io out") and "port=0x3f8" in out and "data=0x34" in out,
+          "run --wait human: %r" % out)
+    r = j("run", "demo", "0", "--wait", "--mode", "step")
+    check(r["exit"]["type"] == "io" and hexval(r["exit"]["data"]) == 0, "run json: %r" % r)
+    r = j("run", "demo", "0", "--wait")
+    check(r["exit"]["type"] == "halt", "halt: %r" % r)
+
+    # complete: IN from port 0x60 gets 0x41, which the guest then writes to 0x3f8.
+    c("write", "demo", "0x4000", "--hex", "e4 60 ba f8 03 ee f4")
+    c("regs", "set", "demo", "1", "rip=0x4000", "cs.base=0", "cs.selector=0")
+    r = j("run", "demo", "1", "--wait")
+    check(r["exit"]["type"] == "io" and r["exit"]["direction"] == "in" and
+          hexval(r["exit"]["port"]) == 0x60, "io in exit: %r" % r)
+    check(c("complete", "demo", "1", "--value", "0x41").stdout == b"", "complete human")
+    r = j("run", "demo", "1", "--wait")
+    check(r["exit"]["type"] == "io" and hexval(r["exit"]["data"]) == 0x41,
+          "completed value reaches the guest: %r" % r)
+    # complete with --json and a register assignment (rip=) on the next exit (halt)
+    r = j("run", "demo", "1", "--wait")
+    check(r["exit"]["type"] == "halt", "halt after out: %r" % r)
+    r = j("complete", "demo", "1", "rip=0x4000")
+    check(isinstance(r, dict), "complete json: %r" % r)
+    check(hexval(j("regs", "get", "demo", "1", "rip")["regs"]["rip"]) == 0x4000,
+          "complete rip= sets RIP")
+
+    # stop a spinning vCPU, both modes; pause/resume
+    c("write", "demo2", "0x1000", "--hex", "eb fe")
+    c("vcpu", "create", "demo2", "0")
+    c("regs", "set", "demo2", "0", "rip=0x1000", "cs.base=0", "cs.selector=0")
+    check(c("run", "demo2", "0").stdout == b"", "run without --wait is quiet")
+    out = c("stop", "demo2", "0").stdout.decode()
+    check(out.startswith("stopped"), "stop human: %r" % out)
+    r = j("run", "demo2", "0", "--mode", "stream")
+    check(isinstance(r, dict), "run json: %r" % r)
+    r = j("pause", "demo2")
+    check(isinstance(r, dict), "pause json: %r" % r)
+    check(c("resume", "demo2").stdout == b"", "resume human is quiet")
+    c("pause", "demo2")
+    r = j("resume", "demo2")
+    check(isinstance(r, dict), "resume json: %r" % r)
+    r = j("stop", "demo2", "0")
+    check(r["exit"]["type"] == "stopped", "stop json: %r" % r)
+
+    # call: any method, JSON or key=value params
+    out = c("call", "vm-info", "vm=demo").stdout.decode()
+    check(json.loads(out)["name"] == "demo", "call key=value: %r" % out[:100])
+    r = j("call", "vm-info", '{"vm": "demo"}')
+    check(r["name"] == "demo", "call JSON: %r" % r)
+    r = j("call", "read-memory", "vm=demo", "gpa=0x3000", "size=5")
+    check(base64.b64decode(r["data"]) == b"hello", "call typed values: %r" % r)
+
+    # eventfd and interrupt verbs: the methods may be missing in this daemon (method-not-found)
+    def maybe(*args):
+        p = ctl(list(args), socket=s, json_mode=True, rc=None)
+        if p.returncode == 1:
+            check(b"method-not-found" in p.stderr or b"unsupported" in p.stderr or
+                  b"invalid" in p.stderr, "%s: %r" % (args, p.stderr))
+            return None
+        check(p.returncode == 0, "%s: exit %d %r" % (args, p.returncode, p.stderr))
+        return one_json(p)
+    r = j("create", "--irqchip", "irq")
+    r = maybe("ioeventfd", "add", "irq", "0xd0000", "--len", "4", "--datamatch", "7")
+    if r is not None:
+        check("id" in r, "ioeventfd add: %r" % r)
+        maybe("ioeventfd", "remove", "irq", str(r["id"]))
+    r = maybe("irqfd", "add", "irq", "5")
+    if r is not None:
+        check("id" in r, "irqfd add: %r" % r)
+        maybe("irqfd", "trigger", "irq", "5")
+        maybe("irqfd", "remove", "irq", str(r["id"]))
+    maybe("msi-routing", "irq", "24:0xfee00000:0:0x30")
+    maybe("interrupt", "irq", "0x30", "--type", "fixed", "--apic-id", "0")
+
+    # daemon errors: exit 1 with the symbolic name on stderr, nothing on stdout
+    p = c("show", "nosuch", rc=1)
+    check(b"no-such-vm" in p.stderr and p.stdout == b"", "no-such-vm: %r" % p.stderr)
+    p = c("call", "no-such-method", rc=1)
+    check(b"method-not-found" in p.stderr, "method-not-found: %r" % p.stderr)
+    p = c("map", "demo", "0x1001", "4K", rc=1)
+    check(b"invalid-params" in p.stderr, "unaligned map: %r" % p.stderr)
+
+    # unmap, destroy (both modes)
+    check(c("unmap", "demo2", "0").stdout == b"", "unmap human is quiet")
+    r = j("unmap", "demo", "0")
+    check(isinstance(r, dict), "unmap json: %r" % r)
+    check(c("destroy", "demo").stdout == b"", "destroy human is quiet")
+    r = j("destroy", "demo2")
+    check(isinstance(r, dict), "destroy json: %r" % r)
+    c("destroy", "irq")
+done()

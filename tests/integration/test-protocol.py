@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# JSON-RPC 2.0 conformance of mshvd: framing, ids, notifications, batches, error codes, limits.
+
+import json
+import socket
+import sys
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from mshvd_test import Daemon, Shared, check, eq, run  # noqa: E402
+
+
+def raw(c, line):
+    """Send one line and return the next message that has no numeric id of ours."""
+    c.send_raw(line + "\n")
+    return c.other()
+
+
+def expect_error(msg, code, name, id=None):
+    eq(msg.get("jsonrpc"), "2.0")
+    check("error" in msg and "result" not in msg, "an error: %r" % msg)
+    eq(msg["error"]["code"], code, "code")
+    eq(msg["error"]["data"]["name"], name, "data.name")
+    check(isinstance(msg["error"]["message"], str))
+    eq(msg["id"], id, "id")
+
+
+def test_parse_and_invalid_requests():
+    c = Shared.get().client()
+    expect_error(raw(c, "{"), -32700, "parse-error")
+    expect_error(raw(c, "\x00\xff"), -32700, "parse-error")
+    expect_error(raw(c, '{"a":1,"a":2}'), -32700, "parse-error")
+    expect_error(raw(c, "1"), -32600, "invalid-request")
+    expect_error(raw(c, '"x"'), -32600, "invalid-request")
+    expect_error(raw(c, '{"id":null,"method":"daemon-info"}'), -32600, "invalid-request")
+    expect_error(raw(c, '{"jsonrpc":"1.0","id":null,"method":"daemon-info"}'), -32600,
+                 "invalid-request")
+    expect_error(raw(c, '{"jsonrpc":"2.0","id":null,"method":5}'), -32600, "invalid-request")
+    expect_error(raw(c, '{"jsonrpc":"2.0","id":null,"method":"daemon-info","params":3}'),
+                 -32600, "invalid-request")
+    expect_error(raw(c, '{"jsonrpc":"2.0","id":null,"method":"daemon-info","x":1}'),
+                 -32600, "invalid-request")
+    expect_error(raw(c, '{"jsonrpc":"2.0","id":1.5,"method":"daemon-info"}'), -32600,
+                 "invalid-request")
+    expect_error(raw(c, '{"jsonrpc":"2.0","id":{},"method":"daemon-info"}'), -32600,
+                 "invalid-request")
+    expect_error(raw(c, "[]"), -32600, "invalid-request")
+    expect_error(raw(c, "[" + "[" * 40 + "]" * 40 + "]"), -32700, "parse-error")
+    # The same connection still answers.
+    eq(c.call("daemon-info")["backend"], Shared.get().client().call("daemon-info")["backend"])
+    c.close()
+
+
+def test_ids_and_notifications():
+    c = Shared.get().client()
+    for id in ["abc", 7, 0, -3, 2**53]:
+        c.send({"jsonrpc": "2.0", "id": id, "method": "daemon-info"})
+        eq(c.response(id)["id"], id)
+    c.send({"jsonrpc": "2.0", "id": None, "method": "daemon-info"})
+    m = c.other()
+    eq(m["id"], None)
+    check("result" in m)
+    # Notifications: no reply, even for errors; the next request is answered first.
+    c.send({"jsonrpc": "2.0", "method": "daemon-info"})
+    c.send({"jsonrpc": "2.0", "method": "no-such-method"})
+    c.send({"jsonrpc": "2.0", "method": "create-vm", "params": {"bogus": 1}})
+    c.send({"jsonrpc": "2.0", "method": "create-vm", "params": {"name": "by-notification"}})
+    eq(c.call("list-vms")["vms"][0]["name"], "by-notification")
+    c.drain(0.1)
+    eq(c.others, [])
+    eq(c.replies, {})
+    c.call("destroy-vm", vm="by-notification")
+    c.close()
+
+
+def test_method_and_params_errors():
+    c = Shared.get().client()
+    e = c.error("no-such-method")
+    eq((e.code, e.name), (-32601, "method-not-found"))
+    e = c.error("daemon-info", {"unknown": 1})
+    eq((e.code, e.name), (-32602, "invalid-params"))
+    e = c.error("create-vm", [1])
+    eq((e.code, e.name), (-32602, "invalid-params"))
+    eq(c.call("daemon-info", [])["backend"] in ("kvm", "mshv"), True)
+    e = c.error("create-vm", name=5)
+    eq(e.code, -32602)
+    e = c.error("map-memory", vm=1)
+    eq(e.code, -32602)      # missing gpa/size, checked before the vm lookup
+    e = c.error("map-memory", vm=1, gpa="0x10zz", size=4096)
+    eq(e.code, -32602)
+    e = c.error("map-memory", vm=1, gpa=-4096, size=4096)
+    eq(e.code, -32602)
+    # Unknown params are rejected before any side effect.
+    e = c.error("create-vm", name="never", colour="blue")
+    eq(e.code, -32602)
+    check(all(v["name"] != "never" for v in c.call("list-vms")["vms"]))
+    c.close()
+
+
+def test_batches():
+    c = Shared.get().client()
+    c.send([
+        {"jsonrpc": "2.0", "id": 1, "method": "daemon-info"},
+        {"jsonrpc": "2.0", "method": "daemon-info"},
+        {"jsonrpc": "2.0", "id": 2, "method": "nope"},
+        5,
+        {"jsonrpc": "2.0", "id": "x", "method": "list-vms"},
+    ])
+    m = c.other()
+    check(isinstance(m, list), "batch reply is an array")
+    eq(len(m), 4)
+    by_id = {json.dumps(r["id"]): r for r in m}
+    check("result" in by_id["1"])
+    eq(by_id["2"]["error"]["code"], -32601)
+    eq(by_id["null"]["error"]["code"], -32600)
+    check("vms" in by_id['"x"']["result"])
+    # Only notifications: no reply at all.
+    c.send([{"jsonrpc": "2.0", "method": "daemon-info"}])
+    c.drain(0.1)
+    eq(c.others, [])
+    # Bounded.
+    c.send([{"jsonrpc": "2.0", "id": i, "method": "daemon-info"} for i in range(1000)])
+    expect_error(c.other(), -32600, "invalid-request")
+    c.close()
+
+
+def test_daemon_info():
+    c = Shared.get().client()
+    info = c.call("daemon-info")
+    check(info["version"])
+    eq(info["backend"], __import__("mshvd_test").BACKEND)
+    check(isinstance(info["capabilities"], list))
+    for k in ("max-clients", "max-vms", "max-vcpus", "max-mem-per-vm", "max-request",
+              "max-io", "event-ring"):
+        check(k in info["limits"], k)
+    eq(info["limits"]["event-ring"], 4096)
+    check(info["limits"]["max-mem-per-vm"].startswith("0x"))
+    check(info["counts"]["clients"] >= 1)
+    c.close()
+
+
+def test_request_line_limit():
+    d = Daemon("--max-request", "4096")
+    try:
+        c = d.client()
+        eq(c.call("daemon-info")["limits"]["max-request"], 4096)
+        c.send_raw('{"jsonrpc":"2.0","id":1,"method":"daemon-info","params":{"x":"' +
+                   "a" * 10000)
+        m = c.other()
+        eq(m["error"]["data"]["name"], "limit-exceeded")
+        check(c.eof(), "the connection is closed")
+        # Others are unaffected.
+        d.client().call("daemon-info")
+    finally:
+        d.stop()
+
+
+def test_max_clients():
+    d = Daemon("--max-clients", "2")
+    try:
+        a, b = d.client(), d.client()
+        a.call("daemon-info")
+        b.call("daemon-info")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(d.path)
+        s.settimeout(5)
+        line = s.makefile().readline()
+        eq(json.loads(line)["error"]["data"]["name"], "limit-exceeded")
+        eq(s.recv(10), b"")
+        s.close()
+        a.close()
+        b.call("daemon-info")
+    finally:
+        d.stop()
+
+
+def test_zz_stop_shared():
+    Shared.get().stop()
+
+
+run([test_parse_and_invalid_requests, test_ids_and_notifications, test_method_and_params_errors,
+     test_batches, test_daemon_info, test_request_line_limit, test_max_clients,
+     test_zz_stop_shared])

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# Running guests through mshvd: step and stream modes, complete for IN and MMIO reads, stop,
+# run timeouts, pause/resume.
+
+import base64
+import struct
+import sys
+import time
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from mshvd_test import Shared, check, eq, run  # noqa: E402
+
+MMIO = 0xD0000
+
+
+def counter(c, vm):
+    return struct.unpack("<I", base64.b64decode(
+        c.call("read-memory", vm=vm, gpa=0x500, size=4)["data"]))[0]
+
+
+def test_complete_in_and_mmio_read():
+    c = Shared.get().client(subscribe=True)
+    vm = c.boot_vm("daemon-in")
+    r = c.call("run", vm=vm, vcpu=0, wait=True)
+    ex = r["exit"]
+    eq((ex["type"], ex["port"], ex["size"], ex["direction"], ex["rip"]),
+       ("io", "0x610", 1, "in", "0x1003"))
+    check("data" not in ex)
+    eq(c.call("vm-info", vm=vm)["vcpus"][0]["state"], "parked")
+    eq(c.call("complete", vm=vm, vcpu=0, value="0x41")["rip"], "0x1004")
+    # complete does not resume; a second complete changes nothing.
+    eq(c.call("get-regs", vm=vm, vcpu=0, names=["rip"])["regs"]["rip"], "0x1004")
+    r = c.call("run", vm=vm, vcpu=0, wait=True)
+    eq((r["exit"]["type"], r["exit"]["port"], r["exit"]["data"]), ("io", "0x600", "0x42"))
+    r = c.call("run", vm=vm, vcpu=0, wait=True)
+    ex = r["exit"]
+    eq((ex["type"], ex["gpa"], ex["size"], ex["direction"]), ("mmio", "0xd0020", 2, "read"))
+    check(ex["rip"].startswith("0x10"))
+    c.call("complete", vm=vm, vcpu=0, value=0x1233)
+    r = c.call("run", vm=vm, vcpu=0, wait=True)
+    eq((r["exit"]["port"], r["exit"]["size"], r["exit"]["data"]), ("0x600", 2, "0x1234"))
+    r = c.call("run", vm=vm, vcpu=0, wait=True)
+    eq(r["exit"]["type"], "halt")
+    # Each parking exit was an event too, with vcpu-state events around it.
+    exits = [e for e in c.events if e["kind"] == "exit"]
+    eq([e["exit"]["type"] for e in exits], ["io", "io", "mmio", "io", "halt"])
+    states = [e["state"] for e in c.events if e["kind"] == "vcpu-state"]
+    eq(states[-2:], ["running", "parked"])
+    info = c.call("vm-info", vm=vm)
+    eq(info["exits"]["io"], 3)
+    eq(info["exits"]["mmio"], 1)
+    eq(info["exits"]["halt"], 1)
+    eq(info["vcpus"][0]["exit"]["type"], "halt")
+    c.call("destroy-vm", vm=vm)
+    c.close()
+
+
+def test_uncompleted_read_gets_all_ones():
+    c = Shared.get().client()
+    vm = c.boot_vm("daemon-in")
+    eq(c.call("run", vm=vm, vcpu=0, wait=True)["exit"]["direction"], "in")
+    r = c.call("run", vm=vm, vcpu=0, wait=True)     # no complete: reads return all ones
+    eq(r["exit"]["data"], "0x0")                    # 0xff + 1 in AL
+    c.call("destroy-vm", vm=vm)
+    c.close()
+
+
+def test_complete_regs_rip_override():
+    c = Shared.get().client()
+    vm = c.boot_vm("daemon-in")
+    c.call("run", vm=vm, vcpu=0, wait=True)
+    # Skip to the MMIO part: rip from regs wins over the advance; rax set too.
+    eq(c.call("complete", vm=vm, vcpu=0, value=1, regs={"rip": "0x100a", "rax": 0})["rip"],
+       "0x100a")
+    r = c.call("run", vm=vm, vcpu=0, wait=True)
+    eq((r["exit"]["type"], r["exit"]["rip"]), ("mmio", "0x100f"))
+    c.call("destroy-vm", vm=vm)
+    c.close()
+
+
+def test_step_mode():
+    c = Shared.get().client(subscribe=True)
+    vm = c.boot_vm("daemon-stream")
+    got = []
+    for i in range(5):
+        r = c.call("run", vm=vm, vcpu=0, wait=True, mode="step")
+        got.append(int(r["exit"]["data"], 16))
+    eq(bytes(got), b"abcde")
+    r = c.call("run", vm=vm, vcpu=0, wait=True)
+    eq((r["exit"]["type"], r["exit"]["gpa"], r["exit"]["direction"], r["exit"]["data"]),
+       ("mmio", "0xd0030", "write", "0x1234"))
+    r = c.call("run", vm=vm, vcpu=0, wait=True)
+    eq((r["exit"]["type"], r["exit"]["direction"]), ("io", "in"))
+    c.call("destroy-vm", vm=vm)
+    c.close()
+
+
+def test_stream_mode():
+    c = Shared.get().client(subscribe=True)
+    vm = c.boot_vm("daemon-stream")
+    start = len(c.events)
+    eq(c.call("run", vm=vm, vcpu=0, mode="stream")["state"], "running")
+    # Writes stream as events while the vCPU continues; the read parks.
+    park = c.wait_event(lambda e: e["kind"] == "vcpu-state" and e["state"] == "parked",
+                        start=start)
+    exits = [e for e in c.events[start:] if e["kind"] == "exit" and e["seq"] < park["seq"]]
+    eq([e["exit"]["type"] for e in exits], ["io"] * 5 + ["mmio", "io"])
+    eq(bytes(int(e["exit"]["data"], 16) for e in exits[:5]), b"abcde")
+    eq(exits[5]["exit"]["data"], "0x1234")
+    eq(exits[6]["exit"]["direction"], "in")
+    states = [e["state"] for e in c.events[start:] if e["kind"] == "vcpu-state"]
+    eq(states, ["running", "parked"])   # no park for the streamed writes
+    c.call("complete", vm=vm, vcpu=0, value=0x5a)
+    r = c.call("run", vm=vm, vcpu=0, mode="stream", wait=True)
+    eq(r["exit"]["type"], "halt")       # the OUT of 0x5a streamed by, halt parks
+    ev = [e for e in c.events if e["kind"] == "exit" and e["seq"] < r["seq"]][-1]
+    eq((ev["exit"]["port"], ev["exit"]["data"]), ("0x600", "0x5a"))
+    c.call("destroy-vm", vm=vm)
+
+    # default_read: the read does not park either.
+    vm = c.boot_vm("daemon-stream")
+    start = len(c.events)
+    r = c.call("run", vm=vm, vcpu=0, mode="stream", wait=True, default_read="0x33")
+    eq(r["exit"]["type"], "halt")
+    exits = [e["exit"] for e in c.events[start:] if e["kind"] == "exit"]
+    eq(len(exits), 9)
+    eq((exits[6]["direction"], exits[6]["data"]), ("in", "0x33"))
+    eq(exits[7]["data"], "0x33")
+    c.call("destroy-vm", vm=vm)
+    c.close()
+
+
+def test_stop_spinning_guest():
+    c = Shared.get().client(subscribe=True)
+    vm = c.boot_vm("daemon-spin")
+    c.call("run", vm=vm, vcpu=0)
+    time.sleep(0.2)
+    for i in range(3):
+        t0 = time.monotonic()
+        r = c.call("stop", vm=vm, vcpu=0)
+        took = time.monotonic() - t0
+        check(took < 0.1, "stop took %.3f s" % took)
+        eq(r["exit"]["type"], "stopped")
+        check(0x1000 <= int(r["exit"]["rip"], 16) < 0x1010, r["exit"]["rip"])
+        eq(r["kind"], "exit")
+        n = counter(c, vm)
+        check(n > 0, "the guest ran")
+        time.sleep(0.02)
+        eq(counter(c, vm), n, "stopped means stopped")
+        # Parked: stop answers at once with the same exit.
+        eq(c.call("stop", vm=vm, vcpu=0)["seq"], r["seq"])
+        c.call("run", vm=vm, vcpu=0)
+        time.sleep(0.05)
+    c.call("stop", vm=vm, vcpu=0)
+    c.call("destroy-vm", vm=vm)
+    c.close()
+
+
+def test_run_wait_timeout():
+    c = Shared.get().client()
+    vm = c.boot_vm("daemon-spin")
+    t0 = time.monotonic()
+    e = c.error("run", vm=vm, vcpu=0, wait=True, timeout_ms=100)
+    eq(e.name, "timeout")
+    eq(e.code, 8)
+    check(time.monotonic() - t0 < 2)
+    eq(c.call("vm-info", vm=vm)["vcpus"][0]["state"], "running")
+    eq(c.call("stop", vm=vm, vcpu=0)["exit"]["type"], "stopped")
+    c.call("destroy-vm", vm=vm)
+    c.close()
+
+
+def test_pause_resume():
+    c = Shared.get().client(subscribe=True)
+    vm = c.boot_vm("daemon-spin", vcpus=2)
+    c.call("run", vm=vm, vcpu=0)
+    c.call("run", vm=vm, vcpu=1)
+    time.sleep(0.05)
+    eq(c.call("pause-vm", vm=vm)["state"], "paused")
+    info = c.call("vm-info", vm=vm)
+    eq([v["state"] for v in info["vcpus"]], ["paused", "paused"])
+    n = counter(c, vm)
+    time.sleep(0.05)
+    eq(counter(c, vm), n, "paused means no progress")
+    c.call("resume-vm", vm=vm)
+    time.sleep(0.05)
+    check(counter(c, vm) != n, "resumed")
+    eq(c.call("stop", vm=vm, vcpu=0)["exit"]["type"], "stopped")
+    eq(c.call("stop", vm=vm, vcpu=1)["exit"]["type"], "stopped")
+    c.wait_event(lambda e: e["kind"] == "vm-state" and e["state"] == "paused")
+    c.call("destroy-vm", vm=vm)
+    c.close()
+
+
+def test_zz_stop_shared():
+    Shared.get().stop()
+
+
+run([test_complete_in_and_mmio_read, test_uncompleted_read_gets_all_ones,
+     test_complete_regs_rip_override, test_step_mode, test_stream_mode,
+     test_stop_spinning_guest, test_run_wait_timeout, test_pause_resume, test_zz_stop_shared])

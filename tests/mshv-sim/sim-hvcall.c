@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: MIT
+/* mshv-sim test double: MSHV_ROOT_HVCALL with the mainline allow-list, "executed" on KVM. */
+#include "config.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim.h"
+
+static bool allowed(uint16_t code)
+{
+	switch (code) {
+	case HVCALL_GET_PARTITION_PROPERTY:
+	case HVCALL_SET_PARTITION_PROPERTY:
+	case HVCALL_INSTALL_INTERCEPT:
+	case HVCALL_GET_VP_REGISTERS:
+	case HVCALL_SET_VP_REGISTERS:
+	case HVCALL_TRANSLATE_VIRTUAL_ADDRESS:
+	case HVCALL_CLEAR_VIRTUAL_INTERRUPT:
+	case HVCALL_REGISTER_INTERCEPT_RESULT:
+	case HVCALL_ASSERT_VIRTUAL_INTERRUPT:
+	case HVCALL_GET_GPA_PAGES_ACCESS_STATES:
+	case HVCALL_SIGNAL_EVENT_DIRECT:
+	case HVCALL_POST_MESSAGE_DIRECT:
+	case HVCALL_GET_VP_CPUID_VALUES:
+		return true;
+	}
+	return false;
+}
+
+static bool rep_code(uint16_t code)
+{
+	return code == HVCALL_GET_VP_REGISTERS || code == HVCALL_SET_VP_REGISTERS ||
+	       code == HVCALL_GET_GPA_PAGES_ACCESS_STATES || code == HVCALL_GET_VP_CPUID_VALUES;
+}
+
+struct call {
+	struct sim_partition *pt;
+	struct sim_vp *self;		/* VP of the fd (its lock is held), or NULL */
+	uint16_t reps;
+	uint16_t done;
+	const uint8_t *in;
+	size_t in_sz;
+	uint8_t *out;
+};
+
+/* Lock a target VP unless it is the fd's own VP, whose lock the caller already holds. */
+static struct sim_vp *vp_lock(struct call *c, uint32_t index)
+{
+	struct sim_vp *vp = sim_vp_lookup(c->pt, index);
+
+	if (vp && vp != c->self)
+		pthread_mutex_lock(&vp->lock);
+	return vp;
+}
+
+static void vp_unlock(struct call *c, struct sim_vp *vp)
+{
+	if (vp && vp != c->self)
+		pthread_mutex_unlock(&vp->lock);
+}
+
+static struct sim_prop *prop_find(struct sim_partition *pt, uint32_t code)
+{
+	for (size_t i = 0; i < pt->nprops; i++)
+		if (pt->props[i].code == code)
+			return &pt->props[i];
+	return NULL;
+}
+
+static uint16_t get_property(struct call *c)
+{
+	const struct hv_input_get_partition_property *in = (const void *)c->in;
+	struct hv_output_get_partition_property *out = (void *)c->out;
+	struct sim_prop *p;
+	uint16_t st = HV_STATUS_SUCCESS;
+
+	pthread_mutex_lock(&c->pt->state_lock);
+	p = prop_find(c->pt, in->property_code);
+	if (!p) {
+		st = HV_STATUS_UNKNOWN_PROPERTY;
+	} else if (in->property_code == HV_PARTITION_PROPERTY_REFERENCE_TIME) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		out->property_value = (uint64_t)ts.tv_sec * 10000000ULL + (uint64_t)ts.tv_nsec / 100;
+	} else {
+		out->property_value = p->value;
+	}
+	pthread_mutex_unlock(&c->pt->state_lock);
+	return st;
+}
+
+static bool prop_read_only(uint32_t code)
+{
+	return code == HV_PARTITION_PROPERTY_ISOLATION_STATE || (code >> 16) == 0x0006 ||
+	       code == HV_PARTITION_PROPERTY_REFERENCE_TIME;
+}
+
+static uint16_t set_property(struct call *c)
+{
+	const struct hv_input_set_partition_property *in = (const void *)c->in;
+	struct sim_partition *pt = c->pt;
+	struct sim_prop *p;
+	uint16_t st = HV_STATUS_SUCCESS;
+
+	pthread_mutex_lock(&pt->state_lock);
+	p = prop_find(pt, in->property_code);
+	if (!p)
+		st = HV_STATUS_UNKNOWN_PROPERTY;
+	else if (prop_read_only(in->property_code))
+		st = HV_STATUS_ACCESS_DENIED;
+	else if (in->property_code == HV_PARTITION_PROPERTY_SYNTHETIC_PROC_FEATURES && pt->initialized)
+		st = HV_STATUS_INVALID_PARTITION_STATE;	/* an "early" property */
+	else if (in->property_code == HV_PARTITION_PROPERTY_UNIMPLEMENTED_MSR_ACTION &&
+		 in->property_value > HV_UNIMPLEMENTED_MSR_ACTION_IGNORE_WRITE_READ_ZERO)
+		st = HV_STATUS_PROPERTY_VALUE_OUT_OF_RANGE;
+	else
+		p->value = in->property_value;
+	pthread_mutex_unlock(&pt->state_lock);
+	if (st == HV_STATUS_SUCCESS && in->property_code == HV_PARTITION_PROPERTY_GPA_PAGE_ACCESS_TRACKING &&
+	    sim_set_dirty_tracking(pt, in->property_value != 0) < 0)
+		st = HV_STATUS_OPERATION_FAILED;
+	return st;
+}
+
+static uint16_t install_intercept(struct call *c)
+{
+	const struct hv_input_install_intercept *in = (const void *)c->in;
+	struct sim_partition *pt = c->pt;
+	size_t i;
+
+	if (in->intercept_type > HV_INTERCEPT_TYPE_X64_MSR_INDEX || in->intercept_type == 4 ||
+	    in->access_type & ~7u)
+		return HV_STATUS_INVALID_PARAMETER;
+	pthread_mutex_lock(&pt->state_lock);
+	for (i = 0; i < pt->nintercepts; i++)
+		if (pt->intercepts[i].type == in->intercept_type &&
+		    pt->intercepts[i].param == in->intercept_parameter.as_uint64)
+			break;
+	if (i == SIM_MAX_INTERCEPTS) {
+		pthread_mutex_unlock(&pt->state_lock);
+		return HV_STATUS_INSUFFICIENT_MEMORY;
+	}
+	pt->intercepts[i] = (struct sim_intercept){
+		in->intercept_type, in->access_type, in->intercept_parameter.as_uint64,
+	};
+	if (i == pt->nintercepts)
+		pt->nintercepts++;
+	pthread_mutex_unlock(&pt->state_lock);
+	return HV_STATUS_SUCCESS;
+}
+
+static uint16_t vp_registers(struct call *c, bool set)
+{
+	const struct hv_input_get_vp_registers *hdr = (const void *)c->in;
+	size_t elem = set ? sizeof(struct hv_register_assoc) : sizeof(uint32_t);
+	struct sim_regs_ctx ctx;
+	struct sim_vp *vp;
+	uint16_t st = HV_STATUS_SUCCESS;
+	unsigned i;
+
+	if (c->in_sz < 16 + (size_t)c->reps * elem)
+		return HV_STATUS_INVALID_HYPERCALL_INPUT;
+	if (!set && c->reps > HV_GET_VP_REGISTERS_MAX_REPS)
+		return HV_STATUS_INVALID_HYPERCALL_INPUT;
+	if (hdr->input_vtl.as_uint8 || hdr->rsvd_z8 || hdr->rsvd_z16)
+		return HV_STATUS_INVALID_PARAMETER;
+	vp = vp_lock(c, hdr->vp_index);
+	if (!vp)
+		return HV_STATUS_INVALID_VP_INDEX;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.vp = vp;
+	for (i = 0; i < c->reps && st == HV_STATUS_SUCCESS; i++) {
+		if (set) {
+			const struct hv_register_assoc *a =
+				(const void *)(c->in + 16 + i * sizeof(struct hv_register_assoc));
+
+			st = sim_reg_set(&ctx, a->name, &a->value);
+		} else {
+			union hv_register_value v;
+
+			st = sim_reg_get(&ctx, ((const uint32_t *)(c->in + 16))[i], &v);
+			if (st == HV_STATUS_SUCCESS)
+				memcpy(c->out + 16 * i, &v, sizeof(v));
+		}
+		if (st == HV_STATUS_SUCCESS)
+			c->done = (uint16_t)(i + 1);
+	}
+	if (sim_regs_flush(&ctx) < 0 && st == HV_STATUS_SUCCESS)
+		st = HV_STATUS_INVALID_REGISTER_VALUE;
+	if (set && c->done) {
+		vp->dead = false;
+		vp->reg_page->isvalid = 0;
+	}
+	vp_unlock(c, vp);
+	return st;
+}
+
+static uint16_t translate(struct call *c)
+{
+	const struct hv_input_translate_virtual_address *in = (const void *)c->in;
+	struct hv_output_translate_virtual_address *out = (void *)c->out;
+	struct kvm_translation t = { .linear_address = in->gva_page << 12 };
+	struct sim_vp *vp = vp_lock(c, in->vp_index);
+	uint32_t result = HV_TRANSLATE_GVA_SUCCESS;
+	bool writable = false;
+	int r;
+
+	if (!vp)
+		return HV_STATUS_INVALID_VP_INDEX;
+	r = sim_kvm(vp->vcpu_fd, KVM_TRANSLATE, &t);
+	vp_unlock(c, vp);
+	if (r < 0)
+		return HV_STATUS_INVALID_VP_STATE;
+	if (!t.valid) {
+		result = HV_TRANSLATE_GVA_PAGE_NOT_PRESENT;
+	} else if (((in->control_flags & HV_TRANSLATE_GVA_VALIDATE_WRITE) && !t.writeable) ||
+		   ((in->control_flags & HV_TRANSLATE_GVA_USER_ACCESS) && !t.usermode)) {
+		result = HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION;
+	} else {
+		pthread_rwlock_rdlock(&c->pt->mem_lock);
+		if (!sim_gpa_to_host(c->pt, t.physical_address, 1, &writable))
+			result = HV_TRANSLATE_GVA_GPA_UNMAPPED;
+		else if ((in->control_flags & HV_TRANSLATE_GVA_VALIDATE_WRITE) && !writable)
+			result = HV_TRANSLATE_GVA_GPA_NO_WRITE_ACCESS;
+		pthread_rwlock_unlock(&c->pt->mem_lock);
+	}
+	out->translation_result.as_uint64 = 0;
+	out->translation_result.result_code = result;
+	out->gpa_page = t.valid ? t.physical_address >> 12 : 0;
+	return HV_STATUS_SUCCESS;
+}
+
+static uint16_t register_intercept_result(struct call *c)
+{
+	const struct hv_input_register_intercept_result *in = (const void *)c->in;
+	struct sim_partition *pt = c->pt;
+	struct kvm_cpuid2 *table;
+	struct sim_vp *vp;
+	size_t i;
+
+	if (in->intercept_type != HV_INTERCEPT_TYPE_X64_CPUID)
+		return HV_STATUS_INVALID_PARAMETER;
+	if (!sim_vp_lookup(pt, in->vp_index))
+		return HV_STATUS_INVALID_VP_INDEX;
+	pthread_mutex_lock(&pt->state_lock);
+	for (i = 0; i < pt->ncpuid_overrides; i++) {
+		const struct sim_cpuid_override *o = &pt->cpuid_overrides[i];
+
+		if (o->vp == in->vp_index && o->p.input.eax == in->parameters.cpuid.input.eax &&
+		    o->p.input.subleaf_specific == in->parameters.cpuid.input.subleaf_specific &&
+		    o->p.input.ecx == in->parameters.cpuid.input.ecx)
+			break;
+	}
+	if (i == SIM_MAX_CPUID_OVERRIDES) {
+		pthread_mutex_unlock(&pt->state_lock);
+		return HV_STATUS_INSUFFICIENT_MEMORY;
+	}
+	pt->cpuid_overrides[i] = (struct sim_cpuid_override){ in->vp_index, in->parameters.cpuid };
+	if (i == pt->ncpuid_overrides)
+		pt->ncpuid_overrides++;
+	pthread_mutex_unlock(&pt->state_lock);
+
+	/* KVM accepts a new CPUID only before the vCPU first runs; later it is only reported. */
+	vp = vp_lock(c, in->vp_index);
+	if (!vp->has_run && sim_cpuid_table(pt, in->vp_index, true, &table) == 0) {
+		sim_kvm(vp->vcpu_fd, KVM_SET_CPUID2, table);
+		free(table);
+	}
+	vp_unlock(c, vp);
+	return HV_STATUS_SUCCESS;
+}
+
+static uint16_t assert_interrupt(struct call *c)
+{
+	const struct hv_input_assert_virtual_interrupt *in = (const void *)c->in;
+	struct kvm_msi msi = { 0 };
+	uint32_t type = in->control.interrupt_type;
+
+	if (!c->pt->lapic || in->target_vtl || in->dest_addr > 0xff || in->vector > 0xff)
+		return HV_STATUS_INVALID_PARAMETER;
+	if (type == HV_X64_INTERRUPT_TYPE_REMOTEREAD || type > HV_X64_INTERRUPT_TYPE_EXTINT)
+		return HV_STATUS_INVALID_PARAMETER;
+	msi.address_lo = 0xfee00000u | (uint32_t)in->dest_addr << 12 |
+			 (in->control.logical_dest_mode ? 1u << 2 : 0);
+	msi.data = in->vector | type << 8 | (in->control.level_triggered ? 3u << 14 : 0);
+	if (sim_kvm(c->pt->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		return HV_STATUS_INVALID_PARAMETER;
+	return HV_STATUS_SUCCESS;
+}
+
+static uint16_t signal_event(struct call *c)
+{
+	const struct hv_input_signal_event_direct *in = (const void *)c->in;
+	struct hv_output_signal_event_direct *out = (void *)c->out;
+	struct sim_vp *vp = sim_vp_lookup(c->pt, in->target_vp);
+	uint32_t *w, bit;
+
+	if (!vp)
+		return HV_STATUS_INVALID_VP_INDEX;
+	if (in->target_vtl || in->target_sint >= 16 || in->flag_number >= 2048)
+		return HV_STATUS_INVALID_PARAMETER;
+	pthread_mutex_lock(&c->pt->state_lock);
+	w = &vp->event_flags[in->target_sint][in->flag_number / 32];
+	bit = 1u << (in->flag_number % 32);
+	out->newly_signaled = !(*w & bit);
+	*w |= bit;
+	pthread_mutex_unlock(&c->pt->state_lock);
+	return HV_STATUS_SUCCESS;
+}
+
+static uint16_t post_message(struct call *c)
+{
+	const struct hv_input_post_message_direct *in = (const void *)c->in;
+	const struct hv_message *m = (const void *)in->message;
+
+	if (!sim_vp_lookup(c->pt, in->vp_index))
+		return HV_STATUS_INVALID_VP_INDEX;
+	if (in->vtl || in->sint_index >= 16 || !m->header.message_type ||
+	    m->header.payload_size > HV_MESSAGE_PAYLOAD_BYTE_COUNT)
+		return HV_STATUS_INVALID_PARAMETER;
+	return HV_STATUS_SUCCESS;	/* no SynIC: accepted and dropped */
+}
+
+static uint16_t cpuid_values(struct call *c)
+{
+	const struct hv_input_get_vp_cpuid_values *in = (const void *)c->in;
+	struct kvm_cpuid2 *t;
+
+	if (c->in_sz < sizeof(*in) + (size_t)c->reps * sizeof(union hv_cpuid_query) ||
+	    (size_t)c->reps * sizeof(union hv_cpuid_response) > HV_HYP_PAGE_SIZE)
+		return HV_STATUS_INVALID_HYPERCALL_INPUT;
+	if (!sim_vp_lookup(c->pt, in->vp_index))
+		return HV_STATUS_INVALID_VP_INDEX;
+	if (sim_cpuid_table(c->pt, in->vp_index, in->flags.apply_registered_values, &t) < 0)
+		return HV_STATUS_OPERATION_FAILED;
+	for (unsigned i = 0; i < c->reps; i++) {
+		const union hv_cpuid_query *q = &in->cpuid_queries[i];
+		union hv_cpuid_response *r = (void *)(c->out + i * sizeof(*r));
+
+		memset(r, 0, sizeof(*r));
+		for (uint32_t k = 0; k < t->nent; k++) {
+			const struct kvm_cpuid_entry2 *e = &t->entries[k];
+
+			if (e->function != q->input_eax ||
+			    ((e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && e->index != q->input_ecx))
+				continue;
+			r->eax = e->eax;
+			r->ebx = e->ebx;
+			r->ecx = e->ecx;
+			r->edx = e->edx;
+			break;
+		}
+		c->done = (uint16_t)(i + 1);
+	}
+	free(t);
+	return HV_STATUS_SUCCESS;
+}
+
+static uint16_t dispatch(struct call *c, uint16_t code)
+{
+	if (!rep_code(code) && c->reps)
+		return HV_STATUS_INVALID_HYPERCALL_INPUT;
+	switch (code) {
+	case HVCALL_GET_PARTITION_PROPERTY:
+		return get_property(c);
+	case HVCALL_SET_PARTITION_PROPERTY:
+		return set_property(c);
+	case HVCALL_INSTALL_INTERCEPT:
+		return install_intercept(c);
+	case HVCALL_GET_VP_REGISTERS:
+		return vp_registers(c, false);
+	case HVCALL_SET_VP_REGISTERS:
+		return vp_registers(c, true);
+	case HVCALL_TRANSLATE_VIRTUAL_ADDRESS:
+		return translate(c);
+	case HVCALL_CLEAR_VIRTUAL_INTERRUPT:
+		return HV_STATUS_SUCCESS;
+	case HVCALL_REGISTER_INTERCEPT_RESULT:
+		return register_intercept_result(c);
+	case HVCALL_ASSERT_VIRTUAL_INTERRUPT:
+		return assert_interrupt(c);
+	case HVCALL_SIGNAL_EVENT_DIRECT:
+		return signal_event(c);
+	case HVCALL_POST_MESSAGE_DIRECT:
+		return post_message(c);
+	case HVCALL_GET_VP_CPUID_VALUES:
+		return cpuid_values(c);
+	}
+	return HV_STATUS_INVALID_HYPERCALL_CODE;	/* GET_GPA_PAGES_ACCESS_STATES: not modelled */
+}
+
+int sim_root_hvcall(struct sim_partition *pt, struct sim_vp *vp, struct mshv_root_hvcall *uargs)
+{
+	static __thread uint8_t in[HV_HYP_PAGE_SIZE], out[HV_HYP_PAGE_SIZE];
+	struct mshv_root_hvcall a;
+	struct call c;
+	uint16_t status;
+
+	if (sim_copy_in(&a, uargs, sizeof(a)) < 0)
+		return -EFAULT;
+	for (size_t i = 0; i < sizeof(a.rsvd); i++)
+		if (a.rsvd[i])
+			return -EINVAL;
+	if (a.status || !a.in_ptr || a.in_sz < sizeof(uint64_t) || a.in_sz > HV_HYP_PAGE_SIZE)
+		return -EINVAL;
+	if (a.out_ptr && (!a.out_sz || a.out_sz > HV_HYP_PAGE_SIZE))
+		return -EINVAL;
+	if (!allowed(a.code))
+		return -EINVAL;
+	if (a.code == HVCALL_SET_PARTITION_PROPERTY && vp)
+		return -EINVAL;
+
+	memset(in, 0, sizeof(in));
+	memset(out, 0, sizeof(out));
+	if (sim_copy_in(in, (const void *)(uintptr_t)a.in_ptr, a.in_sz) < 0)
+		return -EFAULT;
+	memcpy(in, &pt->id, sizeof(pt->id));
+
+	c = (struct call){
+		.pt = pt, .self = vp, .reps = a.reps, .in = in, .in_sz = a.in_sz, .out = out,
+	};
+	if (!sim_fault_hvcall(a.code, &status))
+		status = dispatch(&c, a.code);
+	a.status = status;
+	a.reps = c.done;
+	if (a.out_ptr && sim_copy_out((void *)(uintptr_t)a.out_ptr, out, a.out_sz) < 0)
+		return -EFAULT;
+	if (sim_copy_out(uargs, &a, sizeof(a)) < 0)
+		return -EFAULT;
+	return sim_hv_status_to_errno(status);
+}

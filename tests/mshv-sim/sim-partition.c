@@ -1,0 +1,764 @@
+// SPDX-License-Identifier: MIT
+/* mshv-sim test double: /dev/mshv and partition fd ioctls, mapped onto a KVM VM. */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim.h"
+
+/* GSIs below this raise KVM_EXIT_IOAPIC_EOI for level-triggered MSIs (-> HVMSG_X64_APIC_EOI). */
+#define SIM_EOI_GSIS 24
+
+static pthread_once_t kvm_once = PTHREAD_ONCE_INIT;
+static int kvm_fd = -ENODEV;
+static atomic_ullong next_partition_id = 0x5100;
+
+static void kvm_open_once(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);	/* not our device: passes through */
+
+	if (fd < 0) {
+		kvm_fd = -errno;
+		return;
+	}
+	if (sim_real_ioctl(fd, KVM_GET_API_VERSION, NULL) != KVM_API_VERSION) {
+		sim_real_close(fd);
+		kvm_fd = -ENODEV;
+		return;
+	}
+	kvm_fd = fd;
+}
+
+/* The process-wide /dev/kvm fd (never closed), or a negative errno. */
+int sim_kvm_fd(void)
+{
+	pthread_once(&kvm_once, kvm_open_once);
+	return kvm_fd;
+}
+
+/* Accepted MSHV_PT_BIT_* count: 3 = first merged uapi (default), 4 = v2 struct, 6 = newest. */
+static unsigned pt_bit_count(void)
+{
+	const char *s = getenv("MSHV_SIM_PT_BITS");
+	unsigned long n = s ? strtoul(s, NULL, 0) : 3;
+
+	return n >= 3 && n <= MSHV_PT_BIT_COUNT ? (unsigned)n : 3;
+}
+
+struct sim_partition *sim_pt_ref(struct sim_partition *pt)
+{
+	atomic_fetch_add(&pt->refs, 1);
+	return pt;
+}
+
+void sim_pt_unref(struct sim_partition *pt)
+{
+	if (!pt || atomic_fetch_sub(&pt->refs, 1) != 1)
+		return;
+	sim_monitor_stop(pt);
+	for (size_t i = 0; i < MSHV_MAX_VPS; i++)
+		sim_vp_free(pt->vps[i]);
+	for (size_t i = 0; i < pt->nregions; i++)
+		free(pt->regions[i].dirty);
+	free(pt->regions);
+	free(pt->ioeventfds);
+	free(pt->routes);
+	if (pt->vm_fd >= 0)
+		sim_real_close(pt->vm_fd);
+	pthread_mutex_destroy(&pt->lock);
+	pthread_rwlock_destroy(&pt->mem_lock);
+	pthread_mutex_destroy(&pt->state_lock);
+	free(pt);
+}
+
+static void prop_set(struct sim_partition *pt, uint32_t code, uint64_t value)
+{
+	for (size_t i = 0; i < pt->nprops; i++)
+		if (pt->props[i].code == code) {
+			pt->props[i].value = value;
+			return;
+		}
+	if (pt->nprops < SIM_MAX_PROPS)
+		pt->props[pt->nprops++] = (struct sim_prop){ code, value };
+}
+
+static void cpuid_regs(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
+
+static void props_init(struct sim_partition *pt)
+{
+	uint32_t a, b, c, d;
+
+	cpuid_regs(0, &a, &b, &c, &d);
+	prop_set(pt, HV_PARTITION_PROPERTY_PRIVILEGE_FLAGS, 0);
+	prop_set(pt, HV_PARTITION_PROPERTY_SYNTHETIC_PROC_FEATURES, 0);
+	prop_set(pt, HV_PARTITION_PROPERTY_SUSPEND, 0);
+	prop_set(pt, HV_PARTITION_PROPERTY_TIME_FREEZE, 0);
+	prop_set(pt, HV_PARTITION_PROPERTY_REFERENCE_TIME, 0);
+	prop_set(pt, HV_PARTITION_PROPERTY_PROCESSORS_PER_SOCKET, 1);
+	prop_set(pt, HV_PARTITION_PROPERTY_GPA_PAGE_ACCESS_TRACKING, 0);
+	prop_set(pt, HV_PARTITION_PROPERTY_ISOLATION_STATE, 0);
+	prop_set(pt, HV_PARTITION_PROPERTY_UNIMPLEMENTED_MSR_ACTION,
+		 HV_UNIMPLEMENTED_MSR_ACTION_FAULT);
+	prop_set(pt, HV_PARTITION_PROPERTY_PROCESSOR_VENDOR, b == 0x68747541 ? 1 : 0);
+	prop_set(pt, HV_PARTITION_PROPERTY_PROCESSOR_XSAVE_FEATURES, 0);
+	cpuid_regs(0x80000008, &a, &b, &c, &d);
+	prop_set(pt, HV_PARTITION_PROPERTY_PHYSICAL_ADDRESS_WIDTH, a & 0xff);
+	prop_set(pt, HV_PARTITION_PROPERTY_XSAVE_STATES, 0);
+	prop_set(pt, HV_PARTITION_PROPERTY_MAX_XSAVE_DATA_SIZE, 4096);
+	prop_set(pt, HV_PARTITION_PROPERTY_PROCESSOR_CLOCK_FREQUENCY, 1000000000ULL);
+	prop_set(pt, HV_PARTITION_PROPERTY_PROCESSOR_FEATURES0, 0);
+	prop_set(pt, HV_PARTITION_PROPERTY_PROCESSOR_FEATURES1, 0);
+	prop_set(pt, HV_PARTITION_PROPERTY_GUEST_OS_ID, 0);
+}
+
+static int create_partition(void *arg, int *ret_fd)
+{
+	struct mshv_create_partition_v2 v2;
+	struct sim_partition *pt;
+	uint64_t mask = (1ULL << pt_bit_count()) - 1;
+	int r;
+
+	memset(&v2, 0, sizeof(v2));
+	if (sim_copy_in(&v2, arg, sizeof(struct mshv_create_partition)) < 0)
+		return -EFAULT;
+	if ((v2.pt_flags & ~mask) || v2.pt_isolation != MSHV_PT_ISOLATION_NONE)
+		return -EINVAL;
+	if (v2.pt_flags & (1ULL << MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES)) {
+		/* Same request number; the kernel then reads all 64 bytes.  Features are ignored. */
+		if (sim_copy_in(&v2, arg, sizeof(v2)) < 0)
+			return -EFAULT;
+		if (v2.pt_num_cpu_fbanks > MSHV_NUM_CPU_FEATURES_BANKS)
+			return -EINVAL;
+		for (size_t i = 0; i < sizeof(v2.pt_rsvd); i++)
+			if (v2.pt_rsvd[i])
+				return -EINVAL;
+		if (v2.pt_rsvd1[0] || v2.pt_rsvd1[1])
+			return -EINVAL;
+	}
+	if (sim_kvm_fd() < 0)
+		return sim_kvm_fd();
+
+	pt = calloc(1, sizeof(*pt));
+	if (!pt)
+		return -ENOMEM;
+	atomic_init(&pt->refs, 1);
+	pthread_mutex_init(&pt->lock, NULL);
+	pthread_rwlock_init(&pt->mem_lock, NULL);
+	pthread_mutex_init(&pt->state_lock, NULL);
+	pt->id = atomic_fetch_add(&next_partition_id, 1);
+	pt->pt_flags = v2.pt_flags;
+	pt->lapic = v2.pt_flags & (1ULL << MSHV_PT_BIT_LAPIC);
+	pt->vm_fd = -1;
+	props_init(pt);
+
+	r = pt->vm_fd = sim_kvm(sim_kvm_fd(), KVM_CREATE_VM, NULL);
+	if (r < 0)
+		goto fail;
+	sim_kvm(pt->vm_fd, KVM_SET_TSS_ADDR, (void *)0xfffbd000UL);
+	if (pt->lapic) {
+		/*
+		 * Only the local APIC lives in KVM (like the hypervisor's); PIC, IOAPIC and PIT
+		 * ports stay port-I/O intercepts as on MSHV.
+		 */
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP };
+
+		cap.args[0] = SIM_EOI_GSIS;
+		r = sim_kvm(pt->vm_fd, KVM_ENABLE_CAP, &cap);
+		if (r < 0)
+			goto fail;
+	}
+	r = sim_fd_new(SIM_PT, pt, true, -1);
+	if (r < 0)
+		goto fail;
+	*ret_fd = r;
+	return 0;
+fail:
+	sim_pt_unref(pt);
+	return r;
+}
+
+int sim_dev_ioctl(unsigned long req, void *arg, int *ret_fd)
+{
+	if (req == MSHV_CREATE_PARTITION)
+		return create_partition(arg, ret_fd);
+	return -ENOTTY;
+}
+
+/* ---- guest memory ------------------------------------------------------------------------------ */
+
+void *sim_gpa_to_host(struct sim_partition *pt, uint64_t gpa, size_t len, bool *ret_writable)
+{
+	for (size_t i = 0; i < pt->nregions; i++) {
+		struct sim_region *g = &pt->regions[i];
+		uint64_t start = g->gfn << 12, end = start + (g->npages << 12);
+
+		if (gpa >= start && gpa + len <= end && gpa + len >= gpa) {
+			if (ret_writable)
+				*ret_writable = g->flags & (1u << MSHV_SET_MEM_BIT_WRITABLE);
+			return (uint8_t *)(uintptr_t)g->uaddr + (gpa - start);
+		}
+	}
+	return NULL;
+}
+
+bool sim_gpa_mapped(struct sim_partition *pt, uint64_t gpa)
+{
+	return sim_gpa_to_host(pt, gpa, 1, NULL) != NULL;
+}
+
+static int kvm_slot(struct sim_partition *pt, const struct sim_region *g, bool remove)
+{
+	struct kvm_userspace_memory_region k = {
+		.slot = g->slot,
+		.guest_phys_addr = g->gfn << 12,
+		.memory_size = remove ? 0 : g->npages << 12,
+		.userspace_addr = g->uaddr,
+	};
+
+	if (!(g->flags & (1u << MSHV_SET_MEM_BIT_WRITABLE)))
+		k.flags |= KVM_MEM_READONLY;
+	if (pt->dirty_tracking && !remove)
+		k.flags |= KVM_MEM_LOG_DIRTY_PAGES;
+	return sim_kvm(pt->vm_fd, KVM_SET_USER_MEMORY_REGION, &k);
+}
+
+/* The kernel needs a VMA at userspace_addr (EINVAL) and pins the rest (EFAULT). */
+static int check_mapped(uint64_t uaddr, uint64_t size)
+{
+	unsigned char vec[256];
+
+	for (uint64_t off = 0; off < size; off += sizeof(vec) * SIM_PAGE_SIZE) {
+		uint64_t n = size - off;
+
+		if (n > sizeof(vec) * SIM_PAGE_SIZE)
+			n = sizeof(vec) * SIM_PAGE_SIZE;
+		if (mincore((void *)(uintptr_t)(uaddr + off), n, vec) < 0)
+			return off == 0 ? -EINVAL : -EFAULT;
+	}
+	return 0;
+}
+
+static int set_guest_memory(struct sim_partition *pt, const struct mshv_user_mem_region *m)
+{
+	uint64_t npages = m->size >> 12, end = m->guest_pfn + npages;
+	struct sim_region g, *n;
+	uint32_t slot = 0;
+	int r;
+
+	if (!m->size || (m->size & (SIM_PAGE_SIZE - 1)) || (m->userspace_addr & (SIM_PAGE_SIZE - 1)) ||
+	    (m->flags & ~MSHV_SET_MEM_FLAGS_MASK))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(m->rsvd); i++)
+		if (m->rsvd[i])
+			return -EINVAL;
+
+	if (m->flags & (1u << MSHV_SET_MEM_BIT_UNMAP)) {
+		for (size_t i = 0; i < pt->nregions; i++) {
+			struct sim_region *e = &pt->regions[i];
+
+			if (e->gfn != m->guest_pfn || e->npages != npages || e->uaddr != m->userspace_addr)
+				continue;
+			pthread_rwlock_wrlock(&pt->mem_lock);
+			kvm_slot(pt, e, true);
+			free(e->dirty);
+			pt->regions[i] = pt->regions[--pt->nregions];
+			pthread_rwlock_unlock(&pt->mem_lock);
+			return 0;
+		}
+		return -EINVAL;
+	}
+
+	if (end < m->guest_pfn)
+		return -EINVAL;
+	for (size_t i = 0; i < pt->nregions; i++) {
+		struct sim_region *e = &pt->regions[i];
+
+		if (m->guest_pfn < e->gfn + e->npages && e->gfn < end)
+			return -EEXIST;
+	}
+	r = check_mapped(m->userspace_addr, m->size);
+	if (r < 0)
+		return r;
+
+	/* Lowest free KVM slot. */
+	for (bool used = true; used; ) {
+		used = false;
+		for (size_t i = 0; i < pt->nregions; i++)
+			if (pt->regions[i].slot == slot) {
+				slot++;
+				used = true;
+			}
+	}
+	g = (struct sim_region){
+		.gfn = m->guest_pfn, .npages = npages, .uaddr = m->userspace_addr,
+		.flags = m->flags, .slot = slot,
+	};
+	g.dirty = calloc((npages + 63) / 64, 8);
+	if (!g.dirty)
+		return -ENOMEM;
+	n = realloc(pt->regions, (pt->nregions + 1) * sizeof(*n));
+	if (!n) {
+		free(g.dirty);
+		return -ENOMEM;
+	}
+	pt->regions = n;
+	pthread_rwlock_wrlock(&pt->mem_lock);
+	r = kvm_slot(pt, &g, false);
+	if (r == 0)
+		pt->regions[pt->nregions++] = g;
+	pthread_rwlock_unlock(&pt->mem_lock);
+	if (r < 0) {
+		free(g.dirty);
+		return r == -EEXIST ? -EEXIST : r;
+	}
+	return 0;
+}
+
+/* ---- dirty tracking --------------------------------------------------------------------------- */
+
+/* Called with pt->lock held, from SET_PARTITION_PROPERTY(GPA_PAGE_ACCESS_TRACKING). */
+int sim_set_dirty_tracking(struct sim_partition *pt, bool on)
+{
+	int r = 0;
+
+	if (pt->dirty_tracking == on)
+		return 0;
+	pt->dirty_tracking = on;
+	pthread_rwlock_wrlock(&pt->mem_lock);
+	for (size_t i = 0; i < pt->nregions && r == 0; i++) {
+		r = kvm_slot(pt, &pt->regions[i], false);
+		memset(pt->regions[i].dirty, 0, (pt->regions[i].npages + 63) / 64 * 8);
+	}
+	pthread_rwlock_unlock(&pt->mem_lock);
+	return r;
+}
+
+static int collect_dirty(struct sim_partition *pt, struct sim_region *g)
+{
+	size_t words = (g->npages + 63) / 64;
+	uint64_t *bm = calloc(words, 8);
+	struct kvm_dirty_log log = { .slot = g->slot, .dirty_bitmap = bm };
+	int r;
+
+	if (!bm)
+		return -ENOMEM;
+	r = sim_kvm(pt->vm_fd, KVM_GET_DIRTY_LOG, &log);
+	if (r == 0)
+		for (size_t i = 0; i < words; i++)
+			((uint64_t *)g->dirty)[i] |= bm[i];
+	free(bm);
+	return r;
+}
+
+static int gpap_bitmap(struct sim_partition *pt, struct mshv_gpap_access_bitmap *a)
+{
+	uint8_t *out;
+	size_t bytes;
+	int r = 0;
+
+	if (a->access_type >= MSHV_GPAP_ACCESS_TYPE_COUNT || a->access_op >= MSHV_GPAP_ACCESS_OP_COUNT ||
+	    !a->page_count)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(a->rsvd); i++)
+		if (a->rsvd[i])
+			return -EINVAL;
+	if (!a->bitmap_ptr)
+		return -EFAULT;
+	if (!pt->dirty_tracking)
+		return -EINVAL;
+	bytes = (a->page_count + 7) / 8;
+	out = calloc(1, bytes);
+	if (!out)
+		return -ENOMEM;
+
+	pthread_rwlock_rdlock(&pt->mem_lock);
+	for (size_t i = 0; i < pt->nregions && r == 0; i++) {
+		struct sim_region *g = &pt->regions[i];
+
+		if (g->gfn >= a->gpap_base + a->page_count || g->gfn + g->npages <= a->gpap_base)
+			continue;
+		r = collect_dirty(pt, g);
+		for (uint64_t k = 0; k < g->npages && r == 0; k++) {
+			uint64_t gfn = g->gfn + k;
+			uint64_t *w = (uint64_t *)g->dirty + k / 64;
+
+			if (gfn < a->gpap_base || gfn >= a->gpap_base + a->page_count)
+				continue;
+			if (*w & (1ULL << (k % 64)))
+				out[(gfn - a->gpap_base) / 8] |= 1u << ((gfn - a->gpap_base) % 8);
+			if (a->access_op == MSHV_GPAP_ACCESS_OP_CLEAR)
+				*w &= ~(1ULL << (k % 64));
+			else if (a->access_op == MSHV_GPAP_ACCESS_OP_SET)
+				*w |= 1ULL << (k % 64);
+		}
+	}
+	pthread_rwlock_unlock(&pt->mem_lock);
+	if (r == 0)
+		r = sim_copy_out((void *)(uintptr_t)a->bitmap_ptr, out, bytes);
+	free(out);
+	return r;
+}
+
+/* ---- interrupts ----------------------------------------------------------------------------------- */
+
+static const struct mshv_user_irq_entry *route_of(struct sim_partition *pt, uint32_t gsi)
+{
+	for (size_t i = 0; i < pt->nroutes; i++)
+		if (pt->routes[i].gsi == gsi)
+			return &pt->routes[i];
+	return NULL;
+}
+
+static int irqfd(struct sim_partition *pt, const struct mshv_user_irqfd *a)
+{
+	struct kvm_irqfd k = { .fd = (uint32_t)a->fd, .gsi = a->gsi };
+	int r;
+
+	if (a->flags & ~MSHV_IRQFD_FLAGS_MASK)
+		return -EINVAL;
+	if (a->gsi >= MSHV_MAX_GUEST_IRQS)
+		return -EINVAL;
+
+	if (a->flags & (1u << MSHV_IRQFD_BIT_DEASSIGN)) {
+		for (size_t i = 0; i < pt->nirqfds; i++) {
+			if (pt->irqfds[i].fd != a->fd || pt->irqfds[i].gsi != a->gsi)
+				continue;
+			if (pt->lapic) {
+				k.flags = KVM_IRQFD_FLAG_DEASSIGN;
+				sim_kvm(pt->vm_fd, KVM_IRQFD, &k);
+			}
+			pt->irqfds[i] = pt->irqfds[--pt->nirqfds];
+			break;
+		}
+		return 0;
+	}
+
+	if (fcntl(a->fd, F_GETFD) < 0)
+		return -EBADF;
+	for (size_t i = 0; i < pt->nirqfds; i++)
+		if (pt->irqfds[i].fd == a->fd)
+			return -EBUSY;
+	if (pt->nirqfds == SIM_MAX_IRQFDS)
+		return -ENOMEM;
+	if (a->flags & (1u << MSHV_IRQFD_BIT_RESAMPLE)) {
+		const struct mshv_user_irq_entry *e = route_of(pt, a->gsi);
+
+		if (fcntl(a->resamplefd, F_GETFD) < 0)
+			return -EBADF;
+		if (!e || !(e->data & (1u << 15)))
+			return -EINVAL;
+		/*
+		 * KVM's resampler needs a full in-kernel irqchip; MSHV has no PIC/IOAPIC either and
+		 * (as far as the mainline sources show) never signals resamplefd.  Plain irqfd.
+		 */
+	}
+	if (pt->lapic) {
+		r = sim_kvm(pt->vm_fd, KVM_IRQFD, &k);
+		if (r < 0)
+			return r;
+	}
+	pt->irqfds[pt->nirqfds++] = (struct sim_irqfd){ a->fd, a->gsi, a->resamplefd };
+	return 0;
+}
+
+static int ioeventfd(struct sim_partition *pt, const struct mshv_user_ioeventfd *a)
+{
+	bool wild = !(a->flags & (1u << MSHV_IOEVENTFD_BIT_DATAMATCH));
+	struct kvm_ioeventfd k = {
+		.datamatch = a->datamatch, .addr = a->addr, .len = a->len, .fd = a->fd,
+	};
+	int r;
+
+	if (a->flags & ~MSHV_IOEVENTFD_FLAGS_MASK)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(a->rsvd); i++)
+		if (a->rsvd[i])
+			return -EINVAL;
+	if (a->flags & (1u << MSHV_IOEVENTFD_BIT_PIO))
+		return -EOPNOTSUPP;
+	if (a->len != 0 && a->len != 1 && a->len != 2 && a->len != 4 && a->len != 8)
+		return -EINVAL;
+	if (a->len == 0 && !wild)
+		return -EINVAL;
+	if (!wild)
+		k.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+
+	if (a->flags & (1u << MSHV_IOEVENTFD_BIT_DEASSIGN)) {
+		for (size_t i = 0; i < pt->nioeventfds; i++) {
+			const struct mshv_user_ioeventfd *e = &pt->ioeventfds[i].a;
+			bool ewild = !(e->flags & (1u << MSHV_IOEVENTFD_BIT_DATAMATCH));
+
+			if (e->fd != a->fd || e->addr != a->addr || e->len != a->len || ewild != wild ||
+			    (!wild && e->datamatch != a->datamatch))
+				continue;
+			k.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+			sim_kvm(pt->vm_fd, KVM_IOEVENTFD, &k);
+			pt->ioeventfds[i] = pt->ioeventfds[--pt->nioeventfds];
+			return 0;
+		}
+		return -ENOENT;
+	}
+	/* Collision rule of the kernel: a wildcard or a zero length overlaps everything. */
+	for (size_t i = 0; i < pt->nioeventfds; i++) {
+		const struct mshv_user_ioeventfd *e = &pt->ioeventfds[i].a;
+		bool ewild = !(e->flags & (1u << MSHV_IOEVENTFD_BIT_DATAMATCH));
+
+		if (e->addr == a->addr && (!e->len || !a->len ||
+		    (e->len == a->len && (ewild || wild || e->datamatch == a->datamatch))))
+			return -EEXIST;
+	}
+
+	if (fcntl(a->fd, F_GETFD) < 0)
+		return -EBADF;
+	r = sim_kvm(pt->vm_fd, KVM_IOEVENTFD, &k);
+	if (r < 0)
+		return r;
+	{
+		struct sim_ioeventfd *n = realloc(pt->ioeventfds, (pt->nioeventfds + 1) * sizeof(*n));
+
+		if (!n) {
+			k.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+			sim_kvm(pt->vm_fd, KVM_IOEVENTFD, &k);
+			return -ENOMEM;
+		}
+		pt->ioeventfds = n;
+		pt->ioeventfds[pt->nioeventfds++].a = *a;
+	}
+	return 0;
+}
+
+static int msi_routing(struct sim_partition *pt, const struct mshv_user_irq_table *t)
+{
+	struct mshv_user_irq_entry *copy = NULL;
+	struct kvm_irq_routing *k;
+	uint32_t nr = t->nr;
+	int r = 0;
+
+	if (nr > MSHV_MAX_GUEST_IRQS)
+		return -EINVAL;
+	for (uint32_t i = 0; i < nr; i++) {
+		const struct mshv_user_irq_entry *e = &t->entries[i];
+
+		if (e->gsi >= MSHV_MAX_GUEST_IRQS || e->address_hi)
+			return -EINVAL;
+		for (uint32_t j = 0; j < i; j++)
+			if (t->entries[j].gsi == e->gsi)
+				return -EINVAL;
+	}
+	if (nr) {
+		copy = malloc(nr * sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, t->entries, nr * sizeof(*copy));
+	}
+	if (pt->lapic) {
+		k = calloc(1, sizeof(*k) + nr * sizeof(k->entries[0]));
+		if (!k) {
+			free(copy);
+			return -ENOMEM;
+		}
+		k->nr = nr;
+		for (uint32_t i = 0; i < nr; i++) {
+			k->entries[i].gsi = t->entries[i].gsi;
+			k->entries[i].type = KVM_IRQ_ROUTING_MSI;
+			k->entries[i].u.msi.address_lo = t->entries[i].address_lo;
+			k->entries[i].u.msi.data = t->entries[i].data;
+		}
+		r = sim_kvm(pt->vm_fd, KVM_SET_GSI_ROUTING, k);
+		free(k);
+	}
+	if (r < 0) {
+		free(copy);
+		return r;
+	}
+	free(pt->routes);
+	pt->routes = copy;
+	pt->nroutes = nr;
+	return 0;
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------------- */
+
+int sim_pt_ioctl(struct sim_partition *pt, unsigned long req, void *arg, int *ret_fd)
+{
+	int r;
+
+	pthread_mutex_lock(&pt->lock);
+	switch (req) {
+	case MSHV_INITIALIZE_PARTITION:
+		pt->initialized = true;
+		r = 0;
+		break;
+	case MSHV_CREATE_VP: {
+		struct mshv_create_vp a;
+		struct sim_vp *vp;
+
+		if (sim_copy_in(&a, arg, sizeof(a)) < 0) {
+			r = -EFAULT;
+			break;
+		}
+		if (a.vp_index >= MSHV_MAX_VPS) {
+			r = -EINVAL;
+		} else if (pt->vps[a.vp_index]) {
+			r = -EEXIST;
+		} else if (!pt->initialized) {
+			r = -EIO;	/* HV_STATUS_INVALID_PARTITION_STATE from HvCallCreateVp */
+		} else {
+			r = sim_vp_new(pt, a.vp_index, &vp);
+			if (r >= 0) {
+				__atomic_store_n(&pt->vps[a.vp_index], vp, __ATOMIC_RELEASE);
+				*ret_fd = r;
+				r = 0;
+			}
+		}
+		break;
+	}
+	case MSHV_SET_GUEST_MEMORY: {
+		struct mshv_user_mem_region a;
+
+		r = sim_copy_in(&a, arg, sizeof(a));
+		if (r == 0)
+			r = set_guest_memory(pt, &a);
+		break;
+	}
+	case MSHV_IRQFD: {
+		struct mshv_user_irqfd a;
+
+		r = sim_copy_in(&a, arg, sizeof(a));
+		if (r == 0)
+			r = irqfd(pt, &a);
+		break;
+	}
+	case MSHV_IOEVENTFD: {
+		struct mshv_user_ioeventfd a;
+
+		r = sim_copy_in(&a, arg, sizeof(a));
+		if (r == 0)
+			r = ioeventfd(pt, &a);
+		break;
+	}
+	case MSHV_SET_MSI_ROUTING: {
+		struct mshv_user_irq_table h, *t;
+
+		r = sim_copy_in(&h, arg, sizeof(h));
+		if (r < 0)
+			break;
+		if (h.nr > MSHV_MAX_GUEST_IRQS) {
+			r = -EINVAL;
+			break;
+		}
+		t = malloc(sizeof(h) + h.nr * sizeof(t->entries[0]));
+		if (!t) {
+			r = -ENOMEM;
+			break;
+		}
+		r = sim_copy_in(t, arg, sizeof(h) + h.nr * sizeof(t->entries[0]));
+		if (r == 0) {
+			t->nr = h.nr;
+			r = msi_routing(pt, t);
+		}
+		free(t);
+		break;
+	}
+	case MSHV_GET_GPAP_ACCESS_BITMAP: {
+		struct mshv_gpap_access_bitmap a;
+
+		r = sim_copy_in(&a, arg, sizeof(a));
+		if (r == 0)
+			r = gpap_bitmap(pt, &a);
+		break;
+	}
+	case MSHV_ROOT_HVCALL:
+		r = sim_root_hvcall(pt, NULL, arg);
+		break;
+	default:
+		r = -ENOTTY;
+		break;
+	}
+	pthread_mutex_unlock(&pt->lock);
+	return r;
+}
+
+struct sim_vp *sim_vp_lookup(struct sim_partition *pt, uint32_t index)
+{
+	return index < MSHV_MAX_VPS ? __atomic_load_n(&pt->vps[index], __ATOMIC_ACQUIRE) : NULL;
+}
+
+static struct kvm_cpuid2 *supported_cpuid(void)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static struct kvm_cpuid2 *cached;
+
+	pthread_mutex_lock(&lock);
+	if (!cached) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) +
+					      SIM_CPUID_MAX_ENTRIES * sizeof(c->entries[0]));
+
+		if (c) {
+			c->nent = SIM_CPUID_MAX_ENTRIES;
+			if (sim_kvm(sim_kvm_fd(), KVM_GET_SUPPORTED_CPUID, c) < 0) {
+				free(c);
+				c = NULL;
+			}
+		}
+		cached = c;
+	}
+	pthread_mutex_unlock(&lock);
+	return cached;
+}
+
+int sim_cpuid_table(struct sim_partition *pt, uint32_t vp, bool apply, struct kvm_cpuid2 **ret)
+{
+	struct kvm_cpuid2 *s = supported_cpuid(), *c;
+	size_t sz;
+
+	if (!s)
+		return -ENODEV;
+	sz = sizeof(*s) + s->nent * sizeof(s->entries[0]);
+	c = malloc(sz);
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, s, sz);
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		/* No x2APIC unless the partition asked for it; no APIC at all without LAPIC. */
+		if (e->function == 1 && !(pt->pt_flags & (1ULL << MSHV_PT_BIT_X2APIC)))
+			e->ecx &= ~(1u << 21);
+		if (e->function == 1 && !pt->lapic)
+			e->edx &= ~(1u << 9);
+	}
+	if (apply) {
+		pthread_mutex_lock(&pt->state_lock);
+		for (size_t k = 0; k < pt->ncpuid_overrides; k++) {
+			const struct sim_cpuid_override *o = &pt->cpuid_overrides[k];
+
+			if (o->vp != vp)
+				continue;
+			for (uint32_t i = 0; i < c->nent; i++) {
+				struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+				if (e->function != o->p.input.eax)
+					continue;
+				if (o->p.input.subleaf_specific && e->index != o->p.input.ecx)
+					continue;
+				e->eax = (e->eax & ~o->p.result.eax_mask) | (o->p.result.eax & o->p.result.eax_mask);
+				e->ebx = (e->ebx & ~o->p.result.ebx_mask) | (o->p.result.ebx & o->p.result.ebx_mask);
+				e->ecx = (e->ecx & ~o->p.result.ecx_mask) | (o->p.result.ecx & o->p.result.ecx_mask);
+				e->edx = (e->edx & ~o->p.result.edx_mask) | (o->p.result.edx & o->p.result.edx_mask);
+			}
+		}
+		pthread_mutex_unlock(&pt->state_lock);
+	}
+	*ret = c;
+	return 0;
+}

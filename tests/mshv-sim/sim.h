@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/* mshv-sim internals: a test double of the mainline Linux MSHV driver that runs guests on KVM. */
+#ifndef MSHVD_TESTS_MSHV_SIM_H
+#define MSHVD_TESTS_MSHV_SIM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mshv/mshv-abi.h"
+
+#define SIM_PAGE_SIZE		4096u
+#define SIM_MAX_PROPS		32
+#define SIM_MAX_INTERCEPTS	64
+#define SIM_MAX_CPUID_OVERRIDES	64
+#define SIM_MAX_IRQFDS		256
+#define SIM_CPUID_MAX_ENTRIES	256
+
+/* Real libc entry points (dlsym(RTLD_NEXT)); the sim never calls its own interposed symbols. */
+int sim_real_ioctl(int fd, unsigned long req, void *arg);
+int sim_real_close(int fd);
+void *sim_real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+
+/* ioctl on a KVM fd: 0/positive result or a negative errno. */
+int sim_kvm(int fd, unsigned long req, void *arg);
+
+/* copy_from_user/copy_to_user: 0 or -EFAULT for unmapped or PROT_NONE user memory. */
+int sim_copy_in(void *dst, const void *usrc, size_t n);
+int sim_copy_out(void *udst, const void *src, size_t n);
+
+/* Fault injection (MSHV_SIM_FAULT): returns 0 or the negative errno / HV status to inject. */
+int sim_fault_ioctl(unsigned long req);
+int sim_fault_hvcall(uint16_t code, uint16_t *ret_status);
+
+/* hv_result_to_errno() of the mainline kernel (negative errno). */
+int sim_hv_status_to_errno(uint16_t status);
+
+struct sim_region {
+	uint64_t gfn;
+	uint64_t npages;
+	uint64_t uaddr;
+	uint8_t flags;
+	uint32_t slot;
+	uint8_t *dirty;		/* accumulated dirty bitmap (1 bit per page) */
+};
+
+struct sim_prop {
+	uint32_t code;
+	uint64_t value;
+};
+
+struct sim_intercept {
+	uint32_t type;
+	uint32_t access;
+	uint64_t param;
+};
+
+struct sim_cpuid_override {
+	uint32_t vp;
+	struct hv_register_x64_cpuid_result_parameters p;
+};
+
+struct sim_irqfd {
+	int fd;
+	uint32_t gsi;
+	int resamplefd;
+};
+
+struct sim_ioeventfd {
+	struct mshv_user_ioeventfd a;
+};
+
+struct sim_vp;
+
+struct sim_partition {
+	atomic_int refs;
+	pthread_mutex_t lock;		/* partition ioctls (the kernel's partition mutex) */
+	pthread_rwlock_t mem_lock;	/* regions; innermost lock */
+	pthread_mutex_t state_lock;	/* props, intercepts, CPUID overrides (after pt/vp locks) */
+	uint64_t id;
+	uint64_t pt_flags;
+	bool lapic;
+	bool initialized;
+	bool dirty_tracking;
+	int vm_fd;
+
+	struct sim_region *regions;
+	size_t nregions;
+
+	struct sim_vp *vps[MSHV_MAX_VPS];
+
+	struct sim_prop props[SIM_MAX_PROPS];
+	size_t nprops;
+	struct sim_intercept intercepts[SIM_MAX_INTERCEPTS];
+	size_t nintercepts;
+	struct sim_cpuid_override cpuid_overrides[SIM_MAX_CPUID_OVERRIDES];
+	size_t ncpuid_overrides;
+
+	struct sim_irqfd irqfds[SIM_MAX_IRQFDS];
+	size_t nirqfds;
+	struct sim_ioeventfd *ioeventfds;
+	size_t nioeventfds;
+	struct mshv_user_irq_entry *routes;
+	size_t nroutes;
+
+	pthread_t monitor;		/* halt monitor (LAPIC partitions) */
+	bool monitor_started;
+	atomic_bool monitor_stop;
+};
+
+struct sim_vp {
+	atomic_int refs;
+	pthread_mutex_t lock;		/* the kernel's per-VP mutex: held across RUN_VP */
+	struct sim_partition *pt;	/* holds a reference */
+	uint32_t index;
+	int vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	struct hv_vp_register_page *reg_page;
+	struct hv_message *msg_page;
+
+	atomic_int run_tid;		/* thread inside KVM_RUN, 0 otherwise */
+	atomic_bool halt_probe;		/* the monitor kicked this VP */
+	bool has_run;
+	bool dead;			/* latched after an unrecoverable exception */
+	struct hv_message dead_msg;
+
+	uint64_t explicit_suspend;
+	uint64_t intercept_suspend;
+	uint64_t synthetic_regs[8];	/* hypercall page MSR etc.: stored only */
+	uint8_t simp[SIM_PAGE_SIZE];
+	uint8_t siefp[SIM_PAGE_SIZE];
+	uint8_t stimers[sizeof(struct hv_synthetic_timers_state)];
+	uint32_t event_flags[16][64];	/* SIGNAL_EVENT_DIRECT bits per SINT (2048 flags) */
+};
+
+/* Objects behind sim fds. */
+enum sim_kind { SIM_DEV, SIM_PT, SIM_VP };
+
+struct sim_file {
+	atomic_int refs;	/* fds pointing here + in-flight calls */
+	enum sim_kind kind;
+	void *obj;
+};
+
+/* sim-core.c: register a sim fd (memfd >= 0: use that memfd as the fd).  fd or -errno. */
+int sim_fd_new(enum sim_kind kind, void *obj, bool cloexec, int memfd);
+
+/* partition.c */
+int sim_dev_ioctl(unsigned long req, void *arg, int *ret_fd);
+int sim_pt_ioctl(struct sim_partition *pt, unsigned long req, void *arg, int *ret_fd);
+struct sim_partition *sim_pt_ref(struct sim_partition *pt);
+void sim_pt_unref(struct sim_partition *pt);
+/* Host pointer for [gpa, gpa+len) inside one region, or NULL.  Caller holds mem_lock. */
+void *sim_gpa_to_host(struct sim_partition *pt, uint64_t gpa, size_t len, bool *ret_writable);
+bool sim_gpa_mapped(struct sim_partition *pt, uint64_t gpa);
+int sim_kvm_fd(void);
+/* KVM's supported CPUID adjusted to the partition, plus the VP's registered overrides when
+ * apply is set.  *ret is malloc'ed.  Takes state_lock. */
+int sim_cpuid_table(struct sim_partition *pt, uint32_t vp, bool apply, struct kvm_cpuid2 **ret);
+int sim_set_dirty_tracking(struct sim_partition *pt, bool on);
+/* The VP with this index or NULL (VPs live as long as their partition). */
+struct sim_vp *sim_vp_lookup(struct sim_partition *pt, uint32_t index);
+
+/* vp.c */
+int sim_vp_new(struct sim_partition *pt, uint32_t index, struct sim_vp **ret);
+void sim_vp_unref(struct sim_vp *vp);
+/* Destroy a VP when its partition goes away (NULL is fine). */
+void sim_vp_free(struct sim_vp *vp);
+int sim_vp_ioctl(struct sim_vp *vp, unsigned long req, void *arg);
+int sim_vp_mmap_check(struct sim_vp *vp, size_t len, off_t off);
+void sim_monitor_start(struct sim_partition *pt);
+void sim_monitor_stop(struct sim_partition *pt);
+
+/* hvcall.c: MSHV_ROOT_HVCALL on a pt fd (vp == NULL) or vp fd. */
+int sim_root_hvcall(struct sim_partition *pt, struct sim_vp *vp, struct mshv_root_hvcall *args);
+
+/* regs.c: register access by HV name; the VP lock is held. */
+struct sim_regs_ctx {
+	struct sim_vp *vp;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	struct kvm_debugregs dbg;
+	struct kvm_xcrs xcrs;
+	struct kvm_vcpu_events events;
+	struct kvm_xsave xsave;		/* only for MXCSR: KVM_GET/SET_FPU ignore it */
+	bool have_regs, have_sregs, have_fpu, have_dbg, have_xcrs, have_events, have_xsave;
+	bool dirty_regs, dirty_sregs, dirty_fpu, dirty_dbg, dirty_xcrs, dirty_events, dirty_mxcsr;
+};
+/* 0, or an HV status (HV_STATUS_INVALID_PARAMETER for unknown names). */
+uint16_t sim_reg_get(struct sim_regs_ctx *c, uint32_t name, union hv_register_value *v);
+uint16_t sim_reg_set(struct sim_regs_ctx *c, uint32_t name, const union hv_register_value *v);
+/* Write back what was modified; returns 0 or a negative errno. */
+int sim_regs_flush(struct sim_regs_ctx *c);
+void sim_seg_to_hv(const struct kvm_segment *k, struct hv_x64_segment_register *h);
+void sim_seg_from_hv(const struct hv_x64_segment_register *h, struct kvm_segment *k);
+
+/* insn.c: the small x86 decoder the sim needs to rewind KVM's completed writes. */
+struct sim_insn {
+	unsigned len;
+	unsigned opcode;	/* one-byte opcode, or 0x0f00 | second byte */
+	bool rep;		/* F3 or F2 prefix */
+	bool has_modrm;
+	bool mem;		/* has a memory operand (modrm with mod != 3, moffs or string) */
+	unsigned op_size;	/* operand size of the memory access, bytes */
+	unsigned addr_size;	/* 2, 4 or 8 */
+	int seg;		/* segment override (0-5 = ES CS SS DS FS GS) or -1 */
+	uint8_t rex;
+	uint8_t modrm;
+	uint8_t sib;
+	int64_t disp;
+	bool rip_rel;
+};
+/* mode: 16, 32 or 64.  Returns 0, or -1 when the bytes are not an instruction the sim knows. */
+int sim_insn_decode(const uint8_t *b, size_t n, int mode, struct sim_insn *ret);
+/* Linear address of the memory operand with the given registers; false if not computable. */
+bool sim_insn_linear(const struct sim_insn *in, int mode, const struct kvm_regs *r,
+		     const struct kvm_sregs *s, uint64_t next_rip, bool dest, uint64_t *ret_la);
+/* Pure stores (KVM retires them before the MMIO exit) and read-modify-write forms. */
+bool sim_insn_is_store(const struct sim_insn *in);
+bool sim_insn_is_rmw(const struct sim_insn *in);
+bool sim_insn_is_string(const struct sim_insn *in);
+
+#endif
