@@ -14,7 +14,16 @@
 struct rpc_batch {
 	json_t *replies;		/* new ref */
 	unsigned outstanding;		/* members not finished, +1 while dispatching */
+	size_t bytes;			/* serialized size of the replies so far */
 };
+
+/* Collect one response (stolen) into a batch's reply, counting its size: the whole array is
+ * queued at once, so it counts against max_output before it is sent. */
+static void batch_add(struct rpc_batch *b, json_t *msg)
+{
+	b->bytes += json_dumpb(msg, NULL, 0, JSON_COMPACT) + 1;
+	json_array_append_new(b->replies, msg);
+}
 
 static void batch_release(struct rpc_batch *b, struct client *c)
 {
@@ -37,7 +46,7 @@ static void rpc_finish(struct rpc_call *call, json_t *msg)
 	}
 	if (call->batch) {
 		if (msg)
-			json_array_append_new(call->batch->replies, msg);
+			batch_add(call->batch, msg);
 		batch_release(call->batch, c);
 	} else if (msg) {
 		/* Only a result may carry a descriptor: an error never passes one. */
@@ -301,7 +310,7 @@ static void send_error_data(struct client *c, struct rpc_batch *batch, json_t *i
 	json_t *msg = error_object(id, code, name, data, message);
 
 	if (batch) {
-		json_array_append_new(batch->replies, msg);
+		batch_add(batch, msg);
 	} else {
 		client_send(c, msg);
 		json_decref(msg);
@@ -460,7 +469,8 @@ bool rpc_handle_line(struct client *c, const char *line, size_t len)
 
 	if (json_text_depth(line, len) > mshvd.limits.max_depth) {
 		snprintf(err, sizeof(err), "nesting deeper than %u", mshvd.limits.max_depth);
-		send_error(c, NULL, NULL, MSHVD_ERR_PARSE, MSHVD_ERRNAME_PARSE, err);
+		send_error_data(c, NULL, NULL, MSHVD_ERR_PARSE, MSHVD_ERRNAME_PARSE,
+				limit_data("max-depth", mshvd.limits.max_depth), err);
 		return true;
 	}
 	req = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
@@ -476,8 +486,11 @@ bool rpc_handle_line(struct client *c, const char *line, size_t len)
 		if (json_array_size(req) == 0 || json_array_size(req) > mshvd.limits.max_batch) {
 			snprintf(err, sizeof(err), "a batch holds 1 to %u requests",
 				 mshvd.limits.max_batch);
-			send_error(c, NULL, NULL, MSHVD_ERR_INVALID_REQUEST,
-				   MSHVD_ERRNAME_INVALID_REQUEST, err);
+			send_error_data(c, NULL, NULL, MSHVD_ERR_INVALID_REQUEST,
+					MSHVD_ERRNAME_INVALID_REQUEST,
+					json_array_size(req) ? limit_data("max-batch",
+									 mshvd.limits.max_batch)
+							     : NULL, err);
 			json_decref(req);
 			return true;
 		}
@@ -488,8 +501,22 @@ bool rpc_handle_line(struct client *c, const char *line, size_t len)
 			return false;
 		}
 		b->outstanding = 1;
-		json_array_foreach(req, i, e)
-			dispatch(c, e, b);
+		json_array_foreach(req, i, e) {
+			json_t *id = json_object_get(e, "id");
+
+			/* Replies are never dropped, so a batch whose replies would not fit in
+			 * the output limit is not run beyond it: its remaining members are
+			 * refused (a notification silently), before any side effect. */
+			if (b->bytes + client_output_len(c) < mshvd.limits.max_output) {
+				dispatch(c, e, b);
+			} else if (json_is_object(e) && id && (json_is_string(id) ||
+								json_is_integer(id))) {
+				send_error_data(c, b, id, MSHVD_ERR_LIMIT_EXCEEDED,
+						MSHVD_ERRNAME_LIMIT_EXCEEDED,
+						limit_data("max-output", mshvd.limits.max_output),
+						"the batch's replies exceed max-output");
+			}
+		}
 		batch_release(b, c);
 	} else {
 		dispatch(c, req, NULL);

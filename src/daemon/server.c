@@ -635,10 +635,11 @@ static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	log_warning("client %u (uid %u): partial request line (%zu bytes) not completed in %u ms;"
 		    " closing", c->id, (unsigned)c->uid, evbuffer_get_length(in),
 		    mshvd.limits.frame_timeout_ms);
-	err = json_pack("{s:s, s:n, s:{s:i, s:s, s:{s:s}}}", "jsonrpc", "2.0", "id", "error",
-			"code", MSHVD_ERR_TIMEOUT, "message",
+	err = json_pack("{s:s, s:n, s:{s:i, s:s, s:{s:s, s:s, s:o}}}", "jsonrpc", "2.0", "id",
+			"error", "code", MSHVD_ERR_TIMEOUT, "message",
 			"partial request line not completed within frame-timeout-ms", "data",
-			"name", MSHVD_ERRNAME_TIMEOUT);
+			"name", MSHVD_ERRNAME_TIMEOUT, "limit", "frame-timeout-ms", "value",
+			json_hex(mshvd.limits.frame_timeout_ms));
 	client_send(c, err);
 	json_decref(err);
 	client_close(c);

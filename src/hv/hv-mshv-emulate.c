@@ -126,16 +126,13 @@ static int emu_translate(void *opaque, uint64_t linear, bool write, uint64_t *re
 	}
 }
 
-/*
- * Guest RAM for the emulator.  The callback does not say whether the access is a write, so
- * read-only mappings count as devices: a write to ROM then exits as MMIO (as on KVM), at the
- * price of an emulated read from ROM exiting too.
- */
-static void *emu_ram(void *opaque, uint64_t gpa, size_t len)
+/* Guest RAM for the emulator.  A store to a read-only mapping is a device access (MMIO), as
+ * on KVM; loads from it are served from memory. */
+static void *emu_ram(void *opaque, uint64_t gpa, size_t len, bool write)
 {
 	struct mshv_hv_vcpu *mc = opaque;
 
-	return gpa_host(mc->base.vm, gpa, len, true);
+	return gpa_host(mc->base.vm, gpa, len, write);
 }
 
 static const struct x86_emu_ops emu_ops = {

@@ -89,7 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r != 0 && r != -EINVAL)
 			fail("returned neither 0 nor -EINVAL", d, msg);
 		if ((r == 0) != ok)
-			fail(ok ? "refused a valid message" : "accepted an invalid message", d, msg);
+			fail(ok ? "refused a valid message" : "accepted an invalid message", d,
+			     msg);
 		if (r == 0 && memcmp(ret, msg->u.payload, d->size))
 			fail("did not copy the payload", d, msg);
 		if (r != 0 && memcmp(ret, before, d->size))

@@ -39,7 +39,7 @@ static int env_translate(void *opaque, uint64_t linear, bool write, uint64_t *re
 	return 0;
 }
 
-static void *env_ram(void *opaque, uint64_t gpa, size_t len)
+static void *env_ram(void *opaque, uint64_t gpa, size_t len, bool write)
 {
 	struct env *e = opaque;
 

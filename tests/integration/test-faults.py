@@ -405,7 +405,7 @@ def test_injected_hypervisor_errors():
         return
     for what, rule in FAULTS:
         hit = False
-        for nth in range(1, 16):
+        for nth in range(1, 25):
             spec = "%s:nth=%d" % (rule, nth)
             os.environ["MSHV_SIM_FAULT"] = spec
             try:

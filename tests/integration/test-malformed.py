@@ -191,6 +191,14 @@ def test_cases():
         eq(sorted((r["id"] or 0, r["error"]["code"]) for r in m),
            [(0, INVALID), (7, INVALID), (8, INVALID)])
         n += 1
+        # The limits behind a refusal are named, with their values.
+        c.send_raw(nest(33) + "\n")
+        eq(c.other()["error"]["data"], {"name": "parse-error", "limit": "max-depth",
+                                        "value": "0x20"})
+        c.send_raw(json.dumps([json.loads(req())] * 65) + "\n")
+        eq(c.other()["error"]["data"], {"name": "invalid-request", "limit": "max-batch",
+                                        "value": "0x40"})
+        n += 2
         # Unknown params, for every method, have no side effect.
         for m in methods():
             line = req(m["name"], {"no_such_param": 1}, id=m["name"])

@@ -188,6 +188,16 @@ def test_read_methods_filtered():
         eq(other.call("vm-info", vm="a")["vm"], b)
         e2 = outcome(other, "subscribe", {"vm": a})
         eq(e2, e1, "missing vs foreign")
+        # Subscriptions belong to their connection: another uid's id is just unknown.
+        sid = owner.call("subscribe")["subscription"]
+        e3 = outcome(other, "unsubscribe", {"subscription": sid})
+        check(e3 is not None, "unsubscribe of a foreign subscription refused")
+        owner.call("unsubscribe", subscription=sid)
+        eq(outcome(other, "unsubscribe", {"subscription": sid}), e3, "same as missing")
+        # Methods without a VM answer every uid alike.
+        for c in (owner, other, root):
+            check(c.call("rpc.discover")["methods"], "rpc.discover")
+            check(c.call("create-vm")["vm"], "create-vm")
     finally:
         d.stop()
 

@@ -59,7 +59,7 @@ static int fake_translate(void *opaque, uint64_t linear, bool write, uint64_t *r
 	return -EFAULT;
 }
 
-static void *fake_ram(void *opaque, uint64_t gpa, size_t len)
+static void *fake_ram(void *opaque, uint64_t gpa, size_t len, bool write)
 {
 	struct fake *f = opaque;
 

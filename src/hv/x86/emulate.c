@@ -183,7 +183,7 @@ static int mem_resolve(struct emu *e, unsigned seg, uint64_t ea, unsigned size, 
 		} else {
 			p->gpa = p->linear;
 		}
-		p->host = e->ops->ram ? e->ops->ram(e->opaque, p->gpa, p->len) : NULL;
+		p->host = e->ops->ram ? e->ops->ram(e->opaque, p->gpa, p->len, write) : NULL;
 	}
 	*ret = m;
 	return 0;

@@ -186,10 +186,12 @@ struct x86_emu_ops {
 	int (*translate)(void *opaque, uint64_t linear, bool write, uint64_t *ret_gpa);
 	/*
 	 * Host pointer to len bytes of guest RAM at gpa (never crossing a 4 KiB page), or NULL
-	 * when gpa is not RAM: the access is then a device (MMIO) access.  The pointer is used only
-	 * during the x86_emulate() call.
+	 * when gpa is not RAM for this kind of access: the access is then a device (MMIO) access.
+	 * write tells a store from a load, so read-only memory (ROM) serves loads directly while
+	 * stores to it exit like any MMIO write.  The pointer is used only during the
+	 * x86_emulate() call.
 	 */
-	void *(*ram)(void *opaque, uint64_t gpa, size_t len);
+	void *(*ram)(void *opaque, uint64_t gpa, size_t len, bool write);
 };
 
 /* One device access the caller must perform: MMIO at a GPA, or port I/O. */
