@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "shared/base64.h"
 
 #define BOOT_EXIT_ABNORMAL	4	/* shutdown, unexpected exit, --max-time */
 #define PORT_CONSOLE		0x3f8
@@ -51,7 +52,7 @@ static void boot_write(struct boot *b, uint64_t gpa, const void *data, size_t le
 {
 	for (size_t off = 0; off < len; off += WRITE_CHUNK) {
 		size_t n = len - off < WRITE_CHUNK ? len - off : WRITE_CHUNK;
-		char *b64 = ctl_base64_encode((const uint8_t *)data + off, n);
+		char *b64 = base64_encode((const uint8_t *)data + off, n);
 		json_t *r;
 
 		r = ctl_call(b->ctl, "write-memory",

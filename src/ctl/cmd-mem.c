@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "shared/base64.h"
 
 /* Bytes per write-memory/read-memory call: well inside the daemon's default I/O limit
  * (128 KiB) and request line limit (256 KiB, base64 grows data by 4/3). */
@@ -74,7 +75,7 @@ static void write_chunks(struct ctl *ctl, const char *vm, uint64_t gpa, const ui
 {
 	for (size_t off = 0; off < len || (len == 0 && off == 0); off += chunk) {
 		size_t n = len - off < chunk ? len - off : chunk;
-		char *b64 = ctl_base64_encode(data + off, n);
+		char *b64 = base64_encode(data + off, n);
 		json_t *result;
 
 		if (!b64) {
@@ -237,7 +238,7 @@ int cmd_read(struct ctl *ctl, int argc, char **argv)
 	size = ctl_arg_size(ctl, "SIZE", argv[optind + 2]);
 	for (uint64_t off = 0; off < size; off += CHUNK_DEFAULT) {
 		uint64_t n = size - off < CHUNK_DEFAULT ? size - off : CHUNK_DEFAULT;
-		json_t *result;
+		json_t *result, *b64;
 		uint8_t *data;
 		size_t len;
 
@@ -249,9 +250,9 @@ int cmd_read(struct ctl *ctl, int argc, char **argv)
 			json_decref(result);
 			continue;
 		}
-		if (!json_is_string(json_object_get(result, "data")) ||
-		    ctl_base64_decode(json_string_value(json_object_get(result, "data")), &data,
-				      &len) < 0) {
+		b64 = json_object_get(result, "data");
+		if (!json_is_string(b64) ||
+		    base64_decode(json_string_value(b64), json_string_length(b64), &data, &len) < 0) {
 			ctl_err("read: the daemon sent no valid base64 data");
 			json_decref(result);
 			return CTL_EXIT_DAEMON;

@@ -112,8 +112,6 @@ void ctl_format_exit(const json_t *exit, char *buf, size_t size);
 /* Hexdump of data on stdout, offsets starting at base. */
 void ctl_hexdump(const uint8_t *data, size_t len, uint64_t base);
 
-char *ctl_base64_encode(const void *data, size_t len);
-int ctl_base64_decode(const char *s, uint8_t **ret, size_t *ret_len);
 
 /* ---- regs.c (shared by "regs set" and "boot") ------------------------------------------ */
 

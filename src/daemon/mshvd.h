@@ -152,8 +152,6 @@ json_t *json_hex(uint64_t v);
 /* Parse a 64-bit quantity: a non-negative JSON integer or a "0x..." string.  0 or -EINVAL. */
 int json_to_u64(const json_t *j, uint64_t *ret);
 /* Base64 (RFC 4648, padded).  malloc'ed results; decode returns -EINVAL on bad input. */
-char *base64_encode(const void *data, size_t len);
-int base64_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_len);
 /* Nesting depth of a JSON text, scanned without parsing (strings are skipped). */
 unsigned json_text_depth(const char *s, size_t len);
 

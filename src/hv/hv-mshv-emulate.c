@@ -99,31 +99,17 @@ static void *gpa_host(struct hv_vm *vm, uint64_t gpa, size_t len, bool write)
 static int emu_translate(void *opaque, uint64_t linear, bool write, uint64_t *ret_gpa)
 {
 	struct mshv_hv_vcpu *mc = opaque;
-	uint64_t gpa, flags = write ? HV_TRANSLATE_GVA_VALIDATE_WRITE :
-				      HV_TRANSLATE_GVA_VALIDATE_READ;
-	uint32_t result;
 
 	/* The intercept already carries the translation of the faulting page. */
 	if (mc->gva_gpa_valid && (linear >> 12) == (mc->msg_gva >> 12)) {
 		*ret_gpa = (mc->msg_gpa & ~0xfffull) | (linear & 0xfff);
 		return 0;
 	}
-	if (mshv_vcpu_translate_gva(mc->vp, linear, flags, &gpa, &result) < 0) {
-		mc->base.last_status = mshv_last_hv_status();
-		return -EFAULT;
-	}
-	switch (result) {
-	case HV_TRANSLATE_GVA_SUCCESS:
-	case HV_TRANSLATE_GVA_GPA_UNMAPPED:
-	case HV_TRANSLATE_GVA_GPA_NO_READ_ACCESS:
-	case HV_TRANSLATE_GVA_GPA_NO_WRITE_ACCESS:
-	case HV_TRANSLATE_GVA_GPA_ILLEGAL_OVERLAY_ACCESS:
-	case HV_TRANSLATE_GVA_INTERCEPT:
-		*ret_gpa = gpa;
-		return 0;
-	default:
-		return -EFAULT;
-	}
+	/* The emulator turns -EFAULT into a guest #PF; a failed hypercall is reported the same
+	 * way rather than stopping the vCPU (last_status keeps the cause). */
+	return mshv_hv_translate(mc, linear, write ? HV_TRANSLATE_GVA_VALIDATE_WRITE :
+						     HV_TRANSLATE_GVA_VALIDATE_READ, ret_gpa) < 0 ?
+	       -EFAULT : 0;
 }
 
 /* Guest RAM for the emulator.  A store to a read-only mapping is a device access (MMIO), as

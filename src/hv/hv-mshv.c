@@ -937,26 +937,23 @@ static int mshv_hv_vcpu_complete(struct hv_vcpu *vcpu, const struct hv_completio
 	}
 }
 
-static int mshv_hv_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigned access,
-				      uint64_t *ret_gpa)
+/*
+ * Walk the guest's page tables for gva with HV_TRANSLATE_GVA_VALIDATE_* flags.  0 with *ret_gpa
+ * when the guest's tables allow the access (whatever backs the GPA: RAM, nothing, a device);
+ * -EFAULT when they do not; another negative errno when the hypercall itself failed (the raw
+ * status is kept in last_status).  Thread: vcpu.
+ */
+int mshv_hv_translate(struct mshv_hv_vcpu *mc, uint64_t gva, uint64_t flags, uint64_t *ret_gpa)
 {
-	struct mshv_hv_vcpu *mc = to_mshv_vcpu(vcpu);
-	uint64_t flags = 0, gpa;
+	uint64_t gpa;
 	uint32_t result;
 	int r;
 
-	if (access & HV_MAP_READ)
-		flags |= HV_TRANSLATE_GVA_VALIDATE_READ;
-	if (access & HV_MAP_WRITE)
-		flags |= HV_TRANSLATE_GVA_VALIDATE_WRITE;
-	if (access & HV_MAP_EXEC)
-		flags |= HV_TRANSLATE_GVA_VALIDATE_EXECUTE;
 	r = mshv_vcpu_translate_gva(mc->vp, gva, flags, &gpa, &result);
 	if (r < 0) {
-		vcpu->last_status = mshv_last_hv_status();
+		mc->base.last_status = mshv_last_hv_status();
 		return r;
 	}
-	/* The guest's page tables allowed it; what the GPA is backed by does not matter here. */
 	switch (result) {
 	case HV_TRANSLATE_GVA_SUCCESS:
 	case HV_TRANSLATE_GVA_GPA_UNMAPPED:
@@ -969,6 +966,20 @@ static int mshv_hv_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsign
 	default:
 		return -EFAULT;
 	}
+}
+
+static int mshv_hv_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigned access,
+				      uint64_t *ret_gpa)
+{
+	uint64_t flags = 0;
+
+	if (access & HV_MAP_READ)
+		flags |= HV_TRANSLATE_GVA_VALIDATE_READ;
+	if (access & HV_MAP_WRITE)
+		flags |= HV_TRANSLATE_GVA_VALIDATE_WRITE;
+	if (access & HV_MAP_EXEC)
+		flags |= HV_TRANSLATE_GVA_VALIDATE_EXECUTE;
+	return mshv_hv_translate(to_mshv_vcpu(vcpu), gva, flags, ret_gpa);
 }
 
 const struct hv_ops hv_mshv_ops = {

@@ -101,6 +101,7 @@ static inline struct mshv_hv_vcpu *to_mshv_vcpu(struct hv_vcpu *vcpu)
 /* hv-mshv.c: register access shared with the emulation code.  Thread: vcpu. */
 void mshv_hv_wb_set(struct mshv_hv_vcpu *mc, unsigned idx, uint64_t value);
 int mshv_hv_flush(struct mshv_hv_vcpu *mc);
+int mshv_hv_translate(struct mshv_hv_vcpu *mc, uint64_t gva, uint64_t flags, uint64_t *ret_gpa);
 int mshv_hv_set_assocs(struct mshv_hv_vcpu *mc, const struct hv_register_assoc *regs, size_t n);
 /* Make the guest take exception vector (error code when has_error; cr2 for #PF). */
 int mshv_hv_inject_exception(struct mshv_hv_vcpu *mc, uint8_t vector, bool has_error,

@@ -77,7 +77,8 @@ class Daemon:
             skip("%s is not built" % MSHVD)
         if not kvm_usable():
             skip("/dev/kvm is not usable")
-        self.backend = backend or os.environ.get("MSHVCTL_TEST_BACKEND", "kvm")
+        self.backend = backend or os.environ.get(
+            "MSHVCTL_TEST_BACKEND", os.environ.get("MSHVD_TEST_BACKEND", "kvm"))
         self.dir = tempfile.mkdtemp(prefix="mshvctl-test-")
         self.socket = os.path.join(self.dir, "mshvd.sock")
         self.log = open(os.path.join(self.dir, "mshvd.log"), "w+")
@@ -86,7 +87,11 @@ class Daemon:
 
     def start(self):
         args = [MSHVD, "--socket", self.socket, "--backend", self.backend, "--foreground"]
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        env = dict(os.environ)
+        # The mshv backend runs on the mshv-sim test double: preloaded into the daemon only.
+        if self.backend == "mshv" and os.environ.get("MSHVD_TEST_PRELOAD"):
+            env["LD_PRELOAD"] = os.environ["MSHVD_TEST_PRELOAD"]
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 20
         while not os.path.exists(self.socket):
             if self.proc.poll() is not None:

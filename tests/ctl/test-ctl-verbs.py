@@ -27,6 +27,7 @@ with Daemon() as d:
     check("backend:" in out and "limits:" in out, "info human: %r" % out[:200])
     info = j("info")
     check(info and info.get("backend") and "version" in info, "info json: %r" % info)
+    check(info.get("backend") == d.backend, "backend %r, wanted %r" % (info.get("backend"), d.backend))
 
     # create, list, show
     out = c("create", "demo").stdout.decode()

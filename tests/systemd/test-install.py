@@ -64,13 +64,9 @@ def test_tree(dest, dirs):
     check(os.access(under(dest, os.path.join(dirs["sbindir"], "mshvd")), os.X_OK) and
           os.access(under(dest, os.path.join(dirs["bindir"], "mshvctl")), os.X_OK),
           "mshvd and mshvctl are executable")
-    comp = [n for n in ("mshvctl", "mshvctl.bash")
-            if os.path.isfile(under(dest, os.path.join(dirs["bashcompletiondir"], n)))]
-    check(comp, "bash completion installed in %s (%s)" % (dirs["bashcompletiondir"], comp))
-    if comp != ["mshvctl"]:
-        # bash-completion loads completions/NAME for command NAME.
-        note("note: the completion is installed as %s; bash-completion looks for 'mshvctl'"
-             % comp)
+    # bash-completion loads completions/NAME for command NAME.
+    check(os.path.isfile(under(dest, os.path.join(dirs["bashcompletiondir"], "mshvctl"))),
+          "bash completion installed as %s/mshvctl" % dirs["bashcompletiondir"])
     if not have_systemd():
         unitdir = under(dest, dirs["systemdsystemunitdir"])
         check(not os.path.exists(os.path.join(unitdir, "mshvd.service")),

@@ -75,7 +75,15 @@ def verify(analyze, dest, units, man):
 
 
 def test_verify(analyze, dest, dirs, unitdir):
-    units = [os.path.join(unitdir, u) for u in ("mshvd.socket", "mshvd.service")]
+    # With --root, verify finds units only on the standard search path, and the configured
+    # unit directory need not be on it (distcheck's is not): check copies in /etc.
+    etc = under(dest, "/etc/systemd/system")
+    os.makedirs(etc, exist_ok=True)
+    units = []
+    for u in ("mshvd.socket", "mshvd.service"):
+        shutil.copy(os.path.join(unitdir, u), etc)
+        units.append(os.path.join(etc, u))
+    unitdir = etc
     rpc7 = os.path.exists(under(dest, os.path.join(dirs["mandir"], "man7", "mshvd-rpc.7")))
     man = dirs["mandir"] if rpc7 else None
     if not rpc7:

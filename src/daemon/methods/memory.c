@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "methods.h"
+#include "shared/base64.h"
 
 static const char *const map_flag_names[] = { "read", "write", "exec", NULL };
 
