@@ -10,6 +10,12 @@ fuzzer=$builddir/tests/fuzz/fuzz-rpc
 corpus=$srcdir/tests/fuzz/corpus/rpc
 
 if [ ! -x "$fuzzer" ]; then
+	# A compiler error in our own sources is a failure; only a missing clang/libFuzzer skips.
+	if grep -Eq '\.[ch]:[0-9]+:[0-9]+: error:' "$fuzzer.log" 2>/dev/null; then
+		echo "ERROR: $fuzzer did not compile:"
+		cat "$fuzzer.log"
+		exit 99
+	fi
 	echo "SKIP: $fuzzer was not built (needs clang with libFuzzer)"
 	exit 77
 fi

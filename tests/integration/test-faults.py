@@ -11,7 +11,7 @@ import socket
 import json
 import time
 
-from mshvd_test import (BACKEND, GUEST_RAM, LOAD_GPA, Daemon, RpcError, check, eq, guest,
+from mshvd_test import (BACKEND, GUEST_RAM, LOAD_GPA, Daemon, RpcError, check, eq, guest, hx,
                         note, run)
 
 
@@ -346,14 +346,17 @@ def test_half_close_gets_all_replies():
 
 
 # (what, MSHV_SIM_FAULT rule) for every hypervisor call the daemon makes on the mshv backend.
+# The nth matching call fails; nth counts from the daemon's start (the backend probes with
+# scratch partitions), so the test tries nth = first, first + 1, ... until a method fails.
 FAULTS = [
-    ("create partition", "ioctl=0x4010B800"),
-    ("initialize partition", "ioctl=0xB800"),
-    ("set guest memory", "ioctl=0x4020B802"),
-    ("create VP", "ioctl=0x4004B801"),
-    ("set VP registers", "hvcall=0x51"),
-    ("get VP registers", "hvcall=0x50"),
-    ("run VP", "ioctl=0x8100B800"),
+    ("create partition", "ioctl=0x4010B800", 1),
+    ("initialize partition", "ioctl=0xB800", 1),
+    ("set guest memory (map)", "ioctl=0x4020B802", 1),
+    ("set guest memory (unmap)", "ioctl=0x4020B802", 2),
+    ("create VP", "ioctl=0x4004B801", 1),
+    ("set VP registers", "hvcall=0x51", 1),
+    ("get VP registers", "hvcall=0x50", 1),
+    ("run VP", "ioctl=0x8100B800", 1),
 ]
 
 
@@ -372,6 +375,7 @@ def fault_scenario(d, c):
                                           "cs": {"base": 0, "selector": 0}})),
         ("get-regs", lambda: c.call("get-regs", vm="f", vcpu=0)),
         ("run", lambda: c.call("run", vm="f", vcpu=0, wait=True)),
+        ("unmap-memory", lambda: c.call("unmap-memory", vm="f", gpa=0)),
     ]
     for step, fn in steps:
         try:
@@ -397,15 +401,17 @@ def check_no_leftovers(c, step):
         eq(info.get("regions", []), [])
     if step == "create-vcpu":
         eq(info["vcpus"], [], "no vCPU after a failed create-vcpu")
+    if step == "unmap-memory":
+        eq(info["memory"], hx(GUEST_RAM), "the region stays after a failed unmap-memory")
 
 
 def test_injected_hypervisor_errors():
     if BACKEND != "mshv" or not os.environ.get("MSHVD_TEST_PRELOAD"):
         note("injected hypervisor errors: only on the mshv backend with the mshv-sim")
         return
-    for what, rule in FAULTS:
+    for what, rule, first in FAULTS:
         hit = False
-        for nth in range(1, 25):
+        for nth in range(first, first + 24):
             spec = "%s:nth=%d" % (rule, nth)
             os.environ["MSHV_SIM_FAULT"] = spec
             try:
