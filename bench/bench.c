@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "shared/base64.h"
 
 /* ---- process ----------------------------------------------------------------------------- */
 
@@ -695,39 +696,18 @@ long long bench_json_int(const json_t *obj, const char *key)
 	return (long long)json_integer_value(v);
 }
 
-static char *base64(const void *data, size_t len)
+char *bench_base64(const void *data, size_t len)
 {
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const uint8_t *p = data;
-	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+	char *out = base64_encode(data, len);
 
 	if (!out)
 		bench_die("out of memory");
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-
-		if (i + 1 < len)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		*o++ = tab[v >> 18 & 63];
-		*o++ = tab[v >> 12 & 63];
-		*o++ = i + 1 < len ? tab[v >> 6 & 63] : '=';
-		*o++ = i + 2 < len ? tab[v & 63] : '=';
-	}
-	*o = '\0';
 	return out;
-}
-
-char *bench_base64(const void *data, size_t len)
-{
-	return base64(data, len);
 }
 
 long long bench_daemon_vm(struct bench_conn *c, const void *image, size_t len, uint64_t rbx)
 {
-	char *b64 = base64(image, len);
+	char *b64 = bench_base64(image, len);
 	json_t *r = NULL;
 	long long vm;
 
