@@ -29,24 +29,25 @@ static struct ring_entry *ring;
 static unsigned ring_size, ring_count, ring_head;	/* head: index of the oldest */
 static uint64_t last_seq;
 
-static const char *const kind_names[EV__COUNT] = {
+const char *const event_kind_names[EV__COUNT + 1] = {
 	[EV_EXIT] = "exit",
 	[EV_VCPU_STATE] = "vcpu-state",
 	[EV_VM_STATE] = "vm-state",
 	[EV_EVENTS_LOST] = "events-lost",
 	[EV_IOEVENT] = "ioevent",
 	[EV_IRQ_RESAMPLE] = "irq-resample",
+	[EV__COUNT] = NULL,
 };
 
 const char *event_kind_name(enum event_kind k)
 {
-	return k < EV__COUNT ? kind_names[k] : "?";
+	return k < EV__COUNT ? event_kind_names[k] : "?";
 }
 
 int event_kind_from_name(const char *name, enum event_kind *ret)
 {
 	for (unsigned k = 0; k < EV__COUNT; k++) {
-		if (strcmp(kind_names[k], name) == 0) {
+		if (strcmp(event_kind_names[k], name) == 0) {
 			*ret = k;
 			return 0;
 		}
@@ -87,6 +88,15 @@ static bool sub_matches(const struct client *c, const struct subscription *s,
 	return !e->vm || auth_is_admin(c->uid) || e->owner == c->uid;
 }
 
+/* The params of an events-lost event (new reference).  Its seq is the last lost one, so the
+ * client's stream stays increasing. */
+static json_t *lost_params(uint64_t from, uint64_t to)
+{
+	return json_pack("{s:I, s:I, s:s, s:I, s:I}", "seq", (json_int_t)to, "time",
+			 (json_int_t)now_us(), "kind", event_kind_names[EV_EVENTS_LOST], "from",
+			 (json_int_t)from, "to", (json_int_t)to);
+}
+
 /* Bounded by the client's output limit (client_send_event); params borrowed. */
 static void send_event(struct client *c, json_t *params, uint64_t seq)
 {
@@ -99,10 +109,7 @@ static void send_event(struct client *c, json_t *params, uint64_t seq)
 
 void event_send_lost(struct client *c, uint64_t from, uint64_t to)
 {
-	/* Its seq is the last lost one, so the client's stream stays increasing. */
-	json_t *lost = json_pack("{s:I, s:I, s:s, s:I, s:I}", "seq", (json_int_t)to, "time",
-				 (json_int_t)now_us(), "kind", "events-lost", "from",
-				 (json_int_t)from, "to", (json_int_t)to);
+	json_t *lost = lost_params(from, to);
 	json_t *msg = json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method",
 				MSHVD_EVENT_METHOD, "params", lost);
 
@@ -209,11 +216,7 @@ void subscription_replay(struct client *c, unsigned id, uint64_t since)
 		return;
 	oldest = ring_count ? ring[ring_head].seq : last_seq + 1;
 	if (since + 1 < oldest) {
-		/* Its seq is the last lost one, so the client's stream stays increasing. */
-		json_t *lost = json_pack("{s:I, s:I, s:s, s:I, s:I}", "seq", (json_int_t)(oldest - 1),
-					 "time", (json_int_t)now_us(), "kind", "events-lost",
-					 "from", (json_int_t)(since + 1), "to",
-					 (json_int_t)(oldest - 1));
+		json_t *lost = lost_params(since + 1, oldest - 1);
 
 		if (s->kinds & (1u << EV_EVENTS_LOST))
 			send_event(c, lost, oldest - 1);

@@ -582,6 +582,8 @@ enum event_kind {
 
 int events_init(unsigned ring_size);
 void events_fini(void);
+/* Names of the event kinds, indexed by enum event_kind, NULL-terminated (a PT_ENUMS list). */
+extern const char *const event_kind_names[EV__COUNT + 1];
 const char *event_kind_name(enum event_kind k);
 int event_kind_from_name(const char *name, enum event_kind *ret);
 uint64_t events_last_seq(void);

@@ -9,9 +9,6 @@
 
 #include "methods.h"
 
-static const char *const kind_names[] = { "exit", "vcpu-state", "vm-state", "events-lost",
-					  "ioevent", "irq-resample", NULL };
-
 struct replay {
 	unsigned id;
 	uint64_t since;
@@ -95,7 +92,7 @@ const struct method method_subscribe = {
 	.perm = PERM_READ,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, false, NULL },
-		{ "kinds", PT_ENUMS, false, kind_names },
+		{ "kinds", PT_ENUMS, false, event_kind_names },
 		{ "since", PT_U64, false, NULL },
 		{ NULL },
 	},
