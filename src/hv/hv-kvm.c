@@ -1036,7 +1036,7 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 	};
 	struct hv_insn at = { .len = 0 };
 	uint8_t len = 0;
-	bool string, past;
+	bool past;
 	int r;
 
 	if (run->io.count == 0 || run->io.count > KVM_MAX_IO_ELEMS ||
@@ -1051,7 +1051,6 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 	memcpy(io->data, (uint8_t *)run + run->io.data_offset, (size_t)io->count * io->size);
 
 	io->rflags = kc->regs.rflags;
-	read_linear(kc, cs_linear(&kc->sregs, rip) - 1, &ctx.last, 1);
 	if (!io->in) {
 		/* OUT is completed at once (the data is already here).  Older KVMs exit from a
 		 * non-string OUT with RIP on the instruction and advance it now; newer ones have
@@ -1077,7 +1076,6 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 	} else {
 		past = true;
 	}
-	string = false;
 	if (!past && at.opcode >= 0x6c && at.opcode <= 0x6f)
 		string_rep(kc, &at, rcx, io);
 	if (past) {
@@ -1088,9 +1086,13 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 		if (rip == kc->last_rip_after && kc->last_len) {
 			start = kc->last_start;
 			len = kc->last_len;
-		} else if (find_start(kc, rip, accept_io, &ctx, &start, &len) < 0) {
-			start = rip;	/* undecodable: report what KVM showed */
-			len = 0;
+		} else {
+			/* The byte before rip: the port operand of E4-E7, for accept_io(). */
+			read_linear(kc, cs_linear(&kc->sregs, rip) - 1, &ctx.last, 1);
+			if (find_start(kc, rip, accept_io, &ctx, &start, &len) < 0) {
+				start = rip;	/* undecodable: report what KVM showed */
+				len = 0;
+			}
 		}
 		kc->last_rip_after = rip;
 		kc->last_start = start;
@@ -1101,8 +1103,6 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 			string_rep(kc, &d, rcx, io);
 		rip = start;
 	}
-	string = io->string;
-	io->string = string;
 	io->rip = rip;
 	io->insn_len = len;
 	io_present(kc, exit);
