@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "shared/base64.h"
 
 #define BOOT_EXIT_ABNORMAL	4	/* shutdown, unexpected exit, --max-time */
 #define PORT_CONSOLE		0x3f8
@@ -50,17 +49,8 @@ struct boot {
 
 static void boot_write(struct boot *b, uint64_t gpa, const void *data, size_t len)
 {
-	for (size_t off = 0; off < len; off += WRITE_CHUNK) {
-		size_t n = len - off < WRITE_CHUNK ? len - off : WRITE_CHUNK;
-		char *b64 = base64_encode((const uint8_t *)data + off, n);
-		json_t *r;
-
-		r = ctl_call(b->ctl, "write-memory",
-			     json_pack("{s:O, s:o, s:s}", "vm", b->vm, "gpa", ctl_hex(gpa + off),
-				       "data", b64));
-		free(b64);
-		json_decref(r);
-	}
+	if (len)
+		ctl_write_memory(b->ctl, b->vm, gpa, data, len, WRITE_CHUNK, false);
 }
 
 static json_t *segment(uint64_t base, uint64_t limit, unsigned selector, unsigned attributes)

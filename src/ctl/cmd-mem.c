@@ -69,13 +69,12 @@ int cmd_unmap(struct ctl *ctl, int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
-/* Write len bytes at gpa in chunks; --json prints every result. */
-static void write_chunks(struct ctl *ctl, const char *vm, uint64_t gpa, const uint8_t *data,
-			 size_t len, size_t chunk)
+void ctl_write_memory(struct ctl *ctl, json_t *vm, uint64_t gpa, const void *data, size_t len,
+		      size_t chunk, bool print)
 {
 	for (size_t off = 0; off < len || (len == 0 && off == 0); off += chunk) {
 		size_t n = len - off < chunk ? len - off : chunk;
-		char *b64 = base64_encode(data + off, n);
+		char *b64 = base64_encode((const uint8_t *)data + off, n);
 		json_t *result;
 
 		if (!b64) {
@@ -83,15 +82,25 @@ static void write_chunks(struct ctl *ctl, const char *vm, uint64_t gpa, const ui
 			exit(CTL_EXIT_DAEMON);
 		}
 		result = ctl_call(ctl, "write-memory",
-				  json_pack("{s:o, s:o, s:s}", "vm", ctl_vm_json(vm), "gpa",
+				  json_pack("{s:O, s:o, s:s}", "vm", vm, "gpa",
 					    ctl_hex(gpa + off), "data", b64));
 		free(b64);
-		if (ctl->json)
+		if (print)
 			ctl_print_json(result);
 		json_decref(result);
 		if (len == 0)
 			break;
 	}
+}
+
+/* Write len bytes at gpa in chunks; --json prints every result. */
+static void write_chunks(struct ctl *ctl, const char *vm, uint64_t gpa, const uint8_t *data,
+			 size_t len, size_t chunk)
+{
+	json_t *v = ctl_vm_json(vm);
+
+	ctl_write_memory(ctl, v, gpa, data, len, chunk, ctl->json);
+	json_decref(v);
 }
 
 static int parse_hex_bytes(const char *s, uint8_t **ret, size_t *ret_len)

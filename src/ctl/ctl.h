@@ -91,6 +91,10 @@ uint64_t ctl_arg_u64(struct ctl *ctl, const char *what, const char *s);
 uint64_t ctl_arg_size(struct ctl *ctl, const char *what, const char *s);
 /* NEW reference: a VM reference, an integer for a decimal argument, otherwise a name. */
 json_t *ctl_vm_json(const char *s);
+/* write-memory len bytes at gpa in chunks of at most chunk bytes (len 0: one empty write); vm
+ * is borrowed; print: print every result (--json).  Exits on a daemon error. */
+void ctl_write_memory(struct ctl *ctl, json_t *vm, uint64_t gpa, const void *data, size_t len,
+		      size_t chunk, bool print);
 /* NEW reference: "0x..." string. */
 json_t *ctl_hex(uint64_t v);
 /* Human size: "768 KiB", "4 GiB", "1.5 MiB", "123 B". */
