@@ -4,11 +4,8 @@
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import time
 
 SKIP = 77
 ERROR = 99
@@ -69,56 +66,34 @@ def kvm_usable():
     return True
 
 
-class Daemon:
-    """A private mshvd on a socket in a temporary directory."""
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import mshvd_test  # noqa: E402
+
+
+class Daemon(mshvd_test.Daemon):
+    """The integration tests' private mshvd (its stop checks exit status 0, socket removal and
+    the log for sanitizer reports), under the names the mshvctl tests use."""
 
     def __init__(self, backend=None):
         if not os.access(MSHVD, os.X_OK):
             skip("%s is not built" % MSHVD)
         if not kvm_usable():
             skip("/dev/kvm is not usable")
-        self.backend = backend or os.environ.get(
-            "MSHVCTL_TEST_BACKEND", os.environ.get("MSHVD_TEST_BACKEND", "kvm"))
-        self.dir = tempfile.mkdtemp(prefix="mshvctl-test-")
-        self.socket = os.path.join(self.dir, "mshvd.sock")
-        self.log = open(os.path.join(self.dir, "mshvd.log"), "w+")
-        self.proc = None
-        self.start()
-
-    def start(self):
-        args = [MSHVD, "--socket", self.socket, "--backend", self.backend, "--foreground"]
-        env = dict(os.environ)
-        # The mshv backend runs on the mshv-sim test double: preloaded into the daemon only.
-        if self.backend == "mshv" and os.environ.get("MSHVD_TEST_PRELOAD"):
-            env["LD_PRELOAD"] = os.environ["MSHVD_TEST_PRELOAD"]
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 20
-        while not os.path.exists(self.socket):
-            if self.proc.poll() is not None:
-                self.log.seek(0)
-                error("mshvd exited with %d: %s" % (self.proc.returncode, self.log.read()))
-            if time.monotonic() > deadline:
-                error("mshvd did not create %s" % self.socket)
-            time.sleep(0.02)
+        self.backend = backend or os.environ.get("MSHVCTL_TEST_BACKEND", mshvd_test.BACKEND)
+        super().__init__(backend=self.backend)
+        self.socket = self.path
+        self.stopped = False
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        if not self.stopped:
+            self.stopped = True
+            super().stop()
 
     def close(self):
-        self.stop()
-        self.log.seek(0)
-        text = self.log.read()
-        if failures and text:
-            note("mshvd log:\n" + text)
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         return self
