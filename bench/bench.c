@@ -513,11 +513,6 @@ void bench_conn_write(struct bench_conn *c, const void *data, size_t len)
 	}
 }
 
-bool bench_conn_has_line(const struct bench_conn *c)
-{
-	return memchr(c->buf + c->off, '\n', c->len - c->off) != NULL;
-}
-
 const char *bench_conn_line(struct bench_conn *c, size_t *ret_len)
 {
 	for (;;) {

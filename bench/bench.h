@@ -142,8 +142,6 @@ void bench_conn_close(struct bench_conn *c);
 void bench_conn_write(struct bench_conn *c, const void *data, size_t len);
 /* The next line (without '\n'), valid until the next read; dies on EOF or error. */
 const char *bench_conn_line(struct bench_conn *c, size_t *ret_len);
-/* Whether a complete line is already buffered. */
-bool bench_conn_has_line(const struct bench_conn *c);
 /* Format a request line into buf (size n): {"jsonrpc":"2.0","id":ID,"method":M[,"params":P]}\n.
  * params_fmt may be NULL (no params).  Returns the length; dies if it does not fit. */
 size_t bench_rpc_format(char *buf, size_t n, uint64_t id, const char *method,
