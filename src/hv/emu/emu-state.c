@@ -174,6 +174,9 @@ void emu_st_get_seg(struct emu_vcpu *v, unsigned seg, struct emu_segment *ret)
 	ret->base = rd64(p + SEG_BASE);
 	ret->limit = rd32(p + SEG_LIMIT);
 	ret->attributes = (uint16_t)((flags >> 8) & 0xf0ff);
+	/* The CPU marks a loaded code/data descriptor accessed; the engine's cache may not. */
+	if (seg <= EMU_SEG_GS && (ret->attributes & 0x90) == 0x90)
+		ret->attributes |= 1;
 }
 
 void emu_st_set_seg(struct emu_vcpu *v, unsigned seg, const struct emu_segment *s)

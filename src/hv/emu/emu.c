@@ -805,7 +805,7 @@ static void advance(struct emu_vcpu *v, unsigned len)
 	if (emu_st_code_bits(v) != 64)
 		*rip &= 0xffffffffull;
 	v->st_dirty = true;
-	v->prev_shadow = v->prev_if = false;
+	v->shadow = v->prev_shadow = v->prev_if = false;	/* a shadow covers one instruction */
 }
 
 /* Fill the common part of an exit from the (loaded) state. */
@@ -1089,7 +1089,9 @@ int emu_vcpu_run(struct emu_vcpu *v, struct emu_exit *exit)
 			v->activity = EMU_ACTIVE;
 			continue;
 		}
+		/* Whatever the last instruction did to IF has been looked at now. */
 		v->irq_blocked = irq_pending_any(v);
+		v->prev_if = false;
 
 		exec_lock(vm);
 		code_check(v);
