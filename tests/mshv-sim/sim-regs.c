@@ -208,7 +208,8 @@ uint16_t sim_reg_get(struct sim_regs_ctx *c, uint32_t name, union hv_register_va
 		v->xmm_control_status.xmm_status_control_mask = 0xffff;
 		return 0;
 	case HV_X64_REGISTER_INTERRUPT_STATE:
-		v->reg64 = emu_vcpu_interrupt_shadow(c->vp->ev) ? HV_X64_INTERRUPT_STATE_INTERRUPT_SHADOW : 0;
+		v->reg64 = (emu_vcpu_interrupt_shadow(c->vp->ev) ? HV_X64_INTERRUPT_STATE_INTERRUPT_SHADOW : 0) |
+			   (c->vp->nmi_masked ? HV_X64_INTERRUPT_STATE_NMI_MASKED : 0);
 		return 0;
 	case HV_X64_REGISTER_PENDING_INTERRUPTION:
 		v->reg64 = c->vp->pending_interruption;
@@ -313,7 +314,9 @@ uint16_t sim_reg_set(struct sim_regs_ctx *c, uint32_t name, const union hv_regis
 		c->dirty_fpu = true;
 		return 0;
 	case HV_X64_REGISTER_INTERRUPT_STATE:
-		/* The engine computes the shadow itself and has no setter: accepted, not applied. */
+		/* The engine computes the shadow itself and has no setter: the shadow bit is
+		 * accepted and dropped, NMI masking stored (the engine has no NMI-blocking state). */
+		c->vp->nmi_masked = (val & HV_X64_INTERRUPT_STATE_NMI_MASKED) != 0;
 		return 0;
 	case HV_X64_REGISTER_PENDING_INTERRUPTION:
 		if ((val & HV_X64_PENDING_INTERRUPTION_PENDING) &&

@@ -130,6 +130,7 @@ struct sim_vp {
 
 	uint64_t xfem;			/* XCR0: stored only */
 	uint64_t pending_interruption;	/* HV_REGISTER_PENDING_INTERRUPTION, see run_vp() */
+	bool nmi_masked;		/* INTERRUPT_STATE.NMI_MASKED: stored only */
 	uint64_t spec_ctrl, u_xss;	/* MSRs the engine lacks: stored only */
 
 	uint64_t explicit_suspend;
