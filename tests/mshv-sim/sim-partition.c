@@ -99,6 +99,28 @@ static void props_init(struct sim_partition *pt)
 	prop_set(pt, HV_PARTITION_PROPERTY_GUEST_OS_ID, 0);
 }
 
+/*
+ * MSHV_SIM_INTERCEPTS=cpuid,msr (a test knob): every new partition starts with a global CPUID
+ * intercept and/or a read+write intercept of all MSRs, as if the VMM had installed them.  For
+ * VMMs (the hv layer) that have no way to ask for them but must handle the messages.
+ */
+static void preset_intercepts(struct sim_partition *pt)
+{
+	const char *s = getenv("MSHV_SIM_INTERCEPTS");
+
+	if (!s)
+		return;
+	if (strstr(s, "cpuid"))
+		pt->intercepts[pt->nintercepts++] = (struct sim_intercept){
+			HV_INTERCEPT_TYPE_X64_GLOBAL_CPUID, HV_INTERCEPT_ACCESS_MASK_EXECUTE, 0,
+		};
+	if (strstr(s, "msr"))
+		pt->intercepts[pt->nintercepts++] = (struct sim_intercept){
+			HV_INTERCEPT_TYPE_X64_MSR,
+			HV_INTERCEPT_ACCESS_MASK_READ | HV_INTERCEPT_ACCESS_MASK_WRITE, 0,
+		};
+}
+
 static int create_partition(void *arg, int *ret_fd)
 {
 	struct mshv_create_partition_v2 v2;
@@ -136,6 +158,7 @@ static int create_partition(void *arg, int *ret_fd)
 	pt->lapic = v2.pt_flags & (1ULL << MSHV_PT_BIT_LAPIC);
 	pt->irq_wake = -1;
 	props_init(pt);
+	preset_intercepts(pt);
 
 	/*
 	 * MSHV style throughout: hlt and level-triggered EOIs exit, APs start in wait-for-SIPI
