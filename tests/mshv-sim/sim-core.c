@@ -3,16 +3,19 @@
  * mshv-sim: a TEST DOUBLE of the mainline Linux MSHV root driver (/dev/mshv), preloaded with
  * LD_PRELOAD.  It is built only for `make check`, never installed, and is not a backend: it
  * answers open/ioctl/mmap/close on the device path (MSHV_SIM_DEVICE, default /dev/mshv) the way
- * the mainline driver documented in ../shared/mshv-abi.md would, and runs the guest on /dev/kvm.
- * Every other call goes straight to libc.  See tests/mshv-sim/README.md for the semantics.
+ * the mainline driver documented in ../shared/mshv-abi.md would, and runs the guest on the
+ * project's software CPU engine (src/hv/emu), linked in.  Every other call goes straight to
+ * libc.  See tests/mshv-sim/README.md for the semantics.
  *
- * This file: symbol interposition, the fd -> object table and fault injection.
+ * This file: symbol interposition (including sigaction, so a signal interrupts MSHV_RUN_VP as it
+ * interrupts the driver's ioctl), the fd -> object table and fault injection.
  */
 #include "config.h"
 #undef _FORTIFY_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,11 +88,86 @@ void *sim_real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t o
 	return real_mmap_p(addr, len, prot, flags, fd, off);
 }
 
-int sim_kvm(int fd, unsigned long req, void *arg)
-{
-	int r = sim_real_ioctl(fd, req, arg);
+/* ---- signals: a handled signal interrupts MSHV_RUN_VP ----------------------------------------- */
 
-	return r < 0 ? -errno : r;
+/*
+ * The driver's RUN_VP returns EINTR when a signal is pending; the engine runs in this thread in
+ * user space, where a signal just runs its handler and returns.  So every handler the program
+ * installs is wrapped: the wrapper kicks the engine vCPU this thread is running (the kick is
+ * async-signal-safe and sticky until the run returns), then calls the program's handler.
+ * SIG_DFL / SIG_IGN are installed as given.
+ */
+typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+static sigaction_fn real_sigaction;
+static struct sigaction app_handlers[NSIG];
+static pthread_mutex_t sig_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread struct emu_vcpu *running __attribute__((tls_model("initial-exec")));
+
+void sim_set_running(struct emu_vcpu *v)
+{
+	__atomic_store_n(&running, v, __ATOMIC_SEQ_CST);
+}
+
+static void sig_wrapper(int sig, siginfo_t *si, void *uc)
+{
+	struct emu_vcpu *v = __atomic_load_n(&running, __ATOMIC_SEQ_CST);
+	struct sigaction *a = &app_handlers[sig];
+
+	if (v)
+		emu_vcpu_kick(v);
+	if (a->sa_flags & SA_SIGINFO) {
+		if (a->sa_sigaction)
+			a->sa_sigaction(sig, si, uc);
+	} else if (a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN && a->sa_handler) {
+		a->sa_handler(sig);
+	}
+}
+
+static bool wrapped(const struct sigaction *a)
+{
+	return (a->sa_flags & SA_SIGINFO) ? a->sa_sigaction == sig_wrapper : false;
+}
+
+int sigaction(int sig, const struct sigaction *act, struct sigaction *oldact)
+{
+	struct sigaction w, old, prev;
+	int r;
+
+	RESOLVE(real_sigaction, "sigaction");
+	if (sig <= 0 || sig >= NSIG || !act || act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN) {
+		/* SA_SIGINFO with a NULL-like sa_sigaction aliases SIG_DFL: same test. */
+		r = real_sigaction(sig, act, &old);
+		if (r == 0 && oldact)
+			*oldact = sig > 0 && sig < NSIG && wrapped(&old) ? app_handlers[sig] : old;
+		return r;
+	}
+	pthread_mutex_lock(&sig_lock);
+	w = *act;
+	w.sa_flags |= SA_SIGINFO;
+	w.sa_sigaction = sig_wrapper;
+	/* The wrapper reads the table: publish the handler before installing the wrapper. */
+	old = app_handlers[sig];
+	app_handlers[sig] = *act;
+	r = real_sigaction(sig, &w, &prev);
+	if (r < 0)
+		app_handlers[sig] = old;
+	else if (oldact)
+		*oldact = wrapped(&prev) ? old : prev;
+	pthread_mutex_unlock(&sig_lock);
+	return r;
+}
+
+sighandler_t signal(int sig, sighandler_t handler)
+{
+	struct sigaction a, old;
+
+	memset(&a, 0, sizeof(a));
+	a.sa_handler = handler;
+	a.sa_flags = SA_RESTART;	/* BSD semantics, as glibc's signal() */
+	sigemptyset(&a.sa_mask);
+	if (sigaction(sig, &a, &old) < 0)
+		return SIG_ERR;
+	return (old.sa_flags & SA_SIGINFO) ? (sighandler_t)(void *)old.sa_sigaction : old.sa_handler;
 }
 
 int sim_copy_in(void *dst, const void *usrc, size_t n)
@@ -370,7 +448,7 @@ int sim_hv_status_to_errno(uint16_t status)
 
 const char *mshv_sim_version(void)
 {
-	return "mshv-sim 1 (mainline MSHV root driver test double on KVM)";
+	return "mshv-sim 2 (mainline MSHV root driver test double on the emu engine)";
 }
 
 __attribute__((constructor)) static void sim_init(void)
@@ -396,12 +474,8 @@ static bool is_device(int dirfd, const char *path)
 
 static int open_device(int flags)
 {
-	int r, kvm = sim_kvm_fd();
+	int r;
 
-	if (kvm < 0) {
-		errno = -kvm;
-		return -1;
-	}
 	r = sim_fd_new(SIM_DEV, NULL, flags & O_CLOEXEC, -1);
 	if (r < 0) {
 		errno = -r;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* mshv-sim test double: MSHV_ROOT_HVCALL with the mainline allow-list, "executed" on KVM. */
+/* mshv-sim test double: MSHV_ROOT_HVCALL with the mainline allow-list, "executed" on the engine. */
 #include "config.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -198,47 +198,51 @@ static uint16_t vp_registers(struct call *c, bool set)
 	return st;
 }
 
+/* The engine's page walk; the GPA's backing decides the remaining result codes. */
 static uint16_t translate(struct call *c)
 {
 	const struct hv_input_translate_virtual_address *in = (const void *)c->in;
 	struct hv_output_translate_virtual_address *out = (void *)c->out;
-	struct kvm_translation t = { .linear_address = in->gva_page << 12 };
 	struct sim_vp *vp = vp_lock(c, in->vp_index);
 	uint32_t result = HV_TRANSLATE_GVA_SUCCESS;
-	bool writable = false;
+	unsigned access = 0, prot = 0;
+	uint64_t gpa = 0;
 	int r;
 
 	if (!vp)
 		return HV_STATUS_INVALID_VP_INDEX;
-	r = sim_kvm(vp->vcpu_fd, KVM_TRANSLATE, &t);
+	if (in->control_flags & HV_TRANSLATE_GVA_VALIDATE_READ)
+		access |= EMU_PROT_READ;
+	if (in->control_flags & HV_TRANSLATE_GVA_VALIDATE_WRITE)
+		access |= EMU_PROT_WRITE;
+	if (in->control_flags & HV_TRANSLATE_GVA_VALIDATE_EXECUTE)
+		access |= EMU_PROT_EXEC;
+	r = emu_vcpu_translate(vp->ev, in->gva_page << 12, access,
+			       (in->control_flags & HV_TRANSLATE_GVA_USER_ACCESS) != 0, &gpa);
 	vp_unlock(c, vp);
-	if (r < 0)
-		return HV_STATUS_INVALID_VP_STATE;
-	if (!t.valid) {
+	if (r == -EFAULT) {
 		result = HV_TRANSLATE_GVA_PAGE_NOT_PRESENT;
-	} else if (((in->control_flags & HV_TRANSLATE_GVA_VALIDATE_WRITE) && !t.writeable) ||
-		   ((in->control_flags & HV_TRANSLATE_GVA_USER_ACCESS) && !t.usermode)) {
+		gpa = 0;
+	} else if (r == -EACCES) {
 		result = HV_TRANSLATE_GVA_PRIVILEGE_VIOLATION;
-	} else {
-		pthread_rwlock_rdlock(&c->pt->mem_lock);
-		if (!sim_gpa_to_host(c->pt, t.physical_address, 1, &writable))
-			result = HV_TRANSLATE_GVA_GPA_UNMAPPED;
-		else if ((in->control_flags & HV_TRANSLATE_GVA_VALIDATE_WRITE) && !writable)
-			result = HV_TRANSLATE_GVA_GPA_NO_WRITE_ACCESS;
-		pthread_rwlock_unlock(&c->pt->mem_lock);
+	} else if (r < 0) {
+		return HV_STATUS_INVALID_VP_STATE;
+	} else if (!emu_vm_gpa_to_host(c->pt->vm, gpa, 1, &prot)) {
+		result = HV_TRANSLATE_GVA_GPA_UNMAPPED;
+	} else if ((in->control_flags & HV_TRANSLATE_GVA_VALIDATE_WRITE) && !(prot & EMU_PROT_WRITE)) {
+		result = HV_TRANSLATE_GVA_GPA_NO_WRITE_ACCESS;
 	}
 	out->translation_result.as_uint64 = 0;
 	out->translation_result.result_code = result;
-	out->gpa_page = t.valid ? t.physical_address >> 12 : 0;
+	out->gpa_page = gpa >> 12;
 	return HV_STATUS_SUCCESS;
 }
 
+/* A CPUID override: applied by the sim's own CPUID answer, from the next CPUID on. */
 static uint16_t register_intercept_result(struct call *c)
 {
 	const struct hv_input_register_intercept_result *in = (const void *)c->in;
 	struct sim_partition *pt = c->pt;
-	struct kvm_cpuid2 *table;
-	struct sim_vp *vp;
 	size_t i;
 
 	if (in->intercept_type != HV_INTERCEPT_TYPE_X64_CPUID)
@@ -262,31 +266,33 @@ static uint16_t register_intercept_result(struct call *c)
 	if (i == pt->ncpuid_overrides)
 		pt->ncpuid_overrides++;
 	pthread_mutex_unlock(&pt->state_lock);
-
-	/* KVM accepts a new CPUID only before the vCPU first runs; later it is only reported. */
-	vp = vp_lock(c, in->vp_index);
-	if (!vp->has_run && sim_cpuid_table(pt, in->vp_index, true, &table) == 0) {
-		sim_kvm(vp->vcpu_fd, KVM_SET_CPUID2, table);
-		free(table);
-	}
-	vp_unlock(c, vp);
 	return HV_STATUS_SUCCESS;
 }
 
 static uint16_t assert_interrupt(struct call *c)
 {
+	static const enum emu_irq_type types[] = {
+		[HV_X64_INTERRUPT_TYPE_FIXED] = EMU_IRQ_FIXED,
+		[HV_X64_INTERRUPT_TYPE_LOWESTPRIORITY] = EMU_IRQ_LOWEST,
+		[HV_X64_INTERRUPT_TYPE_SMI] = EMU_IRQ_SMI,
+		[HV_X64_INTERRUPT_TYPE_NMI] = EMU_IRQ_NMI,
+		[HV_X64_INTERRUPT_TYPE_INIT] = EMU_IRQ_INIT,
+		[HV_X64_INTERRUPT_TYPE_SIPI] = EMU_IRQ_SIPI,
+		[HV_X64_INTERRUPT_TYPE_EXTINT] = EMU_IRQ_EXTINT,
+	};
 	const struct hv_input_assert_virtual_interrupt *in = (const void *)c->in;
-	struct kvm_msi msi = { 0 };
 	uint32_t type = in->control.interrupt_type;
+	int r;
 
 	if (!c->pt->lapic || in->target_vtl || in->dest_addr > 0xff || in->vector > 0xff)
 		return HV_STATUS_INVALID_PARAMETER;
 	if (type == HV_X64_INTERRUPT_TYPE_REMOTEREAD || type > HV_X64_INTERRUPT_TYPE_EXTINT)
 		return HV_STATUS_INVALID_PARAMETER;
-	msi.address_lo = 0xfee00000u | (uint32_t)in->dest_addr << 12 |
-			 (in->control.logical_dest_mode ? 1u << 2 : 0);
-	msi.data = in->vector | type << 8 | (in->control.level_triggered ? 3u << 14 : 0);
-	if (sim_kvm(c->pt->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+	r = emu_vm_interrupt(c->pt->vm, types[type], (uint32_t)in->dest_addr,
+			     in->control.logical_dest_mode, (uint8_t)in->vector,
+			     in->control.level_triggered);
+	/* No VP with that APIC ID: delivered to nobody, as an MSI would be. */
+	if (r < 0 && r != -ENOENT)
 		return HV_STATUS_INVALID_PARAMETER;
 	return HV_STATUS_SUCCESS;
 }
@@ -327,35 +333,28 @@ static uint16_t post_message(struct call *c)
 static uint16_t cpuid_values(struct call *c)
 {
 	const struct hv_input_get_vp_cpuid_values *in = (const void *)c->in;
-	struct kvm_cpuid2 *t;
+	struct sim_vp *vp;
 
 	if (c->in_sz < sizeof(*in) + (size_t)c->reps * sizeof(union hv_cpuid_query) ||
 	    (size_t)c->reps * sizeof(union hv_cpuid_response) > HV_HYP_PAGE_SIZE)
 		return HV_STATUS_INVALID_HYPERCALL_INPUT;
-	if (!sim_vp_lookup(c->pt, in->vp_index))
+	vp = vp_lock(c, in->vp_index);
+	if (!vp)
 		return HV_STATUS_INVALID_VP_INDEX;
-	if (sim_cpuid_table(c->pt, in->vp_index, in->flags.apply_registered_values, &t) < 0)
-		return HV_STATUS_OPERATION_FAILED;
 	for (unsigned i = 0; i < c->reps; i++) {
 		const union hv_cpuid_query *q = &in->cpuid_queries[i];
 		union hv_cpuid_response *r = (void *)(c->out + i * sizeof(*r));
+		uint32_t v[4];
 
+		sim_cpuid(vp, q->input_eax, q->input_ecx, in->flags.apply_registered_values, v);
 		memset(r, 0, sizeof(*r));
-		for (uint32_t k = 0; k < t->nent; k++) {
-			const struct kvm_cpuid_entry2 *e = &t->entries[k];
-
-			if (e->function != q->input_eax ||
-			    ((e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && e->index != q->input_ecx))
-				continue;
-			r->eax = e->eax;
-			r->ebx = e->ebx;
-			r->ecx = e->ecx;
-			r->edx = e->edx;
-			break;
-		}
+		r->eax = v[0];
+		r->ebx = v[1];
+		r->ecx = v[2];
+		r->edx = v[3];
 		c->done = (uint16_t)(i + 1);
 	}
-	free(t);
+	vp_unlock(c, vp);
 	return HV_STATUS_SUCCESS;
 }
 

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* mshv-sim test double: /dev/mshv and partition fd ioctls, mapped onto a KVM VM. */
+/* mshv-sim test double: /dev/mshv and partition fd ioctls, on an engine VM (src/hv/emu). */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -12,35 +15,7 @@
 
 #include "sim.h"
 
-/* GSIs below this raise KVM_EXIT_IOAPIC_EOI for level-triggered MSIs (-> HVMSG_X64_APIC_EOI). */
-#define SIM_EOI_GSIS 24
-
-static pthread_once_t kvm_once = PTHREAD_ONCE_INIT;
-static int kvm_fd = -ENODEV;
 static atomic_ullong next_partition_id = 0x5100;
-
-static void kvm_open_once(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);	/* not our device: passes through */
-
-	if (fd < 0) {
-		kvm_fd = -errno;
-		return;
-	}
-	if (sim_real_ioctl(fd, KVM_GET_API_VERSION, NULL) != KVM_API_VERSION) {
-		sim_real_close(fd);
-		kvm_fd = -ENODEV;
-		return;
-	}
-	kvm_fd = fd;
-}
-
-/* The process-wide /dev/kvm fd (never closed), or a negative errno. */
-int sim_kvm_fd(void)
-{
-	pthread_once(&kvm_once, kvm_open_once);
-	return kvm_fd;
-}
 
 /* Accepted MSHV_PT_BIT_* count: 3 = first merged uapi (default), 4 = v2 struct, 6 = newest. */
 static unsigned pt_bit_count(void)
@@ -50,6 +25,8 @@ static unsigned pt_bit_count(void)
 
 	return n >= 3 && n <= MSHV_PT_BIT_COUNT ? (unsigned)n : 3;
 }
+
+static void irq_thread_stop(struct sim_partition *pt);
 
 struct sim_partition *sim_pt_ref(struct sim_partition *pt)
 {
@@ -61,7 +38,7 @@ void sim_pt_unref(struct sim_partition *pt)
 {
 	if (!pt || atomic_fetch_sub(&pt->refs, 1) != 1)
 		return;
-	sim_monitor_stop(pt);
+	irq_thread_stop(pt);
 	for (size_t i = 0; i < MSHV_MAX_VPS; i++)
 		sim_vp_free(pt->vps[i]);
 	for (size_t i = 0; i < pt->nregions; i++)
@@ -69,8 +46,10 @@ void sim_pt_unref(struct sim_partition *pt)
 	free(pt->regions);
 	free(pt->ioeventfds);
 	free(pt->routes);
-	if (pt->vm_fd >= 0)
-		sim_real_close(pt->vm_fd);
+	if (pt->vm)
+		emu_vm_free(pt->vm);
+	if (pt->irq_wake >= 0)
+		sim_real_close(pt->irq_wake);
 	pthread_mutex_destroy(&pt->lock);
 	pthread_rwlock_destroy(&pt->mem_lock);
 	pthread_mutex_destroy(&pt->state_lock);
@@ -120,9 +99,32 @@ static void props_init(struct sim_partition *pt)
 	prop_set(pt, HV_PARTITION_PROPERTY_GUEST_OS_ID, 0);
 }
 
+/*
+ * MSHV_SIM_INTERCEPTS=cpuid,msr (a test knob): every new partition starts with a global CPUID
+ * intercept and/or a read+write intercept of all MSRs, as if the VMM had installed them.  For
+ * VMMs (the hv layer) that have no way to ask for them but must handle the messages.
+ */
+static void preset_intercepts(struct sim_partition *pt)
+{
+	const char *s = getenv("MSHV_SIM_INTERCEPTS");
+
+	if (!s)
+		return;
+	if (strstr(s, "cpuid"))
+		pt->intercepts[pt->nintercepts++] = (struct sim_intercept){
+			HV_INTERCEPT_TYPE_X64_GLOBAL_CPUID, HV_INTERCEPT_ACCESS_MASK_EXECUTE, 0,
+		};
+	if (strstr(s, "msr"))
+		pt->intercepts[pt->nintercepts++] = (struct sim_intercept){
+			HV_INTERCEPT_TYPE_X64_MSR,
+			HV_INTERCEPT_ACCESS_MASK_READ | HV_INTERCEPT_ACCESS_MASK_WRITE, 0,
+		};
+}
+
 static int create_partition(void *arg, int *ret_fd)
 {
 	struct mshv_create_partition_v2 v2;
+	struct emu_vm_config cfg;
 	struct sim_partition *pt;
 	uint64_t mask = (1ULL << pt_bit_count()) - 1;
 	int r;
@@ -144,9 +146,6 @@ static int create_partition(void *arg, int *ret_fd)
 		if (v2.pt_rsvd1[0] || v2.pt_rsvd1[1])
 			return -EINVAL;
 	}
-	if (sim_kvm_fd() < 0)
-		return sim_kvm_fd();
-
 	pt = calloc(1, sizeof(*pt));
 	if (!pt)
 		return -ENOMEM;
@@ -157,24 +156,26 @@ static int create_partition(void *arg, int *ret_fd)
 	pt->id = atomic_fetch_add(&next_partition_id, 1);
 	pt->pt_flags = v2.pt_flags;
 	pt->lapic = v2.pt_flags & (1ULL << MSHV_PT_BIT_LAPIC);
-	pt->vm_fd = -1;
+	pt->irq_wake = -1;
 	props_init(pt);
+	preset_intercepts(pt);
 
-	r = pt->vm_fd = sim_kvm(sim_kvm_fd(), KVM_CREATE_VM, NULL);
+	/*
+	 * MSHV style throughout: hlt and level-triggered EOIs exit, APs start in wait-for-SIPI
+	 * (the hypervisor's startup suspend).  Only the local APIC is modelled, like the
+	 * hypervisor's: PIC, IOAPIC and PIT ports stay port-I/O intercepts.
+	 */
+	cfg = (struct emu_vm_config){
+		.lapic = pt->lapic, .halt_exits = true, .eoi_exits = true,
+		.aps_wait_for_sipi = pt->lapic,
+	};
+	r = emu_vm_new(&cfg, &pt->vm);
 	if (r < 0)
 		goto fail;
-	sim_kvm(pt->vm_fd, KVM_SET_TSS_ADDR, (void *)0xfffbd000UL);
-	if (pt->lapic) {
-		/*
-		 * Only the local APIC lives in KVM (like the hypervisor's); PIC, IOAPIC and PIT
-		 * ports stay port-I/O intercepts as on MSHV.
-		 */
-		struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP };
-
-		cap.args[0] = SIM_EOI_GSIS;
-		r = sim_kvm(pt->vm_fd, KVM_ENABLE_CAP, &cap);
-		if (r < 0)
-			goto fail;
+	r = pt->irq_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (r < 0) {
+		r = -errno;
+		goto fail;
 	}
 	r = sim_fd_new(SIM_PT, pt, true, -1);
 	if (r < 0)
@@ -215,20 +216,18 @@ bool sim_gpa_mapped(struct sim_partition *pt, uint64_t gpa)
 	return sim_gpa_to_host(pt, gpa, 1, NULL) != NULL;
 }
 
-static int kvm_slot(struct sim_partition *pt, const struct sim_region *g, bool remove)
+/* Map or unmap a region in the engine: readable always, as the driver's flags say otherwise. */
+static int engine_map(struct sim_partition *pt, const struct sim_region *g, bool remove)
 {
-	struct kvm_userspace_memory_region k = {
-		.slot = g->slot,
-		.guest_phys_addr = g->gfn << 12,
-		.memory_size = remove ? 0 : g->npages << 12,
-		.userspace_addr = g->uaddr,
-	};
+	unsigned prot = EMU_PROT_READ;
 
-	if (!(g->flags & (1u << MSHV_SET_MEM_BIT_WRITABLE)))
-		k.flags |= KVM_MEM_READONLY;
-	if (pt->dirty_tracking && !remove)
-		k.flags |= KVM_MEM_LOG_DIRTY_PAGES;
-	return sim_kvm(pt->vm_fd, KVM_SET_USER_MEMORY_REGION, &k);
+	if (remove)
+		return emu_vm_unmap(pt->vm, g->gfn << 12, g->npages << 12);
+	if (g->flags & (1u << MSHV_SET_MEM_BIT_WRITABLE))
+		prot |= EMU_PROT_WRITE;
+	if (g->flags & (1u << MSHV_SET_MEM_BIT_EXECUTABLE))
+		prot |= EMU_PROT_EXEC;
+	return emu_vm_map(pt->vm, g->gfn << 12, (void *)(uintptr_t)g->uaddr, g->npages << 12, prot);
 }
 
 /* The kernel needs a VMA at userspace_addr (EINVAL) and pins the rest (EFAULT). */
@@ -251,7 +250,6 @@ static int set_guest_memory(struct sim_partition *pt, const struct mshv_user_mem
 {
 	uint64_t npages = m->size >> 12, end = m->guest_pfn + npages;
 	struct sim_region g, *n;
-	uint32_t slot = 0;
 	int r;
 
 	if (!m->size || (m->size & (SIM_PAGE_SIZE - 1)) || (m->userspace_addr & (SIM_PAGE_SIZE - 1)) ||
@@ -268,7 +266,7 @@ static int set_guest_memory(struct sim_partition *pt, const struct mshv_user_mem
 			if (e->gfn != m->guest_pfn || e->npages != npages || e->uaddr != m->userspace_addr)
 				continue;
 			pthread_rwlock_wrlock(&pt->mem_lock);
-			kvm_slot(pt, e, true);
+			engine_map(pt, e, true);
 			free(e->dirty);
 			pt->regions[i] = pt->regions[--pt->nregions];
 			pthread_rwlock_unlock(&pt->mem_lock);
@@ -289,18 +287,8 @@ static int set_guest_memory(struct sim_partition *pt, const struct mshv_user_mem
 	if (r < 0)
 		return r;
 
-	/* Lowest free KVM slot. */
-	for (bool used = true; used; ) {
-		used = false;
-		for (size_t i = 0; i < pt->nregions; i++)
-			if (pt->regions[i].slot == slot) {
-				slot++;
-				used = true;
-			}
-	}
 	g = (struct sim_region){
-		.gfn = m->guest_pfn, .npages = npages, .uaddr = m->userspace_addr,
-		.flags = m->flags, .slot = slot,
+		.gfn = m->guest_pfn, .npages = npages, .uaddr = m->userspace_addr, .flags = m->flags,
 	};
 	g.dirty = calloc((npages + 63) / 64, 8);
 	if (!g.dirty)
@@ -312,7 +300,7 @@ static int set_guest_memory(struct sim_partition *pt, const struct mshv_user_mem
 	}
 	pt->regions = n;
 	pthread_rwlock_wrlock(&pt->mem_lock);
-	r = kvm_slot(pt, &g, false);
+	r = engine_map(pt, &g, false);
 	if (r == 0)
 		pt->regions[pt->nregions++] = g;
 	pthread_rwlock_unlock(&pt->mem_lock);
@@ -328,30 +316,37 @@ static int set_guest_memory(struct sim_partition *pt, const struct mshv_user_mem
 /* Called with pt->lock held, from SET_PARTITION_PROPERTY(GPA_PAGE_ACCESS_TRACKING). */
 int sim_set_dirty_tracking(struct sim_partition *pt, bool on)
 {
-	int r = 0;
+	int r;
 
 	if (pt->dirty_tracking == on)
 		return 0;
+	r = emu_vm_set_dirty_tracking(pt->vm, on);
+	if (r < 0)
+		return r;
 	pt->dirty_tracking = on;
 	pthread_rwlock_wrlock(&pt->mem_lock);
-	for (size_t i = 0; i < pt->nregions && r == 0; i++) {
-		r = kvm_slot(pt, &pt->regions[i], false);
-		memset(pt->regions[i].dirty, 0, (pt->regions[i].npages + 63) / 64 * 8);
+	for (size_t i = 0; i < pt->nregions; i++) {
+		struct sim_region *g = &pt->regions[i];
+
+		memset(g->dirty, 0, (g->npages + 63) / 64 * 8);
+		/* Forget what the engine saw before. */
+		emu_vm_get_dirty(pt->vm, g->gfn << 12, g->npages, g->dirty, true);
+		memset(g->dirty, 0, (g->npages + 63) / 64 * 8);
 	}
 	pthread_rwlock_unlock(&pt->mem_lock);
-	return r;
+	return 0;
 }
 
+/* Fold the engine's dirty bits (read and cleared) into the region's accumulated bitmap. */
 static int collect_dirty(struct sim_partition *pt, struct sim_region *g)
 {
 	size_t words = (g->npages + 63) / 64;
 	uint64_t *bm = calloc(words, 8);
-	struct kvm_dirty_log log = { .slot = g->slot, .dirty_bitmap = bm };
 	int r;
 
 	if (!bm)
 		return -ENOMEM;
-	r = sim_kvm(pt->vm_fd, KVM_GET_DIRTY_LOG, &log);
+	r = emu_vm_get_dirty(pt->vm, g->gfn << 12, g->npages, (uint8_t *)bm, true);
 	if (r == 0)
 		for (size_t i = 0; i < words; i++)
 			((uint64_t *)g->dirty)[i] |= bm[i];
@@ -418,9 +413,98 @@ static const struct mshv_user_irq_entry *route_of(struct sim_partition *pt, uint
 	return NULL;
 }
 
+/* Inject the MSI of gsi's route, if any (an event on an unrouted GSI is dropped, as in KVM). */
+static void inject_gsi(struct sim_partition *pt, uint32_t gsi)
+{
+	const struct mshv_user_irq_entry *e;
+	uint64_t addr = 0;
+	uint32_t data = 0;
+	bool found = false;
+
+	pthread_mutex_lock(&pt->state_lock);
+	e = route_of(pt, gsi);
+	if (e) {
+		addr = (uint64_t)e->address_hi << 32 | e->address_lo;
+		data = e->data;
+		found = true;
+	}
+	pthread_mutex_unlock(&pt->state_lock);
+	if (found)
+		emu_vm_msi(pt->vm, addr, data);
+}
+
+/*
+ * The irqfd thread (LAPIC partitions): polls the bound eventfds plus irq_wake, consumes each
+ * event and injects its GSI's MSI through the engine.  The list is re-read on every wake.
+ */
+static void *irq_main(void *arg)
+{
+	struct sim_partition *pt = arg;
+	struct pollfd fds[SIM_MAX_IRQFDS + 1];
+	uint32_t gsis[SIM_MAX_IRQFDS + 1];
+
+	while (!atomic_load(&pt->irq_stop)) {
+		size_t n = 1;
+		uint64_t v;
+
+		fds[0] = (struct pollfd){ .fd = pt->irq_wake, .events = POLLIN };
+		pthread_mutex_lock(&pt->state_lock);
+		for (size_t i = 0; i < pt->nirqfds; i++, n++) {
+			fds[n] = (struct pollfd){ .fd = pt->irqfds[i].fd, .events = POLLIN };
+			gsis[n] = pt->irqfds[i].gsi;
+		}
+		pthread_mutex_unlock(&pt->state_lock);
+		if (poll(fds, n, -1) < 0)
+			continue;
+		if (fds[0].revents & POLLIN)
+			(void)!read(pt->irq_wake, &v, sizeof(v));
+		for (size_t i = 1; i < n; i++) {
+			if (!(fds[i].revents & POLLIN))
+				continue;
+			/* The eventfd may be blocking: poll said it is readable, so this returns. */
+			if (read(fds[i].fd, &v, sizeof(v)) == sizeof(v))
+				inject_gsi(pt, gsis[i]);
+		}
+	}
+	return NULL;
+}
+
+static void irq_wake(struct sim_partition *pt)
+{
+	uint64_t one = 1;
+
+	(void)!write(pt->irq_wake, &one, sizeof(one));
+}
+
+static int irq_thread_start(struct sim_partition *pt)
+{
+	sigset_t all, old;
+	int r;
+
+	if (pt->irq_thread_started)
+		return 0;
+	/* The thread must not take the application's signals. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&pt->irq_thread, NULL, irq_main, pt);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r == 0)
+		pt->irq_thread_started = true;
+	return r;
+}
+
+static void irq_thread_stop(struct sim_partition *pt)
+{
+	if (!pt->irq_thread_started)
+		return;
+	atomic_store(&pt->irq_stop, true);
+	irq_wake(pt);
+	pthread_join(pt->irq_thread, NULL);
+	pt->irq_thread_started = false;
+}
+
 static int irqfd(struct sim_partition *pt, const struct mshv_user_irqfd *a)
 {
-	struct kvm_irqfd k = { .fd = (uint32_t)a->fd, .gsi = a->gsi };
 	int r;
 
 	if (a->flags & ~MSHV_IRQFD_FLAGS_MASK)
@@ -429,16 +513,16 @@ static int irqfd(struct sim_partition *pt, const struct mshv_user_irqfd *a)
 		return -EINVAL;
 
 	if (a->flags & (1u << MSHV_IRQFD_BIT_DEASSIGN)) {
+		pthread_mutex_lock(&pt->state_lock);
 		for (size_t i = 0; i < pt->nirqfds; i++) {
 			if (pt->irqfds[i].fd != a->fd || pt->irqfds[i].gsi != a->gsi)
 				continue;
-			if (pt->lapic) {
-				k.flags = KVM_IRQFD_FLAG_DEASSIGN;
-				sim_kvm(pt->vm_fd, KVM_IRQFD, &k);
-			}
 			pt->irqfds[i] = pt->irqfds[--pt->nirqfds];
 			break;
 		}
+		pthread_mutex_unlock(&pt->state_lock);
+		if (pt->irq_thread_started)
+			irq_wake(pt);
 		return 0;
 	}
 
@@ -456,27 +540,24 @@ static int irqfd(struct sim_partition *pt, const struct mshv_user_irqfd *a)
 			return -EBADF;
 		if (!e || !(e->data & (1u << 15)))
 			return -EINVAL;
-		/*
-		 * KVM's resampler needs a full in-kernel irqchip; MSHV has no PIC/IOAPIC either and
-		 * (as far as the mainline sources show) never signals resamplefd.  Plain irqfd.
-		 */
+		/* MSHV (as far as the mainline sources show) never signals resamplefd. */
 	}
 	if (pt->lapic) {
-		r = sim_kvm(pt->vm_fd, KVM_IRQFD, &k);
+		r = irq_thread_start(pt);
 		if (r < 0)
 			return r;
 	}
+	pthread_mutex_lock(&pt->state_lock);
 	pt->irqfds[pt->nirqfds++] = (struct sim_irqfd){ a->fd, a->gsi, a->resamplefd };
+	pthread_mutex_unlock(&pt->state_lock);
+	if (pt->irq_thread_started)
+		irq_wake(pt);
 	return 0;
 }
 
 static int ioeventfd(struct sim_partition *pt, const struct mshv_user_ioeventfd *a)
 {
 	bool wild = !(a->flags & (1u << MSHV_IOEVENTFD_BIT_DATAMATCH));
-	struct kvm_ioeventfd k = {
-		.datamatch = a->datamatch, .addr = a->addr, .len = a->len, .fd = a->fd,
-	};
-	int r;
 
 	if (a->flags & ~MSHV_IOEVENTFD_FLAGS_MASK)
 		return -EINVAL;
@@ -489,8 +570,6 @@ static int ioeventfd(struct sim_partition *pt, const struct mshv_user_ioeventfd 
 		return -EINVAL;
 	if (a->len == 0 && !wild)
 		return -EINVAL;
-	if (!wild)
-		k.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
 
 	if (a->flags & (1u << MSHV_IOEVENTFD_BIT_DEASSIGN)) {
 		for (size_t i = 0; i < pt->nioeventfds; i++) {
@@ -500,9 +579,9 @@ static int ioeventfd(struct sim_partition *pt, const struct mshv_user_ioeventfd 
 			if (e->fd != a->fd || e->addr != a->addr || e->len != a->len || ewild != wild ||
 			    (!wild && e->datamatch != a->datamatch))
 				continue;
-			k.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
-			sim_kvm(pt->vm_fd, KVM_IOEVENTFD, &k);
+			pthread_rwlock_wrlock(&pt->mem_lock);
 			pt->ioeventfds[i] = pt->ioeventfds[--pt->nioeventfds];
+			pthread_rwlock_unlock(&pt->mem_lock);
 			return 0;
 		}
 		return -ENOENT;
@@ -519,19 +598,19 @@ static int ioeventfd(struct sim_partition *pt, const struct mshv_user_ioeventfd 
 
 	if (fcntl(a->fd, F_GETFD) < 0)
 		return -EBADF;
-	r = sim_kvm(pt->vm_fd, KVM_IOEVENTFD, &k);
-	if (r < 0)
-		return r;
 	{
-		struct sim_ioeventfd *n = realloc(pt->ioeventfds, (pt->nioeventfds + 1) * sizeof(*n));
+		struct sim_ioeventfd *n;
 
-		if (!n) {
-			k.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
-			sim_kvm(pt->vm_fd, KVM_IOEVENTFD, &k);
-			return -ENOMEM;
+		/* The run loops read the list under mem_lock (sim_ioeventfd_match()). */
+		pthread_rwlock_wrlock(&pt->mem_lock);
+		n = realloc(pt->ioeventfds, (pt->nioeventfds + 1) * sizeof(*n));
+		if (n) {
+			pt->ioeventfds = n;
+			pt->ioeventfds[pt->nioeventfds++].a = *a;
 		}
-		pt->ioeventfds = n;
-		pt->ioeventfds[pt->nioeventfds++].a = *a;
+		pthread_rwlock_unlock(&pt->mem_lock);
+		if (!n)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -539,9 +618,7 @@ static int ioeventfd(struct sim_partition *pt, const struct mshv_user_ioeventfd 
 static int msi_routing(struct sim_partition *pt, const struct mshv_user_irq_table *t)
 {
 	struct mshv_user_irq_entry *copy = NULL;
-	struct kvm_irq_routing *k;
 	uint32_t nr = t->nr;
-	int r = 0;
 
 	if (nr > MSHV_MAX_GUEST_IRQS)
 		return -EINVAL;
@@ -560,29 +637,11 @@ static int msi_routing(struct sim_partition *pt, const struct mshv_user_irq_tabl
 			return -ENOMEM;
 		memcpy(copy, t->entries, nr * sizeof(*copy));
 	}
-	if (pt->lapic) {
-		k = calloc(1, sizeof(*k) + nr * sizeof(k->entries[0]));
-		if (!k) {
-			free(copy);
-			return -ENOMEM;
-		}
-		k->nr = nr;
-		for (uint32_t i = 0; i < nr; i++) {
-			k->entries[i].gsi = t->entries[i].gsi;
-			k->entries[i].type = KVM_IRQ_ROUTING_MSI;
-			k->entries[i].u.msi.address_lo = t->entries[i].address_lo;
-			k->entries[i].u.msi.data = t->entries[i].data;
-		}
-		r = sim_kvm(pt->vm_fd, KVM_SET_GSI_ROUTING, k);
-		free(k);
-	}
-	if (r < 0) {
-		free(copy);
-		return r;
-	}
+	pthread_mutex_lock(&pt->state_lock);	/* the irqfd thread reads the routes */
 	free(pt->routes);
 	pt->routes = copy;
 	pt->nroutes = nr;
+	pthread_mutex_unlock(&pt->state_lock);
 	return 0;
 }
 
@@ -693,72 +752,47 @@ struct sim_vp *sim_vp_lookup(struct sim_partition *pt, uint32_t index)
 	return index < MSHV_MAX_VPS ? __atomic_load_n(&pt->vps[index], __ATOMIC_ACQUIRE) : NULL;
 }
 
-static struct kvm_cpuid2 *supported_cpuid(void)
+void sim_cpuid(struct sim_vp *vp, uint32_t leaf, uint32_t subleaf, bool apply, uint32_t out[4])
 {
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static struct kvm_cpuid2 *cached;
+	struct sim_partition *pt = vp->pt;
 
-	pthread_mutex_lock(&lock);
-	if (!cached) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) +
-					      SIM_CPUID_MAX_ENTRIES * sizeof(c->entries[0]));
+	emu_vcpu_cpuid(vp->ev, leaf, subleaf, out);
+	/* No x2APIC unless the partition asked for it; no APIC at all without LAPIC. */
+	if (leaf == 1 && !(pt->pt_flags & (1ULL << MSHV_PT_BIT_X2APIC)))
+		out[2] &= ~(1u << 21);
+	if (leaf == 1 && !pt->lapic)
+		out[3] &= ~(1u << 9);
+	if (!apply)
+		return;
+	pthread_mutex_lock(&pt->state_lock);
+	for (size_t k = 0; k < pt->ncpuid_overrides; k++) {
+		const struct sim_cpuid_override *o = &pt->cpuid_overrides[k];
+		const uint32_t val[4] = { o->p.result.eax, o->p.result.ebx, o->p.result.ecx, o->p.result.edx };
+		const uint32_t mask[4] = { o->p.result.eax_mask, o->p.result.ebx_mask,
+					   o->p.result.ecx_mask, o->p.result.edx_mask };
 
-		if (c) {
-			c->nent = SIM_CPUID_MAX_ENTRIES;
-			if (sim_kvm(sim_kvm_fd(), KVM_GET_SUPPORTED_CPUID, c) < 0) {
-				free(c);
-				c = NULL;
-			}
-		}
-		cached = c;
+		if (o->vp != vp->index || o->p.input.eax != leaf ||
+		    (o->p.input.subleaf_specific && o->p.input.ecx != subleaf))
+			continue;
+		for (int i = 0; i < 4; i++)
+			out[i] = (out[i] & ~mask[i]) | (val[i] & mask[i]);
 	}
-	pthread_mutex_unlock(&lock);
-	return cached;
+	pthread_mutex_unlock(&pt->state_lock);
 }
 
-int sim_cpuid_table(struct sim_partition *pt, uint32_t vp, bool apply, struct kvm_cpuid2 **ret)
+uint32_t sim_intercepted(struct sim_partition *pt, uint32_t type, uint64_t param)
 {
-	struct kvm_cpuid2 *s = supported_cpuid(), *c;
-	size_t sz;
+	/* The parameter is a union: compare only the member the type uses. */
+	uint64_t mask = type == HV_INTERCEPT_TYPE_EXCEPTION ? 0xffff : 0xffffffff;
+	uint32_t access = 0;
 
-	if (!s)
-		return -ENODEV;
-	sz = sizeof(*s) + s->nent * sizeof(s->entries[0]);
-	c = malloc(sz);
-	if (!c)
-		return -ENOMEM;
-	memcpy(c, s, sz);
-	for (uint32_t i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
+	pthread_mutex_lock(&pt->state_lock);
+	for (size_t i = 0; i < pt->nintercepts; i++) {
+		const struct sim_intercept *in = &pt->intercepts[i];
 
-		/* No x2APIC unless the partition asked for it; no APIC at all without LAPIC. */
-		if (e->function == 1 && !(pt->pt_flags & (1ULL << MSHV_PT_BIT_X2APIC)))
-			e->ecx &= ~(1u << 21);
-		if (e->function == 1 && !pt->lapic)
-			e->edx &= ~(1u << 9);
+		if (in->type == type && (param == UINT64_MAX || ((in->param ^ param) & mask) == 0))
+			access |= in->access;
 	}
-	if (apply) {
-		pthread_mutex_lock(&pt->state_lock);
-		for (size_t k = 0; k < pt->ncpuid_overrides; k++) {
-			const struct sim_cpuid_override *o = &pt->cpuid_overrides[k];
-
-			if (o->vp != vp)
-				continue;
-			for (uint32_t i = 0; i < c->nent; i++) {
-				struct kvm_cpuid_entry2 *e = &c->entries[i];
-
-				if (e->function != o->p.input.eax)
-					continue;
-				if (o->p.input.subleaf_specific && e->index != o->p.input.ecx)
-					continue;
-				e->eax = (e->eax & ~o->p.result.eax_mask) | (o->p.result.eax & o->p.result.eax_mask);
-				e->ebx = (e->ebx & ~o->p.result.ebx_mask) | (o->p.result.ebx & o->p.result.ebx_mask);
-				e->ecx = (e->ecx & ~o->p.result.ecx_mask) | (o->p.result.ecx & o->p.result.ecx_mask);
-				e->edx = (e->edx & ~o->p.result.edx_mask) | (o->p.result.edx & o->p.result.edx_mask);
-			}
-		}
-		pthread_mutex_unlock(&pt->state_lock);
-	}
-	*ret = c;
-	return 0;
+	pthread_mutex_unlock(&pt->state_lock);
+	return access;
 }

@@ -9,7 +9,7 @@
 #include "mshv/mshv-abi.h"
 
 /*
- * Make sure the sim is preloaded: if it is not, skip (77) when /dev/kvm is unusable, else
+ * Make sure the sim is preloaded: if it is not, skip (77) when the sim cannot be built (no libunicorn), else
  * re-execute this program with LD_PRELOAD set (and ASAN_OPTIONS=verify_asan_link_order=0).
  * Call first thing in main().  Never returns on error.
  */

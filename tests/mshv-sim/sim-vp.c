@@ -1,43 +1,32 @@
 // SPDX-License-Identifier: MIT
 /*
- * mshv-sim test double: VP fds.  MSHV_RUN_VP runs the vCPU on KVM and turns KVM exits into
- * hv_messages with the intercepted instruction *not executed*, as the hypervisor reports it.
- *
- * KVM completes port I/O and MMIO itself: loads (IN, MMIO reads) exit before the instruction
- * retires, but OUT and MMIO stores exit after it retired.  For every I/O or MMIO exit the sim
- * (1) works out the register state before the instruction (unchanged for loads; for stores it
- * finds the instruction that ends at the current RIP, or for a restarted REP string op steps
- * RSI/RDI/RCX back), (2) lets KVM finish its pending operation by re-entering KVM_RUN with
- * immediate_exit = 1 until it returns EINTR, and (3) writes the "before" state back, so the VMM
- * sees the instruction unexecuted and must emulate it and advance RIP itself.
+ * mshv-sim test double: VP fds.  MSHV_RUN_VP runs the vCPU on the software engine
+ * (src/hv/emu) and turns its exits into hv_messages.  The engine exits *before* the
+ * instruction, as the hypervisor does, so a message is built straight from the engine's state:
+ * RIP on the instruction, its exact length and bytes, nothing executed.  The VMM emulates the
+ * instruction and moves RIP itself (the register hypercalls or the register page); that
+ * abandons the engine's pending exit.  Only ioeventfd writes, CPUID and MSRs nobody intercepts
+ * are completed here, inside the run, without a message.
  */
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sim.h"
-
-#define MAX_COMPLETION_LOOPS 100000
 
 void sim_vp_free(struct sim_vp *vp)
 {
 	if (!vp)
 		return;
-	if (vp->run)
-		munmap(vp->run, vp->run_size);
 	if (vp->reg_page)
 		munmap(vp->reg_page, 2 * SIM_PAGE_SIZE);
-	if (vp->vcpu_fd >= 0)
-		sim_real_close(vp->vcpu_fd);
+	if (vp->ev)
+		emu_vcpu_free(vp->ev);
 	pthread_mutex_destroy(&vp->lock);
 	free(vp);
 }
@@ -50,7 +39,6 @@ void sim_vp_unref(struct sim_vp *vp)
 
 int sim_vp_new(struct sim_partition *pt, uint32_t index, struct sim_vp **ret)
 {
-	struct kvm_cpuid2 *cpuid;
 	struct sim_vp *vp;
 	void *pages;
 	int memfd, r, fd;
@@ -61,26 +49,11 @@ int sim_vp_new(struct sim_partition *pt, uint32_t index, struct sim_vp **ret)
 	pthread_mutex_init(&vp->lock, NULL);
 	vp->pt = pt;
 	vp->index = index;
-	vp->vcpu_fd = -1;
+	vp->xfem = 3;
 
-	r = vp->vcpu_fd = sim_kvm(pt->vm_fd, KVM_CREATE_VCPU, (void *)(uintptr_t)index);
-	if (r < 0)
-		goto fail;
-	r = sim_cpuid_table(pt, index, true, &cpuid);
-	if (r < 0)
-		goto fail;
-	r = sim_kvm(vp->vcpu_fd, KVM_SET_CPUID2, cpuid);
-	free(cpuid);
-	if (r < 0)
-		goto fail;
-	r = sim_kvm(sim_kvm_fd(), KVM_GET_VCPU_MMAP_SIZE, NULL);
-	if (r < 0)
-		goto fail;
-	vp->run_size = (size_t)r;
-	vp->run = sim_real_mmap(NULL, vp->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vp->vcpu_fd, 0);
-	if (vp->run == MAP_FAILED) {
-		vp->run = NULL;
-		r = -errno;
+	r = emu_vcpu_new(pt->vm, index, &vp->ev);
+	if (r < 0) {
+		vp->ev = NULL;
 		goto fail;
 	}
 
@@ -131,92 +104,116 @@ int sim_vp_mmap_check(struct sim_vp *vp, size_t len, off_t off)
 	return 0;
 }
 
-/* ---- guest memory access for instruction bytes ----------------------------------------------- */
-
-static int cpu_mode(const struct kvm_sregs *s)
-{
-	if ((s->efer & (1u << 10)) && s->cs.l)
-		return 64;
-	if ((s->cr0 & 1) && s->cs.db)
-		return 32;
-	return 16;
-}
-
-static bool lin_to_gpa(struct sim_vp *vp, const struct kvm_sregs *s, uint64_t la, uint64_t *gpa)
-{
-	struct kvm_translation t = { .linear_address = la };
-
-	if (!(s->cr0 & (1u << 31))) {
-		*gpa = la;
-		return true;
-	}
-	if (sim_kvm(vp->vcpu_fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
-		return false;
-	*gpa = t.physical_address;
-	return true;
-}
-
-/* Read up to len bytes at a linear address; returns how many could be read from guest RAM. */
-static size_t read_linear(struct sim_vp *vp, const struct kvm_sregs *s, uint64_t la, uint8_t *buf,
-			  size_t len)
-{
-	size_t done = 0;
-
-	pthread_rwlock_rdlock(&vp->pt->mem_lock);
-	while (done < len) {
-		uint64_t gpa;
-		size_t chunk = SIM_PAGE_SIZE - ((la + done) & (SIM_PAGE_SIZE - 1));
-		void *h;
-
-		if (chunk > len - done)
-			chunk = len - done;
-		if (!lin_to_gpa(vp, s, la + done, &gpa))
-			break;
-		h = sim_gpa_to_host(vp->pt, gpa, chunk, NULL);
-		if (!h)
-			break;
-		memcpy(buf + done, h, chunk);
-		done += chunk;
-	}
-	pthread_rwlock_unlock(&vp->pt->mem_lock);
-	return done;
-}
-
-static uint64_t rip_linear(const struct kvm_sregs *s, uint64_t rip, int mode)
-{
-	return mode == 64 ? rip : (s->cs.base + rip) & 0xffffffffULL;
-}
-
-/* Decode the instruction at rip; 0 or -1. */
-static int decode_at(struct sim_vp *vp, const struct kvm_sregs *s, uint64_t rip, int mode,
-		     struct sim_insn *d)
-{
-	uint8_t b[15];
-	size_t n = read_linear(vp, s, rip_linear(s, rip, mode), b, sizeof(b));
-
-	return n ? sim_insn_decode(b, n, mode, d) : -1;
-}
-
 /* ---- message construction ------------------------------------------------------------------ */
 
-static void fill_header(struct sim_vp *vp, const struct kvm_regs *r, const struct kvm_sregs *s,
-			unsigned insn_len, uint8_t access, struct hv_x64_intercept_message_header *h)
+#define ATTR_L (1u << 13)
+
+static bool long_mode(const struct emu_sregs *s)
+{
+	return (s->efer & (1u << 10)) && (s->cs.attributes & ATTR_L);
+}
+
+static uint64_t rip_linear(const struct emu_sregs *s, uint64_t rip)
+{
+	return long_mode(s) ? rip : (s->cs.base + rip) & 0xffffffffULL;
+}
+
+/*
+ * The instruction bytes as the hypervisor reports them: 16 bytes fetched at RIP (fewer where
+ * guest RAM ends).  The engine's own copy of the instruction comes first, so the bytes are right
+ * even if the guest rewrites them meanwhile.
+ */
+static uint8_t insn_bytes(struct sim_vp *vp, const struct emu_sregs *s, const struct emu_exit *x,
+			  uint8_t out[16])
+{
+	uint64_t la = rip_linear(s, x->rip);
+	unsigned done = x->insn_len > 16 ? 16 : x->insn_len;
+
+	memset(out, 0, 16);
+	memcpy(out, x->insn, done);
+	while (done < 16) {
+		uint64_t gpa;
+		unsigned chunk = SIM_PAGE_SIZE - (unsigned)((la + done) & (SIM_PAGE_SIZE - 1));
+		void *h;
+
+		if (chunk > 16 - done)
+			chunk = 16 - done;
+		if (emu_vcpu_translate(vp->ev, la + done, 0, false, &gpa) < 0)
+			break;
+		h = emu_vm_gpa_to_host(vp->pt->vm, gpa, chunk, NULL);
+		if (!h)
+			break;
+		memcpy(out + done, h, chunk);
+		done += chunk;
+	}
+	return (uint8_t)done;
+}
+
+/*
+ * Does the instruction read and then write its memory operand?  An EPT violation reports such
+ * read-modify-write forms as writes, and so does the hypervisor; the engine reports the first
+ * access, the load.  Only the opcode (and ModRM.reg for group opcodes) matters here.
+ */
+static bool insn_is_rmw(const uint8_t *b, unsigned n, bool lm)
+{
+	unsigned i = 0, op, reg;
+
+	while (i < n && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf0 || b[i] == 0xf2 || b[i] == 0xf3 ||
+			 b[i] == 0x26 || b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x64 ||
+			 b[i] == 0x65))
+		i++;
+	if (lm && i < n && (b[i] & 0xf0) == 0x40)
+		i++;
+	if (i >= n)
+		return false;
+	op = b[i++];
+	if (op == 0x0f) {
+		if (i >= n)
+			return false;
+		op = 0x0f00 | b[i++];
+	}
+	reg = i < n ? (b[i] >> 3) & 7 : 0;
+	switch (op) {
+	case 0x00: case 0x01: case 0x08: case 0x09: case 0x10: case 0x11: case 0x18: case 0x19:
+	case 0x20: case 0x21: case 0x28: case 0x29: case 0x30: case 0x31:	/* ALU r/m, reg */
+	case 0x86: case 0x87:							/* xchg */
+	case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3:	/* shifts */
+	case 0x0fb0: case 0x0fb1: case 0x0fc0: case 0x0fc1:			/* cmpxchg, xadd */
+	case 0x0fab: case 0x0fb3: case 0x0fbb:					/* bts, btr, btc */
+		return true;
+	case 0x80: case 0x81: case 0x83:
+		return reg != 7;						/* not cmp */
+	case 0xf6: case 0xf7:
+		return reg == 2 || reg == 3;					/* not, neg */
+	case 0xfe: case 0xff:
+		return reg <= 1;						/* inc, dec */
+	case 0x0fba:
+		return reg >= 5;
+	}
+	return false;
+}
+
+static void fill_header(struct sim_vp *vp, const struct emu_regs *r, const struct emu_sregs *s,
+			uint64_t rip, uint64_t rflags, unsigned insn_len, uint8_t access,
+			struct hv_x64_intercept_message_header *h)
 {
 	union hv_x64_vp_execution_state es = { 0 };
 
+	(void)r;
 	h->vp_index = vp->index;
 	h->instruction_length = insn_len & 0xf;
-	h->cr8 = 0;
+	h->cr8 = (uint8_t)s->cr8;
 	h->intercept_access_type = access;
 	if (s->cr0 & 1)
-		es.cpl = (r->rflags & (1u << 17)) ? 3 : s->ss.dpl & 3;
+		es.cpl = (rflags & (1u << 17)) ? 3 : (s->ss.attributes >> 5) & 3;
 	es.cr0_pe = s->cr0 & 1;
 	es.cr0_am = (s->cr0 >> 18) & 1;
 	es.efer_lma = (s->efer >> 10) & 1;
+	es.interrupt_shadow = emu_vcpu_interrupt_shadow(vp->ev);
 	h->execution_state = es;
 	sim_seg_to_hv(&s->cs, &h->cs_segment);
-	h->rip = r->rip;
-	h->rflags = r->rflags;
+	h->rip = rip;
+	h->rflags = rflags;
 }
 
 static void msg_init(struct hv_message *m, uint32_t type, size_t payload)
@@ -226,306 +223,123 @@ static void msg_init(struct hv_message *m, uint32_t type, size_t payload)
 	m->header.payload_size = (uint8_t)payload;
 }
 
-/*
- * Let KVM finish the operation it exited for, without running the guest further: re-enter with
- * immediate_exit until KVM_RUN fails with EINTR (RMW and page-crossing accesses exit again).
- */
-static void complete_pending(struct sim_vp *vp)
-{
-	vp->run->immediate_exit = 1;
-	for (int i = 0; i < MAX_COMPLETION_LOOPS; i++) {
-		int r = sim_real_ioctl(vp->vcpu_fd, KVM_RUN, NULL);
-
-		if (r < 0 || (vp->run->exit_reason != KVM_EXIT_IO && vp->run->exit_reason != KVM_EXIT_MMIO))
-			break;
-	}
-	vp->run->immediate_exit = 0;
-}
-
-static int64_t string_step(const struct kvm_regs *r, unsigned size)
-{
-	return (r->rflags & (1u << 10)) ? -(int64_t)size : (int64_t)size;
-}
-
-static void addr_sub(__u64 *reg, int64_t step, unsigned addr_size)
-{
-	uint64_t mask = addr_size == 8 ? ~0ULL : addr_size == 4 ? 0xffffffffULL : 0xffff;
-
-	*reg = (*reg & ~mask) | ((*reg - (uint64_t)step) & mask);
-}
-
-static void addr_add(__u64 *reg, int64_t step, unsigned addr_size)
-{
-	addr_sub(reg, -step, addr_size);
-}
-
-/* A retired instruction of kind `match` ends at rip: find its start.  0 or -1. */
-static int find_retired(struct sim_vp *vp, const struct kvm_regs *r, const struct kvm_sregs *s,
-			int mode, bool (*match)(const struct sim_insn *, void *), void *ctx,
-			struct sim_insn *ret, unsigned *ret_len)
-{
-	uint8_t b[16];
-	uint64_t la = rip_linear(s, r->rip, mode);
-	size_t n;
-
-	if (r->rip < 1)
-		return -1;
-	/* The bytes before rip: read 15 bytes ending at rip (fewer near address 0). */
-	n = la < 15 ? (size_t)la : 15;
-	if (read_linear(vp, s, la - n, b, n) != n)
-		return -1;
-	/*
-	 * Longest candidate first: a shorter suffix of a prefixed store (66 89 53 02 -> 89 53 02)
-	 * often decodes too and matches a wider access, which would lose the prefix.
-	 */
-	for (unsigned k = (unsigned)n; k >= 1; k--) {
-		struct sim_insn d;
-
-		if (sim_insn_decode(b + n - k, k, mode, &d) < 0 || d.len != k)
-			continue;
-		if (match(&d, ctx)) {
-			*ret = d;
-			*ret_len = k;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-struct io_match {
-	const struct kvm_run *run;
-	const struct kvm_regs *r;
-	const uint8_t *bytes_end;
-};
-
-static bool match_out(const struct sim_insn *d, void *p)
-{
-	struct io_match *m = p;
-	unsigned op = d->opcode, size = m->run->io.size;
-
-	if (op == 0xe6 || op == 0xe7)
-		return (op == 0xe6 ? 1u : d->op_size) == size && m->bytes_end[-1] == m->run->io.port;
-	if (op == 0xee || op == 0xef)
-		return (op == 0xee ? 1u : d->op_size) == size && (m->r->rdx & 0xffff) == m->run->io.port;
-	if (op == 0x6e || op == 0x6f)
-		return d->op_size == size && !d->rep;
-	return false;
-}
-
-static void build_io(struct sim_vp *vp, struct hv_message *msg)
+static void build_io(struct sim_vp *vp, const struct emu_exit *x, const struct emu_regs *r,
+		     const struct emu_sregs *s, struct hv_message *msg)
 {
 	struct hv_x64_io_port_intercept_message *io = (void *)msg->u.payload;
-	struct kvm_run run = *vp->run;
-	struct kvm_regs r, pre, after;
-	struct kvm_sregs s;
-	struct sim_insn d;
-	bool in = run.io.direction == KVM_EXIT_IO_IN, known;
-	int mode;
-	unsigned len = 0;
-
-	sim_kvm(vp->vcpu_fd, KVM_GET_REGS, &r);
-	sim_kvm(vp->vcpu_fd, KVM_GET_SREGS, &s);
-	mode = cpu_mode(&s);
-	pre = r;
-	known = decode_at(vp, &s, r.rip, mode, &d) == 0;
-
-	if (!in && known && d.rep && (d.opcode == 0x6e || d.opcode == 0x6f) && d.op_size == run.io.size) {
-		/* REP OUTS is restarted element by element: RIP stays, RSI/RCX moved on. */
-		addr_sub(&pre.rsi, string_step(&r, run.io.size) * run.io.count, d.addr_size);
-		addr_add(&pre.rcx, run.io.count, d.addr_size);
-		len = d.len;
-		complete_pending(vp);
-	} else if (in) {
-		len = known ? d.len : 0;
-		complete_pending(vp);
-	} else {
-		complete_pending(vp);
-		sim_kvm(vp->vcpu_fd, KVM_GET_REGS, &after);
-		if (after.rip != r.rip) {
-			/* This KVM exits before retiring OUT: the state was already the "before". */
-			len = (unsigned)(after.rip - r.rip);
-		} else {
-			uint8_t tail[15];
-			uint64_t la = rip_linear(&s, r.rip, mode);
-			size_t n = la < 15 ? (size_t)la : 15;
-			struct io_match m = { &run, &r, tail + n };
-
-			if (read_linear(vp, &s, la - n, tail, n) == n &&
-			    find_retired(vp, &r, &s, mode, match_out, &m, &d, &len) == 0) {
-				pre.rip -= len;
-				if (d.opcode == 0x6e || d.opcode == 0x6f)
-					addr_sub(&pre.rsi, string_step(&r, run.io.size), d.addr_size);
-			}
-		}
-	}
-	sim_kvm(vp->vcpu_fd, KVM_SET_REGS, &pre);
 
 	msg_init(msg, HVMSG_X64_IO_PORT_INTERCEPT, sizeof(*io));
-	fill_header(vp, &pre, &s, len, in ? HV_X64_INTERCEPT_ACCESS_READ : HV_X64_INTERCEPT_ACCESS_WRITE,
+	fill_header(vp, r, s, x->rip, x->rflags, x->insn_len,
+		    x->io.write ? HV_X64_INTERCEPT_ACCESS_WRITE : HV_X64_INTERCEPT_ACCESS_READ,
 		    &io->header);
-	io->port_number = run.io.port;
-	io->access_info.access_size = run.io.size & 7;
-	if (decode_at(vp, &s, pre.rip, mode, &d) == 0) {
-		io->access_info.string_op = sim_insn_is_string(&d);
-		io->access_info.rep_prefix = d.rep;
-	}
-	io->instruction_byte_count = (uint8_t)read_linear(vp, &s, rip_linear(&s, pre.rip, mode),
-							   io->instruction_bytes, 16);
-	io->rax = pre.rax;
-	sim_seg_to_hv(&s.ds, &io->ds_segment);
-	sim_seg_to_hv(&s.es, &io->es_segment);
-	io->rcx = pre.rcx;
-	io->rsi = pre.rsi;
-	io->rdi = pre.rdi;
+	io->port_number = x->io.port;
+	io->access_info.access_size = x->io.size & 7;
+	io->access_info.string_op = x->io.string;
+	io->access_info.rep_prefix = x->io.rep;
+	io->instruction_byte_count = insn_bytes(vp, s, x, io->instruction_bytes);
+	io->rax = r->gpr[EMU_RAX];
+	sim_seg_to_hv(&s->ds, &io->ds_segment);
+	sim_seg_to_hv(&s->es, &io->es_segment);
+	io->rcx = r->gpr[EMU_RCX];
+	io->rsi = r->gpr[EMU_RSI];
+	io->rdi = r->gpr[EMU_RDI];
 }
 
-struct mmio_match {
-	struct sim_vp *vp;
-	const struct kvm_regs *r;
-	const struct kvm_sregs *s;
-	int mode;
-	uint64_t gpa;
-	unsigned len;
-	bool verify;
-};
-
-static bool match_store(const struct sim_insn *d, void *p)
-{
-	struct mmio_match *m = p;
-	struct kvm_regs pre = *m->r;
-	uint64_t la, gpa;
-	unsigned sz = d->op_size > 8 ? 8 : d->op_size;
-
-	if (!sim_insn_is_store(d) || d->rep || sz < m->len)
-		return false;
-	if (!m->verify)
-		return true;
-	if (sim_insn_is_string(d)) {
-		addr_sub(&pre.rdi, string_step(m->r, d->op_size), d->addr_size);
-		addr_sub(&pre.rsi, string_step(m->r, d->op_size), d->addr_size);
-	}
-	if (!sim_insn_linear(d, m->mode, &pre, m->s, m->r->rip, true, &la) ||
-	    !lin_to_gpa(m->vp, m->s, la, &gpa))
-		return false;
-	return m->gpa >= gpa && m->gpa < gpa + d->op_size;
-}
-
-static void build_mmio(struct sim_vp *vp, struct hv_message *msg)
+static void build_mmio(struct sim_vp *vp, const struct emu_exit *x, const struct emu_regs *r,
+		       const struct emu_sregs *s, struct hv_message *msg)
 {
 	struct hv_x64_memory_intercept_message *mm = (void *)msg->u.payload;
-	struct kvm_run run = *vp->run;
-	struct kvm_regs r, pre;
-	struct kvm_sregs s;
-	struct sim_insn d;
-	bool known, writable = false, mapped;
-	uint8_t access;
-	unsigned len = 0;
-	uint64_t la;
-	int mode;
-
-	sim_kvm(vp->vcpu_fd, KVM_GET_REGS, &r);
-	sim_kvm(vp->vcpu_fd, KVM_GET_SREGS, &s);
-	mode = cpu_mode(&s);
-	pre = r;
-	known = decode_at(vp, &s, r.rip, mode, &d) == 0;
-
-	if (run.mmio.is_write) {
-		if (known && d.rep && sim_insn_is_store(&d) && sim_insn_is_string(&d) &&
-		    (d.op_size > 8 ? 8 : d.op_size) >= run.mmio.len) {
-			addr_sub(&pre.rdi, string_step(&r, d.op_size), d.addr_size);
-			if (d.opcode == 0xa4 || d.opcode == 0xa5)
-				addr_sub(&pre.rsi, string_step(&r, d.op_size), d.addr_size);
-			addr_add(&pre.rcx, 1, d.addr_size);
-		} else {
-			struct mmio_match m = { vp, &r, &s, mode, run.mmio.phys_addr, run.mmio.len, true };
-			unsigned k;
-
-			if (find_retired(vp, &r, &s, mode, match_store, &m, &d, &k) < 0) {
-				m.verify = false;
-				if (find_retired(vp, &r, &s, mode, match_store, &m, &d, &k) < 0)
-					k = 0;	/* unknown form: reported where KVM left it */
-			}
-			if (k && sim_insn_is_string(&d)) {
-				addr_sub(&pre.rdi, string_step(&r, d.op_size), d.addr_size);
-				if (d.opcode == 0xa4 || d.opcode == 0xa5)
-					addr_sub(&pre.rsi, string_step(&r, d.op_size), d.addr_size);
-			}
-			pre.rip -= k;
-		}
-	}
-	complete_pending(vp);
-	sim_kvm(vp->vcpu_fd, KVM_SET_REGS, &pre);
-
-	known = decode_at(vp, &s, pre.rip, mode, &d) == 0;
-	if (known)
-		len = d.len;
-	access = run.mmio.is_write || (known && sim_insn_is_rmw(&d)) ? HV_X64_INTERCEPT_ACCESS_WRITE
-								     : HV_X64_INTERCEPT_ACCESS_READ;
-	pthread_rwlock_rdlock(&vp->pt->mem_lock);
-	mapped = sim_gpa_to_host(vp->pt, run.mmio.phys_addr, 1, &writable) != NULL;
-	pthread_rwlock_unlock(&vp->pt->mem_lock);
+	uint8_t access = HV_X64_INTERCEPT_ACCESS_READ;
+	bool mapped = emu_vm_gpa_to_host(vp->pt->vm, x->mmio.gpa, 1, NULL) != NULL;
 
 	msg_init(msg, mapped ? HVMSG_GPA_INTERCEPT : HVMSG_UNMAPPED_GPA, sizeof(*mm));
-	fill_header(vp, &pre, &s, len, access, &mm->header);
+	mm->instruction_byte_count = insn_bytes(vp, s, x, mm->instruction_bytes);
+	if (x->mmio.fetch)
+		access = HV_X64_INTERCEPT_ACCESS_EXECUTE;
+	else if (x->mmio.write || insn_is_rmw(x->insn, x->insn_len, long_mode(s)))
+		access = HV_X64_INTERCEPT_ACCESS_WRITE;
+	fill_header(vp, r, s, x->rip, x->rflags, x->mmio.fetch ? 0 : x->insn_len, access, &mm->header);
 	mm->cache_type = 6;	/* write-back */
-	mm->guest_physical_address = run.mmio.phys_addr;
-	if (known && sim_insn_linear(&d, mode, &pre, &s, pre.rip + d.len, run.mmio.is_write, &la)) {
-		uint64_t gpa;
-
-		if (lin_to_gpa(vp, &s, la, &gpa) && (gpa >> 12) == (run.mmio.phys_addr >> 12)) {
-			mm->guest_virtual_address = la + (run.mmio.phys_addr - gpa);
-			mm->memory_access_info.gva_valid = 1;
-			mm->memory_access_info.gva_gpa_valid = 1;
-		}
-	}
-	if (!mm->memory_access_info.gva_valid && !(s.cr0 & (1u << 31))) {
-		mm->guest_virtual_address = run.mmio.phys_addr;	/* no paging: linear = physical */
-		mm->memory_access_info.gva_valid = 1;
-		mm->memory_access_info.gva_gpa_valid = 1;
-	}
-	mm->instruction_byte_count = (uint8_t)read_linear(vp, &s, rip_linear(&s, pre.rip, mode),
-							   mm->instruction_bytes, 16);
-}
-
-static void build_simple(struct sim_vp *vp, struct hv_message *msg, uint32_t type)
-{
-	struct hv_x64_halt_message *h = (void *)msg->u.payload;
-	struct kvm_regs r;
-	struct kvm_sregs s;
-
-	sim_kvm(vp->vcpu_fd, KVM_GET_REGS, &r);
-	sim_kvm(vp->vcpu_fd, KVM_GET_SREGS, &s);
-	msg_init(msg, type, sizeof(*h));
-	fill_header(vp, &r, &s, 0, HV_X64_INTERCEPT_ACCESS_EXECUTE, &h->header);
-}
-
-/* KVM could not fetch the instruction: it runs from a GPA with no RAM (an execute intercept). */
-static bool build_exec_fault(struct sim_vp *vp, struct hv_message *msg)
-{
-	struct hv_x64_memory_intercept_message *mm = (void *)msg->u.payload;
-	struct kvm_regs r;
-	struct kvm_sregs s;
-	uint64_t la, gpa;
-	bool mapped;
-
-	sim_kvm(vp->vcpu_fd, KVM_GET_REGS, &r);
-	sim_kvm(vp->vcpu_fd, KVM_GET_SREGS, &s);
-	la = rip_linear(&s, r.rip, cpu_mode(&s));
-	if (!lin_to_gpa(vp, &s, la, &gpa))
-		return false;
-	pthread_rwlock_rdlock(&vp->pt->mem_lock);
-	mapped = sim_gpa_mapped(vp->pt, gpa);
-	pthread_rwlock_unlock(&vp->pt->mem_lock);
-	if (mapped)
-		return false;
-	msg_init(msg, HVMSG_UNMAPPED_GPA, sizeof(*mm));
-	fill_header(vp, &r, &s, 0, HV_X64_INTERCEPT_ACCESS_EXECUTE, &mm->header);
-	mm->cache_type = 6;
-	mm->guest_physical_address = gpa;
-	mm->guest_virtual_address = la;
+	mm->guest_physical_address = x->mmio.gpa;
+	mm->guest_virtual_address = x->mmio.fetch ? rip_linear(s, x->rip) : x->mmio.gva;
 	mm->memory_access_info.gva_valid = 1;
 	mm->memory_access_info.gva_gpa_valid = 1;
-	return true;
+}
+
+/* HALT, UNRECOVERABLE_EXCEPTION: the header with the current state. */
+static void build_simple(struct sim_vp *vp, const struct emu_regs *r, const struct emu_sregs *s,
+			 struct hv_message *msg, uint32_t type)
+{
+	struct hv_x64_halt_message *h = (void *)msg->u.payload;
+
+	msg_init(msg, type, sizeof(*h));
+	fill_header(vp, r, s, r->rip, r->rflags, 0, HV_X64_INTERCEPT_ACCESS_EXECUTE, &h->header);
+}
+
+static void build_cpuid(struct sim_vp *vp, const struct emu_exit *x, const struct emu_regs *r,
+			const struct emu_sregs *s, const uint32_t def[4], struct hv_message *msg)
+{
+	struct hv_x64_cpuid_intercept_message *c = (void *)msg->u.payload;
+
+	msg_init(msg, HVMSG_X64_CPUID_INTERCEPT, sizeof(*c));
+	fill_header(vp, r, s, x->rip, x->rflags, x->insn_len, HV_X64_INTERCEPT_ACCESS_EXECUTE,
+		    &c->header);
+	c->rax = r->gpr[EMU_RAX];
+	c->rcx = r->gpr[EMU_RCX];
+	c->rdx = r->gpr[EMU_RDX];
+	c->rbx = r->gpr[EMU_RBX];
+	c->default_result_rax = def[0];
+	c->default_result_rbx = def[1];
+	c->default_result_rcx = def[2];
+	c->default_result_rdx = def[3];
+}
+
+static void build_msr(struct sim_vp *vp, const struct emu_exit *x, const struct emu_regs *r,
+		      const struct emu_sregs *s, struct hv_message *msg)
+{
+	struct hv_x64_msr_intercept_message *m = (void *)msg->u.payload;
+
+	msg_init(msg, HVMSG_X64_MSR_INTERCEPT, sizeof(*m));
+	fill_header(vp, r, s, x->rip, x->rflags, x->insn_len,
+		    x->msr.write ? HV_X64_INTERCEPT_ACCESS_WRITE : HV_X64_INTERCEPT_ACCESS_READ,
+		    &m->header);
+	m->msr_number = x->msr.index;
+	m->rdx = r->gpr[EMU_RDX];
+	m->rax = r->gpr[EMU_RAX];
+}
+
+static void build_exception(struct sim_vp *vp, const struct emu_exit *x, const struct emu_regs *r,
+			    const struct emu_sregs *s, struct hv_message *msg)
+{
+	struct hv_x64_exception_intercept_message *e = (void *)msg->u.payload;
+
+	msg_init(msg, HVMSG_X64_EXCEPTION_INTERCEPT, sizeof(*e));
+	fill_header(vp, r, s, x->rip, x->rflags, x->insn_len, HV_X64_INTERCEPT_ACCESS_EXECUTE,
+		    &e->header);
+	e->exception_vector = x->exception.vector;
+	e->exception_info.error_code_valid = x->exception.has_error_code;
+	e->error_code = x->exception.error_code;
+	if (x->exception.vector == 14)
+		e->exception_parameter = s->cr2;
+	e->instruction_byte_count = insn_bytes(vp, s, x, e->instruction_bytes);
+	sim_seg_to_hv(&s->ds, &e->ds_segment);
+	sim_seg_to_hv(&s->ss, &e->ss_segment);
+	e->rax = r->gpr[EMU_RAX];
+	e->rcx = r->gpr[EMU_RCX];
+	e->rdx = r->gpr[EMU_RDX];
+	e->rbx = r->gpr[EMU_RBX];
+	e->rsp = r->gpr[EMU_RSP];
+	e->rbp = r->gpr[EMU_RBP];
+	e->rsi = r->gpr[EMU_RSI];
+	e->rdi = r->gpr[EMU_RDI];
+	e->r8 = r->gpr[EMU_R8];
+	e->r9 = r->gpr[EMU_R9];
+	e->r10 = r->gpr[EMU_R10];
+	e->r11 = r->gpr[EMU_R11];
+	e->r12 = r->gpr[EMU_R12];
+	e->r13 = r->gpr[EMU_R13];
+	e->r14 = r->gpr[EMU_R14];
+	e->r15 = r->gpr[EMU_R15];
 }
 
 /* ---- register page --------------------------------------------------------------------------- */
@@ -537,45 +351,46 @@ static void reg_page_apply(struct sim_vp *vp)
 
 	if (!dirty)
 		return;
-	if (dirty & ((1u << HV_X64_REGISTER_CLASS_GENERAL) | (1u << HV_X64_REGISTER_CLASS_IP) |
-		     (1u << HV_X64_REGISTER_CLASS_FLAGS))) {
-		struct kvm_regs r;
-
-		if (sim_kvm(vp->vcpu_fd, KVM_GET_REGS, &r) == 0) {
-			if (dirty & (1u << HV_X64_REGISTER_CLASS_GENERAL)) {
-				r.rax = p->rax; r.rcx = p->rcx; r.rdx = p->rdx; r.rbx = p->rbx;
-				r.rsp = p->rsp; r.rbp = p->rbp; r.rsi = p->rsi; r.rdi = p->rdi;
-				r.r8 = p->r8; r.r9 = p->r9; r.r10 = p->r10; r.r11 = p->r11;
-				r.r12 = p->r12; r.r13 = p->r13; r.r14 = p->r14; r.r15 = p->r15;
-			}
-			if (dirty & (1u << HV_X64_REGISTER_CLASS_IP))
-				r.rip = p->rip;
-			if (dirty & (1u << HV_X64_REGISTER_CLASS_FLAGS))
-				r.rflags = p->rflags;
-			sim_kvm(vp->vcpu_fd, KVM_SET_REGS, &r);
-		}
-	}
 	if (dirty & (1u << HV_X64_REGISTER_CLASS_SEGMENT)) {
-		struct kvm_sregs s;
+		struct emu_sregs s;
 
-		if (sim_kvm(vp->vcpu_fd, KVM_GET_SREGS, &s) == 0) {
+		if (emu_vcpu_get_sregs(vp->ev, &s) == 0) {
 			sim_seg_from_hv(&p->es, &s.es);
 			sim_seg_from_hv(&p->cs, &s.cs);
 			sim_seg_from_hv(&p->ss, &s.ss);
 			sim_seg_from_hv(&p->ds, &s.ds);
 			sim_seg_from_hv(&p->fs, &s.fs);
 			sim_seg_from_hv(&p->gs, &s.gs);
-			memset(s.interrupt_bitmap, 0, sizeof(s.interrupt_bitmap));
-			sim_kvm(vp->vcpu_fd, KVM_SET_SREGS, &s);
+			emu_vcpu_set_sregs(vp->ev, &s);
+		}
+	}
+	if (dirty & ((1u << HV_X64_REGISTER_CLASS_GENERAL) | (1u << HV_X64_REGISTER_CLASS_IP) |
+		     (1u << HV_X64_REGISTER_CLASS_FLAGS))) {
+		struct emu_regs r;
+
+		if (emu_vcpu_get_regs(vp->ev, &r) == 0) {
+			if (dirty & (1u << HV_X64_REGISTER_CLASS_GENERAL)) {
+				const uint64_t g[16] = {
+					p->rax, p->rcx, p->rdx, p->rbx, p->rsp, p->rbp, p->rsi, p->rdi,
+					p->r8, p->r9, p->r10, p->r11, p->r12, p->r13, p->r14, p->r15,
+				};
+
+				memcpy(r.gpr, g, sizeof(g));
+			}
+			if (dirty & (1u << HV_X64_REGISTER_CLASS_IP))
+				r.rip = p->rip;
+			if (dirty & (1u << HV_X64_REGISTER_CLASS_FLAGS))
+				r.rflags = p->rflags;
+			emu_vcpu_set_regs(vp->ev, &r);
 		}
 	}
 	if (dirty & (1u << HV_X64_REGISTER_CLASS_XMM)) {
-		struct kvm_fpu f;
+		struct emu_fpu f;
 
-		if (sim_kvm(vp->vcpu_fd, KVM_GET_FPU, &f) == 0) {
+		if (emu_vcpu_get_fpu(vp->ev, &f) == 0) {
 			for (int i = 0; i < 6; i++)
 				memcpy(f.xmm[i], &p->xmm_registers[i], 16);
-			sim_kvm(vp->vcpu_fd, KVM_SET_FPU, &f);
+			emu_vcpu_set_fpu(vp->ev, &f);
 		}
 	}
 	p->dirty = 0;
@@ -584,20 +399,22 @@ static void reg_page_apply(struct sim_vp *vp)
 static void reg_page_fill(struct sim_vp *vp)
 {
 	struct hv_vp_register_page *p = vp->reg_page;
-	struct kvm_regs r;
-	struct kvm_sregs s;
-	struct kvm_fpu f;
+	struct emu_regs r;
+	struct emu_sregs s;
+	struct emu_fpu f;
 
-	if (sim_kvm(vp->vcpu_fd, KVM_GET_REGS, &r) < 0 || sim_kvm(vp->vcpu_fd, KVM_GET_SREGS, &s) < 0)
+	if (emu_vcpu_get_regs(vp->ev, &r) < 0 || emu_vcpu_get_sregs(vp->ev, &s) < 0)
 		return;
 	p->version = HV_VP_REGISTER_PAGE_VERSION_1;
-	p->rax = r.rax; p->rcx = r.rcx; p->rdx = r.rdx; p->rbx = r.rbx;
-	p->rsp = r.rsp; p->rbp = r.rbp; p->rsi = r.rsi; p->rdi = r.rdi;
-	p->r8 = r.r8; p->r9 = r.r9; p->r10 = r.r10; p->r11 = r.r11;
-	p->r12 = r.r12; p->r13 = r.r13; p->r14 = r.r14; p->r15 = r.r15;
+	p->rax = r.gpr[EMU_RAX]; p->rcx = r.gpr[EMU_RCX]; p->rdx = r.gpr[EMU_RDX];
+	p->rbx = r.gpr[EMU_RBX]; p->rsp = r.gpr[EMU_RSP]; p->rbp = r.gpr[EMU_RBP];
+	p->rsi = r.gpr[EMU_RSI]; p->rdi = r.gpr[EMU_RDI];
+	p->r8 = r.gpr[EMU_R8]; p->r9 = r.gpr[EMU_R9]; p->r10 = r.gpr[EMU_R10];
+	p->r11 = r.gpr[EMU_R11]; p->r12 = r.gpr[EMU_R12]; p->r13 = r.gpr[EMU_R13];
+	p->r14 = r.gpr[EMU_R14]; p->r15 = r.gpr[EMU_R15];
 	p->rip = r.rip;
 	p->rflags = r.rflags;
-	if (sim_kvm(vp->vcpu_fd, KVM_GET_FPU, &f) == 0)
+	if (emu_vcpu_get_fpu(vp->ev, &f) == 0)
 		for (int i = 0; i < 6; i++)
 			memcpy(&p->xmm_registers[i], f.xmm[i], 16);
 	sim_seg_to_hv(&s.es, &p->es);
@@ -615,202 +432,221 @@ static void reg_page_fill(struct sim_vp *vp)
 	p->isvalid = 1;
 }
 
-/* ---- halt detection for LAPIC partitions -------------------------------------------------- */
+/* ---- exits the sim completes itself ---------------------------------------------------------- */
 
-/*
- * With an in-kernel local APIC, KVM handles HLT itself and just blocks the vCPU thread, while
- * the hypervisor reports HVMSG_X64_HALT.  A monitor thread notices a vCPU thread that sleeps in
- * KVM_RUN and kicks it with a private signal; RUN_VP then reports the halt if KVM says so.
- */
-static int halt_signal(void)
+/* A guest write that an ioeventfd matches (the kernel's rules: len 0 = any size). */
+static bool ioeventfd_signal(struct sim_vp *vp, const struct emu_exit *x)
 {
-	const char *s = getenv("MSHV_SIM_HALT_SIGNAL");
+	struct sim_partition *pt = vp->pt;
+	uint64_t one = 1;
+	int fd = -1;
 
-	return s ? atoi(s) : SIGRTMAX - 1;
-}
+	pthread_rwlock_rdlock(&pt->mem_lock);
+	for (size_t i = 0; i < pt->nioeventfds && fd < 0; i++) {
+		const struct mshv_user_ioeventfd *e = &pt->ioeventfds[i].a;
+		uint64_t mask = e->len >= 8 || !e->len ? ~0ULL : (1ULL << (8 * e->len)) - 1;
 
-static void halt_handler(int sig)
-{
-	(void)sig;
-}
-
-static pthread_once_t halt_once = PTHREAD_ONCE_INIT;
-
-static void halt_install(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = halt_handler;
-	sigemptyset(&sa.sa_mask);
-	sigaction(halt_signal(), &sa, NULL);
-}
-
-static char thread_state(pid_t tid)
-{
-	char path[64], buf[256], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	sim_real_close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-static void *monitor_main(void *arg)
-{
-	struct sim_partition *pt = arg;
-	int sleeping[MSHV_MAX_VPS] = { 0 };
-
-	while (!atomic_load(&pt->monitor_stop)) {
-		struct timespec ts = { 0, 2 * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
-		for (unsigned i = 0; i < MSHV_MAX_VPS; i++) {
-			struct sim_vp *vp = sim_vp_lookup(pt, i);
-			int tid = vp ? atomic_load(&vp->run_tid) : 0;
-
-			if (!tid || thread_state(tid) != 'S') {
-				sleeping[i] = 0;
-				continue;
-			}
-			if (++sleeping[i] >= 3) {
-				sleeping[i] = 0;
-				atomic_store(&vp->halt_probe, true);
-				syscall(SYS_tgkill, getpid(), tid, halt_signal());
-			}
-		}
+		if (e->addr != x->mmio.gpa || (e->len && e->len != x->mmio.size))
+			continue;
+		if ((e->flags & (1u << MSHV_IOEVENTFD_BIT_DATAMATCH)) &&
+		    ((x->mmio.data ^ e->datamatch) & mask))
+			continue;
+		fd = e->fd;
 	}
-	return NULL;
+	pthread_rwlock_unlock(&pt->mem_lock);
+	if (fd < 0)
+		return false;
+	(void)!write(fd, &one, sizeof(one));
+	return true;
 }
 
-void sim_monitor_start(struct sim_partition *pt)
+static uint64_t prop_value(struct sim_partition *pt, uint32_t code)
 {
-	sigset_t all, old;
+	uint64_t v = 0;
 
 	pthread_mutex_lock(&pt->state_lock);
-	if (!pt->monitor_started) {
-		pthread_once(&halt_once, halt_install);
-		/* The monitor must not take the application's signals. */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		if (pthread_create(&pt->monitor, NULL, monitor_main, pt) == 0)
-			pt->monitor_started = true;
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	for (size_t i = 0; i < pt->nprops; i++)
+		if (pt->props[i].code == code)
+			v = pt->props[i].value;
+	pthread_mutex_unlock(&pt->state_lock);
+	return v;
+}
+
+static bool msr_intercepted(struct sim_partition *pt, const struct emu_exit *x)
+{
+	uint32_t want = x->msr.write ? HV_INTERCEPT_ACCESS_MASK_WRITE : HV_INTERCEPT_ACCESS_MASK_READ;
+
+	return ((sim_intercepted(pt, HV_INTERCEPT_TYPE_X64_MSR, UINT64_MAX) |
+		 sim_intercepted(pt, HV_INTERCEPT_TYPE_X64_MSR_INDEX, x->msr.index)) & want) != 0;
+}
+
+/* An MSR access nobody intercepts: the engine's MSR, else UNIMPLEMENTED_MSR_ACTION. */
+static void msr_complete(struct sim_vp *vp, const struct emu_exit *x)
+{
+	struct emu_completion c = { 0 };
+	int r;
+
+	r = x->msr.write ? emu_vcpu_set_msr(vp->ev, x->msr.index, x->msr.data)
+			 : emu_vcpu_get_msr(vp->ev, x->msr.index, &c.value);
+	if (r == -ENOENT)
+		c.inject_gp = prop_value(vp->pt, HV_PARTITION_PROPERTY_UNIMPLEMENTED_MSR_ACTION) ==
+			      HV_UNIMPLEMENTED_MSR_ACTION_FAULT;
+	else if (r < 0)
+		c.inject_gp = true;
+	if (c.inject_gp)
+		c.value = 0;
+	emu_vcpu_complete(vp->ev, &c);
+}
+
+/* INSTALL_INTERCEPT -> the engine's intercept flags (CPUID always: the sim answers it). */
+static void apply_intercepts(struct sim_vp *vp)
+{
+	struct sim_partition *pt = vp->pt;
+	unsigned flags = EMU_INTERCEPT_CPUID;
+	uint32_t exceptions = 0;
+
+	pthread_mutex_lock(&pt->state_lock);
+	for (size_t i = 0; i < pt->nintercepts; i++) {
+		const struct sim_intercept *in = &pt->intercepts[i];
+
+		if (!in->access)
+			continue;
+		if (in->type == HV_INTERCEPT_TYPE_X64_MSR || in->type == HV_INTERCEPT_TYPE_X64_MSR_INDEX)
+			flags |= EMU_INTERCEPT_MSR_ALL;
+		if (in->type == HV_INTERCEPT_TYPE_EXCEPTION && (in->param & 0xffff) < 32)
+			exceptions |= 1u << (in->param & 0xffff);
 	}
 	pthread_mutex_unlock(&pt->state_lock);
+	emu_vcpu_set_intercepts(vp->ev, flags, exceptions);
 }
 
-void sim_monitor_stop(struct sim_partition *pt)
+/*
+ * PENDING_INTERRUPTION written by the VMM.  The engine delivers an exception only as the
+ * completion of a pending MSR exit (#GP): that is what a VMM refusing an MSR access does.
+ * Other injections stay recorded but are not delivered (README, known differences).
+ */
+static void apply_pending_interruption(struct sim_vp *vp)
 {
-	if (!pt->monitor_started)
-		return;
-	atomic_store(&pt->monitor_stop, true);
-	pthread_join(pt->monitor, NULL);
-	pt->monitor_started = false;
-}
+	uint64_t p = vp->pending_interruption;
+	unsigned type = (unsigned)((p & HV_X64_PENDING_INTERRUPTION_TYPE_MASK) >>
+				   HV_X64_PENDING_INTERRUPTION_TYPE_SHIFT);
+	unsigned vector = (unsigned)((p & HV_X64_PENDING_INTERRUPTION_VECTOR_MASK) >>
+				     HV_X64_PENDING_INTERRUPTION_VECTOR_SHIFT);
 
-/* KVM_RUN must be interruptible by the halt signal even if the thread blocks it. */
-static void unblock_halt_signal(struct sim_vp *vp)
-{
-	struct {
-		struct kvm_signal_mask h;
-		uint64_t set;
-	} m;
-	sigset_t cur;
-
-	pthread_sigmask(SIG_BLOCK, NULL, &cur);
-	if (!sigismember(&cur, halt_signal()))
+	if (!(p & HV_X64_PENDING_INTERRUPTION_PENDING))
 		return;
-	sigdelset(&cur, halt_signal());
-	m.h.len = 8;
-	memcpy(&m.set, &cur, 8);
-	sim_kvm(vp->vcpu_fd, KVM_SET_SIGNAL_MASK, &m);
+	if (type == HV_X64_PENDING_EXCEPTION && vector == 13 && vp->have_last_exit &&
+	    vp->last_exit.kind == EMU_EXIT_MSR && emu_vcpu_exit_pending(vp->ev)) {
+		struct emu_completion c = { .inject_gp = true };
+
+		emu_vcpu_complete(vp->ev, &c);
+		vp->pending_interruption = 0;
+	}
 }
 
 /* ---- run ------------------------------------------------------------------------------------- */
 
+static void latch_dead(struct sim_vp *vp, struct hv_message *msg)
+{
+	struct emu_regs r;
+	struct emu_sregs s;
+
+	memset(&r, 0, sizeof(r));
+	memset(&s, 0, sizeof(s));
+	emu_vcpu_get_regs(vp->ev, &r);
+	emu_vcpu_get_sregs(vp->ev, &s);
+	build_simple(vp, &r, &s, msg, HVMSG_UNRECOVERABLE_EXCEPTION);
+	vp->dead = true;
+	vp->dead_msg = *msg;
+}
+
 static int run_vp(struct sim_vp *vp, struct hv_message *msg)
 {
+	struct emu_exit x;
+	struct emu_regs r;
+	struct emu_sregs s;
+	int ret;
+
 	if (vp->dead) {
 		*msg = vp->dead_msg;
 		return 0;
 	}
 	reg_page_apply(vp);
 	vp->reg_page->isvalid = 0;
-	vp->has_run = true;
-	if (vp->pt->lapic) {
-		sim_monitor_start(vp->pt);
-		unblock_halt_signal(vp);
-	}
+	apply_intercepts(vp);
+	apply_pending_interruption(vp);
 
 	for (;;) {
-		int r, err;
-
-		vp->run->immediate_exit = 0;
-		atomic_store(&vp->halt_probe, false);
-		atomic_store(&vp->run_tid, (int)syscall(SYS_gettid));
-		r = sim_real_ioctl(vp->vcpu_fd, KVM_RUN, NULL);
-		err = errno;
-		atomic_store(&vp->run_tid, 0);
-		if (r < 0) {
-			if (err == EINTR || err == EAGAIN) {
-				struct kvm_mp_state mp;
-
-				if (atomic_load(&vp->halt_probe) &&
-				    sim_kvm(vp->vcpu_fd, KVM_GET_MP_STATE, &mp) == 0 &&
-				    mp.mp_state == KVM_MP_STATE_HALTED) {
-					build_simple(vp, msg, HVMSG_X64_HALT);
-					break;
-				}
-				return -EINTR;
-			}
-			return -err;
+		sim_set_running(vp->ev);
+		ret = emu_vcpu_run(vp->ev, &x);
+		sim_set_running(NULL);
+		if (ret == -EINVAL) {
+			/* A state the engine cannot enter: what a failed VM entry is on the hypervisor. */
+			latch_dead(vp, msg);
+			goto out;
 		}
-		switch (vp->run->exit_reason) {
-		case KVM_EXIT_IO:
-			build_io(vp, msg);
+		if (ret < 0)
+			return ret;
+		if (x.kind == EMU_EXIT_INTERRUPTED)
+			return -EINTR;
+		vp->last_exit = x;
+		vp->have_last_exit = true;
+		if (emu_vcpu_get_regs(vp->ev, &r) < 0 || emu_vcpu_get_sregs(vp->ev, &s) < 0)
+			return -EIO;
+
+		switch (x.kind) {
+		case EMU_EXIT_IO:
+			build_io(vp, &x, &r, &s, msg);
 			goto out;
-		case KVM_EXIT_MMIO:
-			build_mmio(vp, msg);
+		case EMU_EXIT_MMIO:
+			if (x.mmio.write && !x.mmio.fetch && !x.mmio.readonly && ioeventfd_signal(vp, &x)) {
+				emu_vcpu_complete(vp->ev, &(struct emu_completion){ 0 });
+				continue;
+			}
+			build_mmio(vp, &x, &r, &s, msg);
 			goto out;
-		case KVM_EXIT_HLT:
-			build_simple(vp, msg, HVMSG_X64_HALT);
+		case EMU_EXIT_HALT:
+			build_simple(vp, &r, &s, msg, HVMSG_X64_HALT);
 			goto out;
-		case KVM_EXIT_SHUTDOWN:
-			build_simple(vp, msg, HVMSG_UNRECOVERABLE_EXCEPTION);
-			vp->dead = true;
-			vp->dead_msg = *msg;
+		case EMU_EXIT_SHUTDOWN:
+			latch_dead(vp, msg);
 			goto out;
-		case KVM_EXIT_IOAPIC_EOI: {
+		case EMU_EXIT_CPUID: {
+			uint32_t res[4];
+
+			sim_cpuid(vp, x.cpuid.eax, x.cpuid.ecx, true, res);
+			if (sim_intercepted(vp->pt, HV_INTERCEPT_TYPE_X64_CPUID, x.cpuid.eax) ||
+			    sim_intercepted(vp->pt, HV_INTERCEPT_TYPE_X64_GLOBAL_CPUID, UINT64_MAX)) {
+				build_cpuid(vp, &x, &r, &s, res, msg);
+				goto out;
+			}
+			{
+				struct emu_completion c = { .cpuid = { res[0], res[1], res[2], res[3] } };
+
+				emu_vcpu_complete(vp->ev, &c);
+			}
+			continue;
+		}
+		case EMU_EXIT_MSR:
+			if (msr_intercepted(vp->pt, &x)) {
+				build_msr(vp, &x, &r, &s, msg);
+				goto out;
+			}
+			msr_complete(vp, &x);
+			continue;
+		case EMU_EXIT_EXCEPTION:
+			build_exception(vp, &x, &r, &s, msg);
+			goto out;
+		case EMU_EXIT_EOI: {
 			struct hv_x64_apic_eoi_message *e = (void *)msg->u.payload;
 
 			msg_init(msg, HVMSG_X64_APIC_EOI, sizeof(*e));
 			e->vp_index = vp->index;
-			e->interrupt_vector = vp->run->eoi.vector;
+			e->interrupt_vector = x.eoi.vector;
 			goto out;
 		}
-		case KVM_EXIT_INTR:
-			return -EINTR;
-		case KVM_EXIT_INTERNAL_ERROR:
-			if (build_exec_fault(vp, msg))
-				goto out;
-			return -EIO;
-		case KVM_EXIT_FAIL_ENTRY:
-			build_simple(vp, msg, HVMSG_UNRECOVERABLE_EXCEPTION);
-			vp->dead = true;
-			vp->dead_msg = *msg;
-			goto out;
 		default:
-			continue;
+			return -EIO;
 		}
 	}
 out:
@@ -821,17 +657,17 @@ out:
 
 /* ---- VP state -------------------------------------------------------------------------------- */
 
-static uint32_t apic_reg(const struct kvm_lapic_state *l, unsigned off)
+static uint32_t apic_reg(const uint8_t *page, unsigned off)
 {
 	uint32_t v;
 
-	memcpy(&v, l->regs + off, 4);
+	memcpy(&v, page + off, 4);
 	return v;
 }
 
-static void apic_set(struct kvm_lapic_state *l, unsigned off, uint32_t v)
+static void apic_set(uint8_t *page, unsigned off, uint32_t v)
 {
-	memcpy(l->regs + off, &v, 4);
+	memcpy(page + off, &v, 4);
 }
 
 #define LAPIC_FIELDS(X) \
@@ -845,20 +681,20 @@ static void apic_set(struct kvm_lapic_state *l, unsigned off, uint32_t v)
 static int lapic_get(struct sim_vp *vp, uint8_t *buf)
 {
 	struct hv_local_interrupt_controller_state *h = (void *)buf;
-	struct kvm_lapic_state l;
+	uint8_t l[SIM_PAGE_SIZE];
 
-	if (!vp->pt->lapic || sim_kvm(vp->vcpu_fd, KVM_GET_LAPIC, &l) < 0)
+	if (!vp->pt->lapic || emu_vcpu_get_lapic(vp->ev, l) < 0)
 		return -EINVAL;
 	memset(buf, 0, SIM_PAGE_SIZE);
-	h->apic_id = apic_reg(&l, 0x20) >> 24;
-#define GET(f, off) h->f = apic_reg(&l, off);
+	h->apic_id = apic_reg(l, 0x20) >> 24;
+#define GET(f, off) h->f = apic_reg(l, off);
 	LAPIC_FIELDS(GET)
 #undef GET
-	h->apic_error_status = apic_reg(&l, 0x280);
+	h->apic_error_status = apic_reg(l, 0x280);
 	for (int i = 0; i < 8; i++) {
-		h->apic_isr[i] = apic_reg(&l, 0x100 + 16 * i);
-		h->apic_tmr[i] = apic_reg(&l, 0x180 + 16 * i);
-		h->apic_irr[i] = apic_reg(&l, 0x200 + 16 * i);
+		h->apic_isr[i] = apic_reg(l, 0x100 + 16 * i);
+		h->apic_tmr[i] = apic_reg(l, 0x180 + 16 * i);
+		h->apic_irr[i] = apic_reg(l, 0x200 + 16 * i);
 	}
 	return 0;
 }
@@ -866,20 +702,66 @@ static int lapic_get(struct sim_vp *vp, uint8_t *buf)
 static int lapic_set(struct sim_vp *vp, const uint8_t *buf)
 {
 	const struct hv_local_interrupt_controller_state *h = (const void *)buf;
-	struct kvm_lapic_state l;
+	uint8_t l[SIM_PAGE_SIZE];
 
-	if (!vp->pt->lapic || sim_kvm(vp->vcpu_fd, KVM_GET_LAPIC, &l) < 0)
+	if (!vp->pt->lapic || emu_vcpu_get_lapic(vp->ev, l) < 0)
 		return -EINVAL;
-	apic_set(&l, 0x20, h->apic_id << 24);
-#define SET(f, off) apic_set(&l, off, h->f);
+	apic_set(l, 0x20, h->apic_id << 24);
+#define SET(f, off) apic_set(l, off, h->f);
 	LAPIC_FIELDS(SET)
 #undef SET
 	for (int i = 0; i < 8; i++) {
-		apic_set(&l, 0x100 + 16 * i, h->apic_isr[i]);
-		apic_set(&l, 0x180 + 16 * i, h->apic_tmr[i]);
-		apic_set(&l, 0x200 + 16 * i, h->apic_irr[i]);
+		apic_set(l, 0x100 + 16 * i, h->apic_isr[i]);
+		apic_set(l, 0x180 + 16 * i, h->apic_tmr[i]);
+		apic_set(l, 0x200 + 16 * i, h->apic_irr[i]);
 	}
-	return sim_kvm(vp->vcpu_fd, KVM_SET_LAPIC, &l) < 0 ? -EINVAL : 0;
+	return emu_vcpu_set_lapic(vp->ev, l) < 0 ? -EINVAL : 0;
+}
+
+/*
+ * XSAVE state in the standard (non-compacted) format: the FXSAVE legacy area, then the XSAVE
+ * header with XSTATE_BV = x87 | SSE.  The engine has no AVX state.
+ */
+#define SIM_XSAVE_SIZE 4096u
+
+static int xsave_get(struct sim_vp *vp, uint8_t *x)
+{
+	struct emu_fpu f;
+	uint64_t bv = 3;
+	uint32_t mxcsr_mask = 0xffff;
+
+	if (emu_vcpu_get_fpu(vp->ev, &f) < 0)
+		return -EINVAL;
+	memset(x, 0, SIM_XSAVE_SIZE);
+	memcpy(x + 0, &f.fcw, 2);
+	memcpy(x + 2, &f.fsw, 2);
+	x[4] = f.ftw;
+	memcpy(x + 6, &f.fop, 2);
+	memcpy(x + 8, &f.fip, 8);
+	memcpy(x + 16, &f.fdp, 8);
+	memcpy(x + 24, &f.mxcsr, 4);
+	memcpy(x + 28, &mxcsr_mask, 4);
+	memcpy(x + 32, f.st, sizeof(f.st));
+	memcpy(x + 160, f.xmm, sizeof(f.xmm));
+	memcpy(x + 512, &bv, 8);
+	return 0;
+}
+
+static int xsave_set(struct sim_vp *vp, const uint8_t *x)
+{
+	struct emu_fpu f;
+
+	memset(&f, 0, sizeof(f));
+	memcpy(&f.fcw, x + 0, 2);
+	memcpy(&f.fsw, x + 2, 2);
+	f.ftw = x[4];
+	memcpy(&f.fop, x + 6, 2);
+	memcpy(&f.fip, x + 8, 8);
+	memcpy(&f.fdp, x + 16, 8);
+	memcpy(&f.mxcsr, x + 24, 4);
+	memcpy(f.st, x + 32, sizeof(f.st));
+	memcpy(f.xmm, x + 160, sizeof(f.xmm));
+	return emu_vcpu_set_fpu(vp->ev, &f) < 0 ? -EINVAL : 0;
 }
 
 static int vp_state(struct sim_vp *vp, struct mshv_get_set_vp_state *u, bool set)
@@ -895,7 +777,7 @@ static int vp_state(struct sim_vp *vp, struct mshv_get_set_vp_state *u, bool set
 		return -EINVAL;
 	switch (a.type) {
 	case MSHV_VP_STATE_XSAVE:
-		need = sizeof(struct kvm_xsave);
+		need = SIM_XSAVE_SIZE;
 		break;
 	case MSHV_VP_STATE_SYNTHETIC_TIMERS:
 		need = sizeof(vp->stimers);
@@ -927,8 +809,7 @@ static int vp_state(struct sim_vp *vp, struct mshv_get_set_vp_state *u, bool set
 		r = set ? lapic_set(vp, buf) : lapic_get(vp, buf);
 		break;
 	case MSHV_VP_STATE_XSAVE:
-		r = sim_kvm(vp->vcpu_fd, set ? KVM_SET_XSAVE : KVM_GET_XSAVE, buf);
-		r = r < 0 ? -EINVAL : 0;
+		r = set ? xsave_set(vp, buf) : xsave_get(vp, buf);
 		break;
 	case MSHV_VP_STATE_SIMP:
 		set ? memcpy(vp->simp, buf, need) : memcpy(buf, vp->simp, need);

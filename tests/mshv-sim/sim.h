@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* mshv-sim internals: a test double of the mainline Linux MSHV driver that runs guests on KVM. */
+/* mshv-sim internals: a test double of the mainline Linux MSHV driver that runs guests on the
+ * project's software CPU engine (src/hv/emu). */
 #ifndef MSHVD_TESTS_MSHV_SIM_H
 #define MSHVD_TESTS_MSHV_SIM_H
 
-#include <linux/kvm.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -12,21 +12,22 @@
 #include <sys/types.h>
 
 #include "mshv/mshv-abi.h"
+#include "hv/emu/emu.h"
 
 #define SIM_PAGE_SIZE		4096u
 #define SIM_MAX_PROPS		32
 #define SIM_MAX_INTERCEPTS	64
 #define SIM_MAX_CPUID_OVERRIDES	64
 #define SIM_MAX_IRQFDS		256
-#define SIM_CPUID_MAX_ENTRIES	256
 
 /* Real libc entry points (dlsym(RTLD_NEXT)); the sim never calls its own interposed symbols. */
 int sim_real_ioctl(int fd, unsigned long req, void *arg);
 int sim_real_close(int fd);
 void *sim_real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 
-/* ioctl on a KVM fd: 0/positive result or a negative errno. */
-int sim_kvm(int fd, unsigned long req, void *arg);
+/* The engine vCPU the calling thread is running (MSHV_RUN_VP), or NULL: a signal delivered to
+ * the thread meanwhile kicks it so RUN_VP returns EINTR like the driver's. */
+void sim_set_running(struct emu_vcpu *v);
 
 /* copy_from_user/copy_to_user: 0 or -EFAULT for unmapped or PROT_NONE user memory. */
 int sim_copy_in(void *dst, const void *usrc, size_t n);
@@ -44,8 +45,7 @@ struct sim_region {
 	uint64_t npages;
 	uint64_t uaddr;
 	uint8_t flags;
-	uint32_t slot;
-	uint8_t *dirty;		/* accumulated dirty bitmap (1 bit per page) */
+	uint8_t *dirty;		/* accumulated dirty bitmap (1 bit per page, 64-bit words) */
 };
 
 struct sim_prop {
@@ -86,7 +86,7 @@ struct sim_partition {
 	bool lapic;
 	bool initialized;
 	bool dirty_tracking;
-	int vm_fd;
+	struct emu_vm *vm;
 
 	struct sim_region *regions;
 	size_t nregions;
@@ -107,9 +107,11 @@ struct sim_partition {
 	struct mshv_user_irq_entry *routes;
 	size_t nroutes;
 
-	pthread_t monitor;		/* halt monitor (LAPIC partitions) */
-	bool monitor_started;
-	atomic_bool monitor_stop;
+	/* irqfds: a thread polls the bound eventfds and injects their routes' MSIs. */
+	pthread_t irq_thread;
+	bool irq_thread_started;
+	atomic_bool irq_stop;
+	int irq_wake;			/* eventfd: the irqfd list changed / stop */
 };
 
 struct sim_vp {
@@ -117,17 +119,19 @@ struct sim_vp {
 	pthread_mutex_t lock;		/* the kernel's per-VP mutex: held across RUN_VP */
 	struct sim_partition *pt;	/* holds a reference */
 	uint32_t index;
-	int vcpu_fd;
-	struct kvm_run *run;
-	size_t run_size;
+	struct emu_vcpu *ev;
 	struct hv_vp_register_page *reg_page;
 	struct hv_message *msg_page;
 
-	atomic_int run_tid;		/* thread inside KVM_RUN, 0 otherwise */
-	atomic_bool halt_probe;		/* the monitor kicked this VP */
-	bool has_run;
 	bool dead;			/* latched after an unrecoverable exception */
 	struct hv_message dead_msg;
+	struct emu_exit last_exit;	/* the exit of the last message (pending while unmoved) */
+	bool have_last_exit;
+
+	uint64_t xfem;			/* XCR0: stored only */
+	uint64_t pending_interruption;	/* HV_REGISTER_PENDING_INTERRUPTION, see run_vp() */
+	bool nmi_masked;		/* INTERRUPT_STATE.NMI_MASKED: stored only */
+	uint64_t spec_ctrl, u_xss;	/* MSRs the engine lacks: stored only */
 
 	uint64_t explicit_suspend;
 	uint64_t intercept_suspend;
@@ -158,10 +162,12 @@ void sim_pt_unref(struct sim_partition *pt);
 /* Host pointer for [gpa, gpa+len) inside one region, or NULL.  Caller holds mem_lock. */
 void *sim_gpa_to_host(struct sim_partition *pt, uint64_t gpa, size_t len, bool *ret_writable);
 bool sim_gpa_mapped(struct sim_partition *pt, uint64_t gpa);
-int sim_kvm_fd(void);
-/* KVM's supported CPUID adjusted to the partition, plus the VP's registered overrides when
- * apply is set.  *ret is malloc'ed.  Takes state_lock. */
-int sim_cpuid_table(struct sim_partition *pt, uint32_t vp, bool apply, struct kvm_cpuid2 **ret);
+/* The engine's CPUID answer adjusted to the partition (APIC / x2APIC bits), plus the VP's
+ * registered overrides when apply is set.  Takes state_lock.  Thread: holder of the VP lock. */
+void sim_cpuid(struct sim_vp *vp, uint32_t leaf, uint32_t subleaf, bool apply, uint32_t out[4]);
+/* Is an intercept of this type installed (any parameter when param is UINT64_MAX)?  Returns
+ * its access mask, 0 when none.  Takes state_lock. */
+uint32_t sim_intercepted(struct sim_partition *pt, uint32_t type, uint64_t param);
 int sim_set_dirty_tracking(struct sim_partition *pt, bool on);
 /* The VP with this index or NULL (VPs live as long as their partition). */
 struct sim_vp *sim_vp_lookup(struct sim_partition *pt, uint32_t index);
@@ -173,8 +179,6 @@ void sim_vp_unref(struct sim_vp *vp);
 void sim_vp_free(struct sim_vp *vp);
 int sim_vp_ioctl(struct sim_vp *vp, unsigned long req, void *arg);
 int sim_vp_mmap_check(struct sim_vp *vp, size_t len, off_t off);
-void sim_monitor_start(struct sim_partition *pt);
-void sim_monitor_stop(struct sim_partition *pt);
 
 /* hvcall.c: MSHV_ROOT_HVCALL on a pt fd (vp == NULL) or vp fd. */
 int sim_root_hvcall(struct sim_partition *pt, struct sim_vp *vp, struct mshv_root_hvcall *args);
@@ -182,48 +186,18 @@ int sim_root_hvcall(struct sim_partition *pt, struct sim_vp *vp, struct mshv_roo
 /* regs.c: register access by HV name; the VP lock is held. */
 struct sim_regs_ctx {
 	struct sim_vp *vp;
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	struct kvm_fpu fpu;
-	struct kvm_debugregs dbg;
-	struct kvm_xcrs xcrs;
-	struct kvm_vcpu_events events;
-	struct kvm_xsave xsave;		/* only for MXCSR: KVM_GET/SET_FPU ignore it */
-	bool have_regs, have_sregs, have_fpu, have_dbg, have_xcrs, have_events, have_xsave;
-	bool dirty_regs, dirty_sregs, dirty_fpu, dirty_dbg, dirty_xcrs, dirty_events, dirty_mxcsr;
+	struct emu_regs regs;
+	struct emu_sregs sregs;
+	struct emu_fpu fpu;
+	bool have_regs, have_sregs, have_fpu;
+	bool dirty_regs, dirty_sregs, dirty_fpu;
 };
 /* 0, or an HV status (HV_STATUS_INVALID_PARAMETER for unknown names). */
 uint16_t sim_reg_get(struct sim_regs_ctx *c, uint32_t name, union hv_register_value *v);
 uint16_t sim_reg_set(struct sim_regs_ctx *c, uint32_t name, const union hv_register_value *v);
 /* Write back what was modified; returns 0 or a negative errno. */
 int sim_regs_flush(struct sim_regs_ctx *c);
-void sim_seg_to_hv(const struct kvm_segment *k, struct hv_x64_segment_register *h);
-void sim_seg_from_hv(const struct hv_x64_segment_register *h, struct kvm_segment *k);
-
-/* insn.c: the small x86 decoder the sim needs to rewind KVM's completed writes. */
-struct sim_insn {
-	unsigned len;
-	unsigned opcode;	/* one-byte opcode, or 0x0f00 | second byte */
-	bool rep;		/* F3 or F2 prefix */
-	bool has_modrm;
-	bool mem;		/* has a memory operand (modrm with mod != 3, moffs or string) */
-	unsigned op_size;	/* operand size of the memory access, bytes */
-	unsigned addr_size;	/* 2, 4 or 8 */
-	int seg;		/* segment override (0-5 = ES CS SS DS FS GS) or -1 */
-	uint8_t rex;
-	uint8_t modrm;
-	uint8_t sib;
-	int64_t disp;
-	bool rip_rel;
-};
-/* mode: 16, 32 or 64.  Returns 0, or -1 when the bytes are not an instruction the sim knows. */
-int sim_insn_decode(const uint8_t *b, size_t n, int mode, struct sim_insn *ret);
-/* Linear address of the memory operand with the given registers; false if not computable. */
-bool sim_insn_linear(const struct sim_insn *in, int mode, const struct kvm_regs *r,
-		     const struct kvm_sregs *s, uint64_t next_rip, bool dest, uint64_t *ret_la);
-/* Pure stores (KVM retires them before the MMIO exit) and read-modify-write forms. */
-bool sim_insn_is_store(const struct sim_insn *in);
-bool sim_insn_is_rmw(const struct sim_insn *in);
-bool sim_insn_is_string(const struct sim_insn *in);
+void sim_seg_to_hv(const struct emu_segment *e, struct hv_x64_segment_register *h);
+void sim_seg_from_hv(const struct hv_x64_segment_register *h, struct emu_segment *e);
 
 #endif

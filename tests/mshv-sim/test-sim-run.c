@@ -172,7 +172,7 @@ static void test_example(uint64_t pt_flags)
 	check_eq_u64(io->rax & 0xff, 0);
 	check_eq_int(v.page->dirty, 0);
 
-	/* Advance by hypercall: then hlt.  KVM has moved RIP past the hlt (documented). */
+	/* Advance by hypercall: then hlt.  The HALT message has RIP past the hlt (documented). */
 	set_reg(&v, HV_X64_REGISTER_RIP, io->header.rip + io->header.instruction_length);
 	require_ok(run(&v, &m));
 	check_eq_u64(m.header.message_type, HVMSG_X64_HALT);
