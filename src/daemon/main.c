@@ -333,9 +333,12 @@ int main(int argc, char **argv)
 			 backend == HV_BACKEND_MSHV ? "/dev/mshv" :
 			 backend == HV_BACKEND_KVM ? "/dev/kvm" : "emu",
 			 device ? ", --device" : "", strerror(-r),
-			 backend != HV_BACKEND_EMU && hv_backend_available(HV_BACKEND_EMU) ?
+			 backend == HV_BACKEND_EMU ? "" :
+			 hv_backend_available(HV_BACKEND_EMU) ?
 			 "; --backend emu runs guests on a software CPU (development and CI only, "
-			 "not an isolation boundary)" : "");
+			 "not an isolation boundary)" :
+			 "; --backend emu (a software CPU for development and CI) needs an mshvd "
+			 "built with libunicorn");
 		return EXIT_FAILURE;
 	}
 	if (!hv_hardware_isolation(mshvd.hv))
