@@ -630,7 +630,7 @@ static int emu_hv_vcpu_get_regs(struct hv_vcpu *vcpu, struct hv_reg_value *regs,
 			} else if ((t = table_slot(&s, reg))) {
 				regs[i].table.base = t->base;
 				regs[i].table.limit = t->limit;
-			} else {
+			} else if (sreg_u64_slot(&s, reg)) {
 				regs[i].u64 = *sreg_u64_slot(&s, reg);
 			}
 			break;
@@ -681,7 +681,7 @@ static int emu_hv_vcpu_set_regs(struct hv_vcpu *vcpu, const struct hv_reg_value 
 			} else if ((t = table_slot(&s, reg))) {
 				t->base = regs[i].table.base;
 				t->limit = regs[i].table.limit;
-			} else {
+			} else if (sreg_u64_slot(&s, reg)) {
 				*sreg_u64_slot(&s, reg) = regs[i].u64;
 			}
 			break;
