@@ -39,6 +39,12 @@ int cmd_info(struct ctl *ctl, int argc, char **argv)
 	ctl_need_args(ctl, argc - optind, 0, 0);
 	result = ctl_call(ctl, "daemon-info", NULL);
 	print_result(ctl, result, true);
+	/* Said in words too: the field alone is easy to miss. */
+	if (!ctl->json &&
+	    !strcmp(json_string_value(json_object_get(result, "isolation")) ?: "", "none-emulated"))
+		printf("note: backend %s runs guests on a software CPU inside mshvd: it is for "
+		       "development and CI, NOT an isolation boundary\n",
+		       json_string_value(json_object_get(result, "backend")) ?: "?");
 	json_decref(result);
 	return CTL_EXIT_OK;
 }

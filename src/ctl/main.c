@@ -14,7 +14,7 @@
 #define VMV	"VM VCPU"
 
 const struct ctl_command ctl_commands[] = {
-	{ "info", "", "show the daemon's version, backend, capabilities and limits", NULL, cmd_info },
+	{ "info", "", "show the daemon's version, backend, isolation, capabilities and limits", NULL, cmd_info },
 	{ "create", "[NAME]", "create a VM",
 	  "  --lapic          give the partition a local APIC\n"
 	  "  --x2apic         enable x2APIC\n"

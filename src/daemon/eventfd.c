@@ -16,26 +16,29 @@
 /* kvm: GSIs below this are the irqchip pins (PIC 0-15, IOAPIC 0-23), routed by default. */
 #define KVM_IRQCHIP_GSIS	24
 
-static bool backend_is_mshv(void)
+/* The MSHV interrupt model: a LAPIC per vCPU and no PIC/IOAPIC pins, so every GSI is an MSI
+ * route.  The emu backend's engine has the same model. */
+static bool backend_msi_only(void)
 {
-	return strcmp(hv_name(mshvd.hv), "mshv") == 0;
+	return strcmp(hv_name(mshvd.hv), "mshv") == 0 || strcmp(hv_name(mshvd.hv), "emu") == 0;
 }
 
 bool vm_has_irqchip(const struct vm *vm)
 {
-	if (backend_is_mshv())
+	if (strcmp(hv_name(mshvd.hv), "mshv") == 0)
 		return vm->opts.lapic;
+	/* emu: the engine's LAPIC is its only interrupt controller; either option creates it. */
 	return vm->opts.irqchip || vm->opts.lapic || vm->opts.x2apic;
 }
 
 const char *vm_irqchip_option(void)
 {
-	return backend_is_mshv() ? "lapic" : "irqchip";
+	return backend_msi_only() ? "lapic" : "irqchip";
 }
 
 bool vm_gsi_routed(const struct vm *vm, uint32_t gsi)
 {
-	if (!backend_is_mshv() && gsi < KVM_IRQCHIP_GSIS)
+	if (!backend_msi_only() && gsi < KVM_IRQCHIP_GSIS)
 		return true;
 	for (unsigned i = 0; i < vm->nmsi_routes; i++)
 		if (vm->msi_routes[i].gsi == gsi)

@@ -72,10 +72,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: mshvd [OPTION]...\n"
-"Serve partitions of the Microsoft Hypervisor (/dev/mshv) or KVM over JSON-RPC 2.0.\n"
+"Serve partitions of the Microsoft Hypervisor (/dev/mshv), KVM or a software CPU over\n"
+"JSON-RPC 2.0.\n"
 "\n"
 "  -s, --socket PATH         listening socket (default " MSHVD_DEFAULT_SOCKET ")\n"
-"  -b, --backend NAME        auto, mshv or kvm (default auto)\n"
+"  -b, --backend NAME        auto, mshv, kvm or emu (default auto: mshv, then kvm);\n"
+"                            emu is a software CPU for development and CI, NOT an\n"
+"                            isolation boundary\n"
 "      --device PATH         hypervisor device instead of the backend's default\n"
 "  -f, --foreground          do not detach\n"
 "      --log-level LEVEL     error, warning, info or debug (default info)\n"
@@ -314,14 +317,33 @@ int main(int argc, char **argv)
 	/* Forking would hide us from the service manager (notify, watchdog, MAINPID). */
 	if (systemd_managed())
 		foreground = true;
-	r = hv_open(backend, device, &mshvd.hv);
-	if (r < 0) {
-		log_full(LOG_LVL_ERROR, 0, -1, NULL, -r, "cannot open the hypervisor (%s%s): %s",
-			 backend == HV_BACKEND_AUTO ? "/dev/mshv, /dev/kvm" :
-			 backend == HV_BACKEND_MSHV ? "/dev/mshv" : "/dev/kvm",
-			 device ? ", --device" : "", strerror(-r));
+	if (backend == HV_BACKEND_EMU && !hv_backend_available(backend)) {
+		log_error("backend emu is not built into this mshvd (configure --with-unicorn)");
 		return EXIT_FAILURE;
 	}
+	if (backend == HV_BACKEND_EMU && device) {
+		log_error("backend emu has no device: --device does not apply");
+		return EXIT_FAILURE;
+	}
+	r = hv_open(backend, device, &mshvd.hv);
+	if (r < 0) {
+		/* auto never picks emu (no isolation boundary); say how to ask for it. */
+		log_full(LOG_LVL_ERROR, 0, -1, NULL, -r, "cannot open the hypervisor (%s%s): %s%s",
+			 backend == HV_BACKEND_AUTO ? "/dev/mshv, /dev/kvm" :
+			 backend == HV_BACKEND_MSHV ? "/dev/mshv" :
+			 backend == HV_BACKEND_KVM ? "/dev/kvm" : "emu",
+			 device ? ", --device" : "", strerror(-r),
+			 backend == HV_BACKEND_EMU ? "" :
+			 hv_backend_available(HV_BACKEND_EMU) ?
+			 "; --backend emu runs guests on a software CPU (development and CI only, "
+			 "not an isolation boundary)" :
+			 "; --backend emu (a software CPU for development and CI) needs an mshvd "
+			 "built with libunicorn");
+		return EXIT_FAILURE;
+	}
+	if (!hv_hardware_isolation(mshvd.hv))
+		log_warning("backend %s is a software CPU: guests are NOT isolated from this "
+			    "process; use it for development and CI only", hv_name(mshvd.hv));
 	mshvd.base = event_base_new();
 	if (!mshvd.base || events_init(mshvd.limits.event_ring) < 0 || mailbox_init() < 0) {
 		log_error("cannot set up the event loop");

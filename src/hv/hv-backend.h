@@ -56,6 +56,7 @@ struct hv_vcpu {
 struct hv_ops {
 	const char *name;
 	enum hv_backend backend;
+	bool emulated;		/* a software CPU: no hardware isolation */
 
 	/* -ENODEV/-ENOENT/-EACCES when the device is absent or unusable. */
 	int (*open)(const char *path, struct hv **ret);
@@ -89,6 +90,7 @@ struct hv_ops {
 
 extern const struct hv_ops hv_kvm_ops;
 extern const struct hv_ops hv_mshv_ops;
+extern const struct hv_ops hv_emu_ops;		/* only with HAVE_UNICORN */
 
 /* Install the process-wide kick signal handler once (no SA_RESTART); returns the signal
  * number or a negative errno.  Thread: any. */

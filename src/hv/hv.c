@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The generic half of the hypervisor layer: backend choice, argument and capability checks,
  * the mapping table and pending-exit bookkeeping shared by every backend. */
+#include "config.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +17,11 @@ static const struct hv_ops *const hv_backends[] = {
 	[HV_BACKEND_AUTO] = NULL,
 	[HV_BACKEND_MSHV] = &hv_mshv_ops,
 	[HV_BACKEND_KVM] = &hv_kvm_ops,
+#ifdef HAVE_UNICORN
+	[HV_BACKEND_EMU] = &hv_emu_ops,
+#else
+	[HV_BACKEND_EMU] = NULL,	/* configure --without-unicorn */
+#endif
 };
 
 int hv_backend_from_name(const char *name, enum hv_backend *ret)
@@ -23,6 +30,7 @@ int hv_backend_from_name(const char *name, enum hv_backend *ret)
 		[HV_BACKEND_AUTO] = "auto",
 		[HV_BACKEND_MSHV] = "mshv",
 		[HV_BACKEND_KVM] = "kvm",
+		[HV_BACKEND_EMU] = "emu",
 	};
 
 	if (!name || !ret)
@@ -97,9 +105,11 @@ int hv_open(enum hv_backend backend, const char *path, struct hv **ret)
 	switch (backend) {
 	case HV_BACKEND_MSHV:
 	case HV_BACKEND_KVM:
+	case HV_BACKEND_EMU:
 		return hv_open_one(backend, path, ret);
 	case HV_BACKEND_AUTO:
-		/* A path names one device; it cannot apply to both. */
+		/* A path names one device; it cannot apply to both.  Never emu: a software CPU is
+		 * not an isolation boundary, so it is used only when asked for by name. */
 		if (path)
 			return -EINVAL;
 		r = hv_open_one(HV_BACKEND_MSHV, NULL, ret);
@@ -121,6 +131,17 @@ struct hv *hv_free(struct hv *hv)
 const char *hv_name(const struct hv *hv)
 {
 	return hv ? hv->ops->name : NULL;
+}
+
+bool hv_hardware_isolation(const struct hv *hv)
+{
+	return hv && !hv->ops->emulated;
+}
+
+bool hv_backend_available(enum hv_backend backend)
+{
+	return (unsigned)backend < sizeof(hv_backends) / sizeof(hv_backends[0]) &&
+	       (backend == HV_BACKEND_AUTO || hv_backends[backend] != NULL);
 }
 
 uint32_t hv_caps(const struct hv *hv)

@@ -26,9 +26,11 @@ struct hv_vm;
 struct hv_vcpu;
 
 enum hv_backend {
-	HV_BACKEND_AUTO,	/* mshv when /dev/mshv opens, else kvm */
+	HV_BACKEND_AUTO,	/* mshv when /dev/mshv opens, else kvm; never emu */
 	HV_BACKEND_MSHV,
 	HV_BACKEND_KVM,
+	HV_BACKEND_EMU,		/* the software CPU (src/hv/emu): no device, NOT an isolation
+				 * boundary; -EOPNOTSUPP when built --without-unicorn */
 };
 
 /* Capabilities of an open backend (hv_caps()).  An operation whose bit is clear returns
@@ -54,11 +56,18 @@ enum {
 /* Name of one capability bit ("irqchip", "ioeventfd-pio", ...), NULL for unknown bits. */
 const char *hv_cap_name(uint32_t cap);
 
-/* Open a backend.  path NULL means the backend's default device.  With HV_BACKEND_AUTO and no
- * usable device, returns -ENODEV (the caller names both /dev/mshv and /dev/kvm).  Thread: any. */
+/* Open a backend.  path NULL means the backend's default device (emu has none: a path is
+ * -EINVAL).  With HV_BACKEND_AUTO and no usable device, returns -ENODEV (the caller names
+ * /dev/mshv, /dev/kvm and --backend emu).  A backend not built into this binary returns
+ * -EOPNOTSUPP.  Thread: any. */
 int hv_open(enum hv_backend backend, const char *path, struct hv **ret);
 struct hv *hv_free(struct hv *hv);
-const char *hv_name(const struct hv *hv);		/* "mshv" or "kvm" */
+const char *hv_name(const struct hv *hv);		/* "mshv", "kvm" or "emu" */
+/* True when guests run under hardware virtualization (mshv, kvm); false for emu, whose guests
+ * run under a software CPU inside this process (no isolation boundary). */
+bool hv_hardware_isolation(const struct hv *hv);
+/* True when backend is built into this binary (emu needs libunicorn). */
+bool hv_backend_available(enum hv_backend backend);
 uint32_t hv_caps(const struct hv *hv);
 int hv_backend_from_name(const char *name, enum hv_backend *ret);
 

@@ -77,9 +77,12 @@ class Daemon(mshvd_test.Daemon):
     def __init__(self, backend=None):
         if not os.access(MSHVD, os.X_OK):
             skip("%s is not built" % MSHVD)
-        if not kvm_usable():
-            skip("/dev/kvm is not usable")
         self.backend = backend or os.environ.get("MSHVCTL_TEST_BACKEND", mshvd_test.BACKEND)
+        if self.backend == "emu":
+            if not mshvd_test.emu_built():
+                skip("mshvd is built --without-unicorn: no emu backend")
+        elif not kvm_usable():
+            skip("/dev/kvm is not usable")
         super().__init__(backend=self.backend)
         self.socket = self.path
         self.stopped = False

@@ -28,6 +28,9 @@ with Daemon() as d:
     info = j("info")
     check(info and info.get("backend") and "version" in info, "info json: %r" % info)
     check(info.get("backend") == d.backend, "backend %r, wanted %r" % (info.get("backend"), d.backend))
+    isolation = "none-emulated" if d.backend == "emu" else "hardware"
+    check(info.get("isolation") == isolation, "isolation %r, wanted %r" % (info.get("isolation"), isolation))
+    check(("NOT an isolation boundary" in out) == (d.backend == "emu"), "info note: %r" % out[-300:])
 
     # create, list, show
     out = c("create", "demo").stdout.decode()

@@ -2,8 +2,9 @@
 // libFuzzer target: one client's byte stream through mshvd's socket, framing, JSON-RPC and methods.
 
 /*
- * The daemon's own code (src/daemon without main.c) runs on a stub hypervisor
- * (tests/fuzz/hv-stub.c).  Each input is what one client writes on a real connection to the
+ * The daemon's own code (src/daemon without main.c) runs on the emu backend, a real x86
+ * engine, when built with libunicorn; otherwise (or with FUZZ_RPC_BACKEND=stub) on a stub
+ * hypervisor with a toy ISA (tests/fuzz/hv-stub.c), which stands in for kvm and mshv too.  Each input is what one client writes on a real connection to the
  * daemon's real listening socket: accept, SO_PEERCRED, line framing, the request-size limit,
  * parsing, batches, dispatch and every method handler, vCPU threads and events included.
  * After the client closes its end, the loop runs until the daemon closed the connection;
@@ -146,8 +147,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(sock_path, sizeof(sock_path), "%s/mshvd-fuzz-%d.sock",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
 	mshvd.socket_path = sock_path;
-	if (hv_open(HV_BACKEND_KVM, NULL, &mshvd.hv) < 0)
+	/* The real engine where it is built in (FUZZ_RPC_BACKEND=stub picks the toy ISA). */
+	if (hv_backend_available(HV_BACKEND_EMU) &&
+	    strcmp(getenv("FUZZ_RPC_BACKEND") ?: "emu", "stub") != 0) {
+		if (hv_open(HV_BACKEND_EMU, NULL, &mshvd.hv) < 0)
+			abort();
+	} else if (hv_open(HV_BACKEND_KVM, NULL, &mshvd.hv) < 0) {
 		abort();
+	}
 	mshvd.base = event_base_new();
 	if (!mshvd.base || events_init(mshvd.limits.event_ring) < 0 || mailbox_init() < 0 ||
 	    server_listen(sock_path, NULL) < 0) {

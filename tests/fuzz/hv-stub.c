@@ -2,9 +2,11 @@
 // A fake hypervisor backend for the RPC fuzzer: in-memory VMs and vCPUs running a toy ISA.
 
 /*
- * Linked only into tests/fuzz/fuzz-rpc, in place of the real backends: it defines hv_kvm_ops
- * (named "stub", every capability) and an hv_mshv_ops whose open fails, so src/hv/hv.c keeps
- * doing its generic checks (mapping table, pending exits, register kinds) on top of it.
+ * Linked only into tests/fuzz/fuzz-rpc, in place of the kvm and mshv backends: it defines
+ * hv_kvm_ops (named "stub", every capability) and an hv_mshv_ops whose open fails, so
+ * src/hv/hv.c keeps doing its generic checks (mapping table, pending exits, register kinds) on
+ * top of it.  Where the emu backend is built in, fuzz-rpc runs on it (a real engine) instead
+ * and this stub only fills the kvm and mshv rows.
  *
  * The toy ISA lets a fuzz input (write-memory + set-regs + run) reach every exit kind:
  * a vCPU reads the byte at RIP from the memory mapped at that guest address and

@@ -21,7 +21,7 @@ enum hv_backend hv_test_backend(void)
 	if (!s || !*s)
 		return HV_BACKEND_KVM;
 	if (hv_backend_from_name(s, &b) < 0)
-		test_error("HV_TEST_BACKEND=\"%s\" is not auto, mshv or kvm", s);
+		test_error("HV_TEST_BACKEND=\"%s\" is not auto, mshv, kvm or emu", s);
 	return b;
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Backend choice: explicit kvm, auto (mshv when /dev/mshv opens, else kvm), explicit mshv. */
+/* Backend choice: explicit kvm, auto (mshv when /dev/mshv opens, else kvm, never emu), explicit
+ * mshv, and emu (HV_TEST_BACKEND=emu). */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -13,11 +14,48 @@
  * namespace; the branch is covered by reasoning only: hv_open(AUTO) returns -ENODEV when
  * neither backend opens.
  */
+/* emu: opens without a device when built in, reports no hardware isolation, takes no path, and
+ * auto never picks it. */
+static void test_emu(void)
+{
+	struct hv *hv = NULL;
+	int r;
+
+	if (!hv_backend_available(HV_BACKEND_EMU)) {
+		check_eq_int(hv_open(HV_BACKEND_EMU, NULL, &hv), -EOPNOTSUPP);
+		test_skip("built --without-unicorn: no emu backend");
+	}
+	require_ok(hv_open(HV_BACKEND_EMU, NULL, &hv));
+	check_eq_str(hv_name(hv), "emu");
+	check(!hv_hardware_isolation(hv));
+	check(hv_caps(hv) & HV_CAP_TRANSLATE_GVA);
+	check(hv_caps(hv) & HV_CAP_IOEVENTFD_PIO);
+	check(hv_caps(hv) & HV_CAP_IOEVENTFD_MMIO);
+	check(hv_caps(hv) & HV_CAP_IRQFD);
+	check(!(hv_caps(hv) & HV_CAP_X2APIC));
+	check(hv_kick_signal() > 0);
+	hv = hv_free(hv);
+	check_eq_int(hv_open(HV_BACKEND_EMU, "/dev/kvm", &hv), -EINVAL);
+	r = hv_open(HV_BACKEND_AUTO, NULL, &hv);
+	if (r == 0) {
+		check(strcmp(hv_name(hv), "emu") != 0);
+		check(hv_hardware_isolation(hv));
+		hv = hv_free(hv);
+	} else {
+		check_eq_int(r, -ENODEV);
+	}
+}
+
 int main(void)
 {
 	struct hv *hv = NULL;
 	bool have_mshv;
 	int r;
+
+	if (!strcmp(getenv("HV_TEST_BACKEND") ?: "", "emu")) {
+		test_emu();
+		return test_done();
+	}
 
 	/* Whether an mshv device answers (a real one, or the test double when preloaded). */
 	r = hv_open(HV_BACKEND_MSHV, NULL, &hv);
@@ -29,6 +67,7 @@ int main(void)
 		test_skip("/dev/kvm unusable: %s", strerror(-r));
 	require_ok(r);
 	check_eq_str(hv_name(hv), "kvm");
+	check(hv_hardware_isolation(hv));
 	check(hv_caps(hv) & HV_CAP_TRANSLATE_GVA);
 	check(!(hv_caps(hv) & HV_CAP_PAUSE));
 	check_eq_int(hv_last_status(hv), 0);

@@ -61,6 +61,8 @@ int main(void)
 	check_eq_int(b, HV_BACKEND_KVM);
 	check_ok(hv_backend_from_name("mshv", &b));
 	check_eq_int(b, HV_BACKEND_MSHV);
+	check_ok(hv_backend_from_name("emu", &b));
+	check_eq_int(b, HV_BACKEND_EMU);
 	check_ok(hv_backend_from_name("auto", &b));
 	check_eq_int(b, HV_BACKEND_AUTO);
 	check_eq_int(hv_backend_from_name("xen", &b), -ENOENT);

@@ -122,6 +122,21 @@ def guest(name):
         return f.read()
 
 
+def emu_built():
+    """True when this build has the emu backend (configure found libunicorn)."""
+    try:
+        with open(build_path("config.h")) as f:
+            return "#define HAVE_UNICORN 1" in f.read()
+    except OSError:
+        return False
+
+
+# What differs between backends, for the tests that branch on it.  emu has kvm's port-I/O
+# ioeventfds and mshv's interrupt model (a LAPIC, every GSI an MSI route, option "lapic").
+PIO_IOEVENTFD = BACKEND != "mshv"
+IRQ_PINS = BACKEND == "kvm"
+
+
 def require_backend():
     """Exit 77 unless the hypervisor the tests need is usable here."""
     if BACKEND == "kvm":
@@ -133,6 +148,9 @@ def require_backend():
     elif BACKEND == "mshv":
         if not os.environ.get("MSHVD_TEST_PRELOAD") and not os.path.exists("/dev/mshv"):
             skip("no /dev/mshv and no MSHVD_TEST_PRELOAD (mshv-sim)")
+    elif BACKEND == "emu":
+        if not emu_built():
+            skip("mshvd is built --without-unicorn: no emu backend")
     if not os.path.exists(build_path("src/daemon/mshvd")):
         skip("src/daemon/mshvd is not built")
 

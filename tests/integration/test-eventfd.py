@@ -9,7 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from mshvd_test import BACKEND, Daemon, Shared, check, eq, run  # noqa: E402
+from mshvd_test import BACKEND, PIO_IOEVENTFD, Daemon, Shared, check, eq, run  # noqa: E402
 from eventfd_test import check_error, fd_client, signal_fd, wait_fds  # noqa: E402
 
 DOORBELL = 0xD0000
@@ -45,6 +45,9 @@ def test_daemon_info():
     check(efd["ioeventfd_mmio"])
     if BACKEND == "kvm":
         eq((efd["ioeventfd_pio"], efd["needs"]), (True, "irqchip"))
+    elif BACKEND == "emu":
+        eq((efd["ioeventfd_pio"], efd["needs"]), (True, "lapic"))
+        eq(info["isolation"], "none-emulated")
     else:
         eq((efd["ioeventfd_pio"], efd["needs"]), (False, "lapic"))
     eq(info["limits"]["max-eventfds"], 64)
@@ -190,7 +193,7 @@ def test_errors():
     bad({"len": 1, "datamatch": 0x100})
     bad({"addr": "0xfffffffffffffffe", "len": 4})
     bad({"colour": 1})
-    if BACKEND == "kvm":
+    if PIO_IOEVENTFD:
         bad({"space": "pio", "addr": 0x600, "len": 8})
         bad({"space": "pio", "addr": 0x10000, "len": 1})
     else:
@@ -210,7 +213,7 @@ def test_errors():
     b = c.call("add-ioeventfd", vm=vm, addr=0xd0010, space="mmio", len=4, datamatch=1)["id"]
     c.call("add-ioeventfd", vm=vm, addr=0xd0010, space="mmio", len=4, datamatch=2)
     bad({"addr": 0xd0010, "datamatch": 1}, reason="duplicate")
-    if BACKEND == "kvm":
+    if PIO_IOEVENTFD:
         # Same number in the other space is another doorbell.
         c.call("add-ioeventfd", vm=vm, addr=0xd0000 & 0xffff, space="pio", len=4)
 

@@ -72,6 +72,10 @@ static int daemon_info(struct rpc_call *call, json_t *params)
 		"vms", visible,
 		"vcpus", vcpus,
 		"eventfds", eventfds);
+	/* Hardware virtualization (mshv, kvm) or a software CPU in this process (emu), which is
+	 * for development and CI and is not an isolation boundary. */
+	json_object_set_new(reply, "isolation",
+			    json_string(hv_hardware_isolation(mshvd.hv) ? "hardware" : "none-emulated"));
 	lim = json_object_get(reply, "limits");
 	json_object_set_new(lim, "max-clients-per-uid", json_integer(l->max_clients_per_uid));
 	json_object_set_new(lim, "max-vms-per-uid", json_integer(l->max_vms_per_uid));
@@ -92,5 +96,5 @@ const struct method method_daemon_info = {
 	.handler = daemon_info,
 	.perm = PERM_READ,
 	.params = (const struct param_spec[]){ { NULL } },
-	.summary = "version, backend, capabilities, limits and counts",
+	.summary = "version, backend, isolation, capabilities, limits and counts",
 };
