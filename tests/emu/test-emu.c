@@ -303,6 +303,23 @@ static void test_exits(void)
 	require(check_eq_int(e.kind, EMU_EXIT_MMIO));
 	check(e.mmio.fetch);
 	check_eq_u64(e.mmio.gpa, GUEST_MMIO_BASE);
+	/* A read-modify-write on MMIO exits twice: the read, then the write of the result. */
+	memcpy(g->ram + 0x1000, (uint8_t[]){ 0xb8, 0x00, 0xd0, 0x8e, 0xc0,	/* mov $0xd000,%ax; mov %ax,%es */
+					     0x26, 0x80, 0x06, 0x40, 0x00, 0x05,	/* addb $5, %es:0x40 */
+					     0xf4 }, 12);
+	enter(g->vcpu[0]);
+	require_ok(emu_vcpu_run(g->vcpu[0], &e));
+	require(check_eq_int(e.kind, EMU_EXIT_MMIO));
+	check(!e.mmio.write && e.mmio.gpa == GUEST_MMIO_BASE + 0x40 && e.mmio.size == 1);
+	require_ok(emu_vcpu_complete(g->vcpu[0], &(struct emu_completion){ .value = 0x30 }));
+	require_ok(emu_vcpu_run(g->vcpu[0], &e));
+	require(check_eq_int(e.kind, EMU_EXIT_MMIO));
+	check(e.mmio.write && e.mmio.gpa == GUEST_MMIO_BASE + 0x40);
+	check_eq_u64(e.mmio.data, 0x35);
+	check_eq_u64(e.rip, 0x1005);
+	require_ok(emu_vcpu_complete(g->vcpu[0], NULL));
+	require_ok(emu_vcpu_run(g->vcpu[0], &e));
+	check_eq_int(e.kind, EMU_EXIT_HALT);
 	guest_free(g);
 }
 

@@ -82,6 +82,7 @@ struct emu_vcpu {
 	unsigned index;
 	uc_engine *uc;
 	uc_context *ctx;
+	uc_context *ctx_probe;		/* state saved around a probe step */
 	uint8_t *st;			/* CPU state inside ctx (valid after emu_state_load) */
 	bool st_valid;			/* ctx holds the current state */
 	bool st_dirty;			/* ctx was edited: store it before running */
@@ -116,6 +117,8 @@ struct emu_vcpu {
 
 	struct emu_exit exit;
 	bool pending;
+	bool pending_done;		/* the exit's instruction already ran (RMW write half) */
+	bool deferred;			/* exit to report on the next run: the RMW write half */
 	bool shutdown;			/* latched triple fault until registers are set */
 	enum emu_activity activity;
 	unsigned intercepts;

@@ -491,7 +491,8 @@ int emu_vcpu_new(struct emu_vm *vm, unsigned index, struct emu_vcpu **ret)
 		r = -errno;
 		goto fail;
 	}
-	if (uc_open(UC_ARCH_X86, UC_MODE_64, &v->uc) != UC_ERR_OK || uc_context_alloc(v->uc, &v->ctx))
+	if (uc_open(UC_ARCH_X86, UC_MODE_64, &v->uc) != UC_ERR_OK || uc_context_alloc(v->uc, &v->ctx) ||
+	    uc_context_alloc(v->uc, &v->ctx_probe))
 		goto fail;
 	pthread_mutex_lock(&probe_lock);
 	if (probe_result == 1)
@@ -539,6 +540,8 @@ int emu_vcpu_new(struct emu_vm *vm, unsigned index, struct emu_vcpu **ret)
 fail:
 	if (v->ctx)
 		uc_context_free(v->ctx);
+	if (v->ctx_probe)
+		uc_context_free(v->ctx_probe);
 	if (v->uc)
 		uc_close(v->uc);
 	if (v->wake_fd >= 0)
@@ -564,6 +567,7 @@ struct emu_vcpu *emu_vcpu_free(struct emu_vcpu *v)
 	pthread_rwlock_unlock(&vm->lock);
 	exec_unlock(vm);
 	uc_context_free(v->ctx);
+	uc_context_free(v->ctx_probe);
 	uc_close(v->uc);
 	close(v->wake_fd);
 	for (unsigned i = 0; i < EMU_CODE_PAGES; i++)
@@ -938,6 +942,33 @@ static int handle_event(struct emu_vcpu *v, struct emu_exit *e)
 	return 1;
 }
 
+static int mmio_step(struct emu_vcpu *v, uint64_t gpa, uint64_t value, bool *ret_wrote,
+		     uint64_t *ret_data);
+
+/*
+ * The engine's fault report carries only the low 32 bits of a wider store: run the instruction
+ * once against a scratch MMIO page to see the whole value, then put the saved state back, so
+ * the exit still leaves the vCPU before the instruction.  Caller holds exec, state loaded.
+ */
+static int probe_write(struct emu_vcpu *v, struct emu_exit *e)
+{
+	size_t size = uc_context_size(v->uc);
+	uint64_t gpa = v->fault.addr, data;
+	bool wrote = false;
+	int r;
+
+	memcpy(v->ctx_probe, v->ctx, size);
+	r = mmio_step(v, gpa, 0, &wrote, &data);
+	memcpy(v->ctx, v->ctx_probe, size);
+	v->st = (uint8_t *)v->ctx + emu_layout.data;
+	v->st_valid = true;
+	v->st_dirty = true;
+	v->fault.valid = true;
+	if (r == 0 && wrote)
+		e->mmio.data = data;
+	return r;
+}
+
 /* An access the instruction made to memory without RAM.  Returns like handle_event. */
 static int handle_fault(struct emu_vcpu *v, struct emu_exit *e)
 {
@@ -959,6 +990,8 @@ static int handle_fault(struct emu_vcpu *v, struct emu_exit *e)
 		e->mmio.data = (uint64_t)v->fault.value;
 	if (fetch)
 		return 1;
+	if (write && v->fault.size > 4 && probe_write(v, e) < 0)
+		return -1;
 	emu_st_get_seg(v, EMU_SEG_CS, &cs);
 	la = emu_st_code_bits(v) == 64 ? e->rip : (cs.base + e->rip) & 0xffffffffull;
 	exit_insn(v, e, la, v->cur_addr == la ? v->cur_len : 15);
@@ -976,7 +1009,6 @@ static void finish_exit(struct emu_vcpu *v, struct emu_exit *e)
 		     e->kind == EMU_EXIT_CPUID || e->kind == EMU_EXIT_MSR;
 }
 
-static int mmio_step(struct emu_vcpu *v, uint64_t value, bool *ret_wrote, uint64_t *ret_data);
 
 static int handle_apic(struct emu_vcpu *v, struct emu_exit *e, bool *ret_eoi)
 {
@@ -986,7 +1018,7 @@ static int handle_apic(struct emu_vcpu *v, struct emu_exit *e, bool *ret_eoi)
 
 	if (!e->mmio.write)
 		value = emu_apic_read(v, off, e->mmio.size);
-	if (mmio_step(v, value, &wrote, &data) < 0)
+	if (mmio_step(v, e->mmio.gpa, value, &wrote, &data) < 0)
 		return -1;
 	*ret_eoi = false;
 	if (wrote && emu_apic_write(v, off, data, &vector)) {
@@ -1050,6 +1082,15 @@ int emu_vcpu_run(struct emu_vcpu *v, struct emu_exit *exit)
 	if (!v || !exit)
 		return -EINVAL;
 	v->pending = false;	/* not completed: the instruction runs (and exits) again */
+	v->pending_done = false;
+	if (v->deferred) {
+		/* The write half of a read-modify-write on MMIO: its instruction has finished (the
+		 * read's completion ran it); the exit only reports the value written. */
+		v->deferred = false;
+		*exit = v->exit;
+		v->pending = v->pending_done = true;
+		return 0;
+	}
 	for (;;) {
 		uc_err err;
 		int h = 0;
@@ -1154,46 +1195,50 @@ int emu_vcpu_run(struct emu_vcpu *v, struct emu_exit *exit)
 
 /* ---- completion -------------------------------------------------------------------------- */
 
+/* The engine splits wide accesses into pieces of at most 4 bytes: each piece reads or writes
+ * its bytes of the access, by offset from the access's first byte. */
 static uint64_t mmio_read_cb(uc_engine *uc, uint64_t offset, unsigned size, void *opaque)
 {
 	struct emu_vcpu *v = opaque;
+	uint64_t shift = offset - (v->mmio_gpa & (EMU_PAGE_SIZE - 1));
 
 	(void)uc;
-	(void)offset;
-	return mask_size(v->mmio_value, size);
+	if (shift >= 8)
+		return 0;
+	return mask_size(v->mmio_value >> (8 * shift), size);
 }
 
 static void mmio_write_cb(uc_engine *uc, uint64_t offset, unsigned size, uint64_t value,
 			  void *opaque)
 {
 	struct emu_vcpu *v = opaque;
+	uint64_t shift = offset - (v->mmio_gpa & (EMU_PAGE_SIZE - 1));
 
 	(void)uc;
-	(void)offset;
-	if (!v->mmio_wrote) {
-		v->mmio_wrote = true;
-		v->mmio_write_data = mask_size(value, size);
-	}
+	if (shift >= 8)
+		return;
+	v->mmio_wrote = true;
+	v->mmio_write_data |= mask_size(value, size) << (8 * shift);
 }
 
 /*
  * Execute the instruction at RIP once with the page of the faulting GPA answered by value
  * (reads) and recorded (writes).  Caller holds exec and the state is loaded.
  */
-static int mmio_step(struct emu_vcpu *v, uint64_t value, bool *ret_wrote, uint64_t *ret_data)
+static int mmio_step(struct emu_vcpu *v, uint64_t gpa, uint64_t value, bool *ret_wrote,
+		     uint64_t *ret_data)
 {
-	uint64_t page = v->exit.kind == EMU_EXIT_MMIO ? v->exit.mmio.gpa & EMU_PAGE_MASK :
-			v->fault.addr & EMU_PAGE_MASK;
-	bool readonly = v->fault.valid ? v->fault.type == UC_MEM_WRITE_PROT : v->exit.mmio.readonly;
+	uint64_t page = gpa & EMU_PAGE_MASK;
 	uc_err err;
 	int r;
 
-	(void)readonly;
 	r = emu_state_store(v);
 	if (r < 0)
 		return r;
 	v->mmio_value = value;
+	v->mmio_gpa = gpa;
 	v->mmio_wrote = false;
+	v->mmio_write_data = 0;
 	if (uc_mmio_map(v->uc, page, EMU_PAGE_SIZE, mmio_read_cb, v, mmio_write_cb, v) != UC_ERR_OK)
 		return -EIO;
 	v->stepping = true;
@@ -1278,7 +1323,14 @@ int emu_vcpu_complete(struct emu_vcpu *v, const struct emu_completion *c)
 		bool wrote;
 		uint64_t data;
 
-		r = mmio_step(v, c->value, &wrote, &data);
+		if (v->pending_done)
+			break;
+		r = mmio_step(v, e->mmio.gpa, c->value, &wrote, &data);
+		if (r == 0 && wrote && !e->mmio.write) {
+			v->exit.mmio.write = true;
+			v->exit.mmio.data = data;
+			v->deferred = true;
+		}
 		break;
 	}
 	case EMU_EXIT_CPUID:
