@@ -3,7 +3,8 @@
  * Differential test: every port-I/O and MMIO guest runs on two backends and must produce the
  * same normalized exits (kind, rip, port/gpa, size, direction, string/rep/count, data, the
  * value supplied to reads), the same VALUE reports and the same final registers.
- * $HV_DIFF_BACKENDS picks the pair (default "kvm,mshv"; "emu,kvm" for the emu twin).  When the
+ * $HV_DIFF_BACKENDS picks the pair (default "kvm,mshv"; "emu,kvm" for the emu twin, "emu,mshv"
+ * for the mshv twin, which runs on every machine).  When the
  * second backend cannot be opened, the guests are compared on the first backend against itself
  * (which proves the comparison and that the runs are deterministic) and the test exits 77
  * saying so.

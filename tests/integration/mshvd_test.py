@@ -333,6 +333,15 @@ class Client:
         return vm
 
 
+def daemon_env():
+    """The environment an mshvd of these tests runs in (the MSHV test double preloaded for
+    the mshv twins)."""
+    env = dict(os.environ)
+    if os.environ.get("MSHVD_TEST_PRELOAD"):
+        env["LD_PRELOAD"] = os.environ["MSHVD_TEST_PRELOAD"]
+    return env
+
+
 class Daemon:
     """A private mshvd: own temp dir and socket, stderr kept in a log file."""
 
@@ -347,12 +356,9 @@ class Daemon:
         if group:
             cmd += ["--socket-group", group]
         cmd += list(args)
-        env = dict(os.environ)
-        if os.environ.get("MSHVD_TEST_PRELOAD"):
-            env["LD_PRELOAD"] = os.environ["MSHVD_TEST_PRELOAD"]
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=env)
+                                     stderr=subprocess.STDOUT, env=daemon_env())
         self.pid = self.proc.pid
         end = time.monotonic() + 20
         while True:

@@ -12,8 +12,8 @@ import sys
 import time
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from mshvd_test import (BUILDDIR, Client, Daemon, RpcError, check, eq, note, run,  # noqa: E402
-                        skip)
+from mshvd_test import (BACKEND, BUILDDIR, Client, Daemon, RpcError, check,  # noqa: E402
+                        daemon_env, eq, note, run, skip)
 
 NOBODY = 65534
 
@@ -210,8 +210,9 @@ def test_sigterm_with_running_vms():
 
 def start_fails(path):
     p = subprocess.run([os.path.join(BUILDDIR, "src/daemon/mshvd"), "--foreground",
-                        "--socket", path], stdin=subprocess.DEVNULL,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+                        "--backend", BACKEND, "--socket", path], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20,
+                       env=daemon_env())
     check(p.returncode != 0, "mshvd must refuse %s" % path)
     return p.stdout.decode()
 
@@ -238,8 +239,8 @@ def test_socket_file_handling():
     check(s.connect_ex(path) != 0, "stale")
     s.close()
     p = subprocess.Popen([os.path.join(BUILDDIR, "src/daemon/mshvd"), "--foreground",
-                          "--socket", path], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                          "--backend", BACKEND, "--socket", path], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=daemon_env())
     end = time.monotonic() + 10
     while True:
         try:

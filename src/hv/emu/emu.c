@@ -155,7 +155,7 @@ int emu_vm_unmap(struct emu_vm *vm, uint64_t gpa, uint64_t size)
 				uc_mem_unmap(v->uc, gpa, size);
 				v->fetch_page = ~0ull;
 				v->ncode = 0;
-				v->code_overflow = true;	/* flush translations on the next run */
+				uc_ctl_remove_cache(v->uc, gpa, gpa + size);
 			}
 		}
 		free(m->dirty);
@@ -693,7 +693,14 @@ static bool page_changed(const uint8_t *a, uint8_t *copy)
 static void code_check(struct emu_vcpu *v)
 {
 	if (v->code_overflow) {
-		uc_ctl_flush_tlb(v->uc);
+		/* More code pages than are watched: drop every translation (per range: the engine's
+		 * whole flush takes seconds). */
+		for (unsigned i = 0; i < EMU_MAX_MAPPINGS; i++) {
+			const struct emu_map *m = &v->vm->maps[i];
+
+			if (m->used)
+				uc_ctl_remove_cache(v->uc, m->gpa, m->gpa + m->size);
+		}
 		v->code_overflow = false;
 		v->ncode = 0;
 		v->fetch_page = ~0ull;
@@ -703,7 +710,7 @@ static void code_check(struct emu_vcpu *v)
 		const uint8_t *p = emu_gpa_host(v->vm, v->code[i].gpa, EMU_PAGE_SIZE, NULL);
 
 		if (!p) {
-			uc_ctl_flush_tlb(v->uc);
+			uc_ctl_remove_cache(v->uc, v->code[i].gpa, v->code[i].gpa + EMU_PAGE_SIZE);
 			v->ncode = 0;
 			v->fetch_page = ~0ull;
 			return;
