@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+
 #include <mshv/mshv.h>
 
 #include "hv/hv-backend.h"
@@ -234,9 +236,9 @@ int mshv_vcpu_run(struct mshv_vcpu *vcpu, struct hv_message *ret)
 	return 0;
 }
 
-/* ---- no kvm here ---------------------------------------------------------------------------- */
+/* ---- no kvm and no emu here ------------------------------------------------------------------ */
 
-static int kvm_absent(const char *path, struct hv **ret)
+static int backend_absent(const char *path, struct hv **ret)
 {
 	(void)path;
 	(void)ret;
@@ -246,8 +248,17 @@ static int kvm_absent(const char *path, struct hv **ret)
 const struct hv_ops hv_kvm_ops = {
 	.name = "kvm",
 	.backend = HV_BACKEND_KVM,
-	.open = kvm_absent,
+	.open = backend_absent,
 };
+
+#ifdef HAVE_UNICORN
+/* hv.c lists emu when the build has it; this target fuzzes the mshv backend only. */
+const struct hv_ops hv_emu_ops = {
+	.name = "emu",
+	.backend = HV_BACKEND_EMU,
+	.open = backend_absent,
+};
+#endif
 
 /* ---- the harness ---------------------------------------------------------------------------- */
 

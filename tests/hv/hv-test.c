@@ -148,7 +148,8 @@ struct hv_test *hv_test_new_or_skip(enum hv_backend backend, const char *guest)
 
 	if (r == -ENOENT || r == -EACCES || r == -ENODEV || r == -EPERM || r == -ENXIO ||
 	    r == -EOPNOTSUPP)
-		test_skip("backend %d unusable here: %s", (int)backend, strerror(-r));
+		test_skip("the %s backend is unusable here: %s",
+			  getenv("HV_TEST_BACKEND") ?: "kvm", strerror(-r));
 	if (r < 0)
 		test_error("cannot set up guest %s: %s", guest ? guest : "(none)", strerror(-r));
 	return t;
