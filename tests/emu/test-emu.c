@@ -461,6 +461,26 @@ static void test_interrupts(void)
 	guest_free(g);
 }
 
+/* Event injection by the VMM: delivered through the IVT before the next instruction. */
+static void test_inject(void)
+{
+	struct emu_vm_config cfg = { .lapic = true, .halt_exits = true };
+	struct guest *g = guest_new("emu-irq", &cfg, 1);
+	struct emu_exit e;
+
+	require_ok(emu_vcpu_run(g->vcpu[0], &e));
+	require(handle(g, g->vcpu[0], &e) && g->nvalues == 1 && g->values[0] == 0x1000);
+	check_ok(emu_vcpu_inject(g->vcpu[0], 0x30, false, 0));
+	require_ok(emu_vcpu_run(g->vcpu[0], &e));
+	require(check_eq_int(e.kind, EMU_EXIT_IO));
+	check_eq_u64(e.io.data, 0x3001);		/* the handler ran before the sti */
+	require(handle(g, g->vcpu[0], &e));
+	require_ok(emu_vcpu_run(g->vcpu[0], &e));
+	check_eq_int(e.kind, EMU_EXIT_HALT);		/* then the guest waits: nothing pending */
+	check_eq_int(emu_vcpu_get_activity(g->vcpu[0]), EMU_HALTED);
+	guest_free(g);
+}
+
 struct locker {
 	struct guest *g;
 	unsigned i;
@@ -502,6 +522,7 @@ int main(void)
 	test_code_rewrite();
 	test_kick();
 	test_interrupts();
+	test_inject();
 	test_lock();
 	return test_done();
 }

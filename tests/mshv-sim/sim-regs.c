@@ -314,8 +314,8 @@ uint16_t sim_reg_set(struct sim_regs_ctx *c, uint32_t name, const union hv_regis
 		c->dirty_fpu = true;
 		return 0;
 	case HV_X64_REGISTER_INTERRUPT_STATE:
-		/* The engine computes the shadow itself and has no setter: the shadow bit is
-		 * accepted and dropped, NMI masking stored (the engine has no NMI-blocking state). */
+		/* NMI masking is stored (the engine has no NMI-blocking state). */
+		emu_vcpu_set_interrupt_shadow(c->vp->ev, (val & HV_X64_INTERRUPT_STATE_INTERRUPT_SHADOW) != 0);
 		c->vp->nmi_masked = (val & HV_X64_INTERRUPT_STATE_NMI_MASKED) != 0;
 		return 0;
 	case HV_X64_REGISTER_PENDING_INTERRUPTION:

@@ -520,28 +520,19 @@ static void apply_intercepts(struct sim_vp *vp)
 	emu_vcpu_set_intercepts(vp->ev, flags, exceptions);
 }
 
-/*
- * PENDING_INTERRUPTION written by the VMM.  The engine delivers an exception only as the
- * completion of a pending MSR exit (#GP): that is what a VMM refusing an MSR access does.
- * Other injections stay recorded but are not delivered (README, known differences).
- */
+/* PENDING_INTERRUPTION written by the VMM: delivered before the next instruction, as the
+ * hypervisor injects it on the next entry (a refused MSR access is a #GP this way). */
 static void apply_pending_interruption(struct sim_vp *vp)
 {
 	uint64_t p = vp->pending_interruption;
-	unsigned type = (unsigned)((p & HV_X64_PENDING_INTERRUPTION_TYPE_MASK) >>
-				   HV_X64_PENDING_INTERRUPTION_TYPE_SHIFT);
 	unsigned vector = (unsigned)((p & HV_X64_PENDING_INTERRUPTION_VECTOR_MASK) >>
 				     HV_X64_PENDING_INTERRUPTION_VECTOR_SHIFT);
+	bool has_err = (p & HV_X64_PENDING_INTERRUPTION_DELIVER_ERROR_CODE) != 0;
 
 	if (!(p & HV_X64_PENDING_INTERRUPTION_PENDING))
 		return;
-	if (type == HV_X64_PENDING_EXCEPTION && vector == 13 && vp->have_last_exit &&
-	    vp->last_exit.kind == EMU_EXIT_MSR && emu_vcpu_exit_pending(vp->ev)) {
-		struct emu_completion c = { .inject_gp = true };
-
-		emu_vcpu_complete(vp->ev, &c);
-		vp->pending_interruption = 0;
-	}
+	emu_vcpu_inject(vp->ev, (uint8_t)vector, has_err, (uint32_t)(p >> 32));
+	vp->pending_interruption = 0;
 }
 
 /* ---- run ------------------------------------------------------------------------------------- */
@@ -589,8 +580,6 @@ static int run_vp(struct sim_vp *vp, struct hv_message *msg)
 			return ret;
 		if (x.kind == EMU_EXIT_INTERRUPTED)
 			return -EINTR;
-		vp->last_exit = x;
-		vp->have_last_exit = true;
 		if (emu_vcpu_get_regs(vp->ev, &r) < 0 || emu_vcpu_get_sregs(vp->ev, &s) < 0)
 			return -EIO;
 

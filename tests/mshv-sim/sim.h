@@ -125,8 +125,6 @@ struct sim_vp {
 
 	bool dead;			/* latched after an unrecoverable exception */
 	struct hv_message dead_msg;
-	struct emu_exit last_exit;	/* the exit of the last message (pending while unmoved) */
-	bool have_last_exit;
 
 	uint64_t xfem;			/* XCR0: stored only */
 	uint64_t pending_interruption;	/* HV_REGISTER_PENDING_INTERRUPTION, see run_vp() */

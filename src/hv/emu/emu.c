@@ -595,6 +595,31 @@ bool emu_vcpu_interrupt_shadow(struct emu_vcpu *v)
 	return v->prev_shadow;
 }
 
+void emu_vcpu_set_interrupt_shadow(struct emu_vcpu *v, bool on)
+{
+	v->prev_shadow = on;
+}
+
+int emu_vcpu_inject(struct emu_vcpu *v, uint8_t vector, bool has_error_code, uint32_t error_code)
+{
+	int r = emu_state_load(v);
+
+	if (r < 0)
+		return r;
+	exec_lock(v->vm);
+	v->pending = false;
+	r = emu_raise(v, vector, has_error_code, error_code);
+	exec_unlock(v->vm);
+	v->shadow = v->prev_shadow = v->prev_if = false;
+	if (r < 0) {
+		v->shutdown = true;
+		return -EFAULT;
+	}
+	if (v->activity == EMU_HALTED)
+		v->activity = EMU_ACTIVE;
+	return 0;
+}
+
 void emu_vcpu_set_intercepts(struct emu_vcpu *v, unsigned flags, uint32_t exceptions)
 {
 	v->intercepts = flags;

@@ -25,8 +25,9 @@
  * the instruction again, which exits again.
  *
  * Errors: 0 or a negative errno.  Threads: emu_vm_* may be called from any thread (they take
- * the VM's locks); emu_vcpu_* from the thread that runs the vCPU, between runs, except the
- * functions marked "Thread: any".  vCPUs of one VM never execute guest code at the same time
+ * the VM's locks); emu_vcpu_* from any thread too, but calls on one vCPU must not overlap and
+ * must not happen while it is inside emu_vcpu_run(), except the functions marked
+ * "Thread: any".  vCPUs of one VM never execute guest code at the same time
  * (an execution lock with an instruction budget), so guest `lock` instructions are atomic.
  *
  * Limits (documented for users in the README): paging works for identity-mapped guest page
@@ -183,8 +184,14 @@ enum emu_activity {
 enum emu_activity emu_vcpu_get_activity(struct emu_vcpu *v);
 int emu_vcpu_set_activity(struct emu_vcpu *v, enum emu_activity a);
 
-/* Interrupt shadow (after STI / MOV SS) and NMI masking, as the hypervisor's interrupt state. */
+/* Interrupt shadow (after STI / MOV SS): the instruction at RIP cannot be interrupted. */
 bool emu_vcpu_interrupt_shadow(struct emu_vcpu *v);
+void emu_vcpu_set_interrupt_shadow(struct emu_vcpu *v, bool on);
+
+/* Deliver an exception or interrupt vector now, before the instruction at RIP, through the
+ * IVT/IDT as the CPU would (what a VMM's event injection does).  Abandons a pending exit.
+ * -EFAULT when it cannot be delivered: a triple fault, which the next run reports. */
+int emu_vcpu_inject(struct emu_vcpu *v, uint8_t vector, bool has_error_code, uint32_t error_code);
 
 /* Which instructions exit instead of being answered by the engine. */
 enum {
