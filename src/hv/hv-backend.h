@@ -96,6 +96,9 @@ extern const struct hv_ops hv_emu_ops;		/* only with HAVE_UNICORN */
  * number or a negative errno.  Thread: any. */
 int hv_kick_signal_setup(void);
 
+/* The architectural MSR index behind an MSR register (HV_REG_TSC ... HV_REG_SFMASK), else 0. */
+uint32_t hv_reg_msr_index(enum hv_reg reg);
+
 /* True when an exit of this kind waits for hv_vcpu_complete(). */
 bool hv_exit_needs_completion(const struct hv_exit *exit);
 

@@ -545,23 +545,6 @@ static uint64_t *sreg_u64_slot(struct emu_sregs *s, enum hv_reg reg)
 	}
 }
 
-static uint32_t msr_index(enum hv_reg reg)
-{
-	switch (reg) {
-	case HV_REG_TSC: return 0x10;
-	case HV_REG_PAT: return 0x277;
-	case HV_REG_KERNEL_GS_BASE: return 0xc0000102;
-	case HV_REG_SYSENTER_CS: return 0x174;
-	case HV_REG_SYSENTER_ESP: return 0x175;
-	case HV_REG_SYSENTER_EIP: return 0x176;
-	case HV_REG_STAR: return 0xc0000081;
-	case HV_REG_LSTAR: return 0xc0000082;
-	case HV_REG_CSTAR: return 0xc0000083;
-	case HV_REG_SFMASK: return 0xc0000084;
-	default: return 0;
-	}
-}
-
 static int dr_index(enum hv_reg reg)
 {
 	switch (reg) {
@@ -638,7 +621,7 @@ static int emu_hv_vcpu_get_regs(struct hv_vcpu *vcpu, struct hv_reg_value *regs,
 			if (dr_index(reg) >= 0)
 				ret = emu_vcpu_get_dr(ec->v, (unsigned)dr_index(reg), &regs[i].u64);
 			else
-				ret = emu_vcpu_get_msr(ec->v, msr_index(reg), &regs[i].u64);
+				ret = emu_vcpu_get_msr(ec->v, hv_reg_msr_index(reg), &regs[i].u64);
 			if (ret < 0)
 				return ret == -ENOENT ? -EINVAL : ret;
 			break;
@@ -703,7 +686,7 @@ static int emu_hv_vcpu_set_regs(struct hv_vcpu *vcpu, const struct hv_reg_value 
 		if (dr_index(reg) >= 0)
 			ret = emu_vcpu_set_dr(ec->v, (unsigned)dr_index(reg), regs[i].u64);
 		else
-			ret = emu_vcpu_set_msr(ec->v, msr_index(reg), regs[i].u64);
+			ret = emu_vcpu_set_msr(ec->v, hv_reg_msr_index(reg), regs[i].u64);
 		if (ret < 0)
 			return ret == -ENOENT ? -EINVAL : ret;
 	}

@@ -553,23 +553,6 @@ static __u64 *sreg_u64_slot(struct kvm_sregs *s, enum hv_reg reg)
 	}
 }
 
-static uint32_t msr_index(enum hv_reg reg)
-{
-	switch (reg) {
-	case HV_REG_TSC: return 0x10;
-	case HV_REG_PAT: return 0x277;
-	case HV_REG_KERNEL_GS_BASE: return 0xc0000102;
-	case HV_REG_SYSENTER_CS: return 0x174;
-	case HV_REG_SYSENTER_ESP: return 0x175;
-	case HV_REG_SYSENTER_EIP: return 0x176;
-	case HV_REG_STAR: return 0xc0000081;
-	case HV_REG_LSTAR: return 0xc0000082;
-	case HV_REG_CSTAR: return 0xc0000083;
-	case HV_REG_SFMASK: return 0xc0000084;
-	default: return 0;
-	}
-}
-
 static void seg_to_hv(const struct kvm_segment *k, struct hv_segment *h)
 {
 	bool present = k->present && !k->unusable;
@@ -650,7 +633,7 @@ static int kvm_vcpu_get_regs(struct hv_vcpu *vcpu, struct hv_reg_value *regs, un
 		memset(&msrs, 0, sizeof(msrs));
 		for (unsigned i = 0; i < n; i++)
 			if (reg_class(regs[i].reg) == NEED_MSRS)
-				msrs.e[msrs.hdr.nmsrs++].index = msr_index(regs[i].reg);
+				msrs.e[msrs.hdr.nmsrs++].index = hv_reg_msr_index(regs[i].reg);
 		r = xioctl(kc->fd, KVM_GET_MSRS, &msrs);
 		if (r < 0)
 			return r;
@@ -733,7 +716,7 @@ static int kvm_vcpu_set_regs(struct hv_vcpu *vcpu, const struct hv_reg_value *re
 			*dreg_slot(&dregs, reg) = regs[i].u64;
 			break;
 		default:
-			msrs.e[msrs.hdr.nmsrs].index = msr_index(reg);
+			msrs.e[msrs.hdr.nmsrs].index = hv_reg_msr_index(reg);
 			msrs.e[msrs.hdr.nmsrs++].data = regs[i].u64;
 			break;
 		}

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "hv/hv.h"
+#include "hv/hv-backend.h"
 
 static const char *const reg_names[HV_REG_COUNT] = {
 	[HV_REG_RAX] = "rax", [HV_REG_RCX] = "rcx", [HV_REG_RDX] = "rdx", [HV_REG_RBX] = "rbx",
@@ -88,5 +88,22 @@ const char *hv_cap_name(uint32_t cap)
 	case HV_CAP_READONLY_MEM: return "readonly-mem";
 	case HV_CAP_NOEXEC_MEM: return "noexec-mem";
 	default: return NULL;
+	}
+}
+
+uint32_t hv_reg_msr_index(enum hv_reg reg)
+{
+	switch (reg) {
+	case HV_REG_TSC: return 0x10;
+	case HV_REG_PAT: return 0x277;
+	case HV_REG_KERNEL_GS_BASE: return 0xc0000102;
+	case HV_REG_SYSENTER_CS: return 0x174;
+	case HV_REG_SYSENTER_ESP: return 0x175;
+	case HV_REG_SYSENTER_EIP: return 0x176;
+	case HV_REG_STAR: return 0xc0000081;
+	case HV_REG_LSTAR: return 0xc0000082;
+	case HV_REG_CSTAR: return 0xc0000083;
+	case HV_REG_SFMASK: return 0xc0000084;
+	default: return 0;
 	}
 }
