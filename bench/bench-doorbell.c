@@ -67,6 +67,8 @@ static void *reader_main(void *arg)
 		json_t *msg = json_loadb(line, len, 0, NULL);
 		json_t *params = json_object_get(msg, "params");
 
+		if (strstr(line, "\"events-lost\""))
+			bench_die("the daemon dropped ioevent events for the subscriber");
 		if (params && json_is_integer(json_object_get(params, "count"))) {
 			rd->got += (uint64_t)json_integer_value(json_object_get(params, "count"));
 			rd->events++;

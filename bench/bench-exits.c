@@ -223,10 +223,13 @@ struct reader {
 	struct bench_conn *conn;
 	uint64_t lines;
 	uint64_t t_end;
+	bool lost;
 };
 
 /* The subscriber: read events until the halt exit.  Counting lines is all a consumer that only
- * forwards events needs; it keeps the client's cost out of the daemon's figure. */
+ * forwards events needs; it keeps the client's cost out of the daemon's figure.  An
+ * events-lost notice (the daemon dropped events over --max-output) ends it too: the halt may
+ * have been among them. */
 static void *reader_main(void *arg)
 {
 	struct reader *rd = arg;
@@ -235,6 +238,10 @@ static void *reader_main(void *arg)
 		const char *line = bench_conn_line(rd->conn, NULL);
 
 		rd->lines++;
+		if (strstr(line, "\"events-lost\"")) {
+			rd->lost = true;
+			return NULL;
+		}
 		if (strstr(line, "\"type\":\"halt\"")) {
 			rd->t_end = bench_now_ns();
 			return NULL;
@@ -270,6 +277,8 @@ static double daemon_rate(struct bench_conn *c, struct bench_conn *sub, long lon
 	json_decref(r);
 	if (sub) {
 		pthread_join(th, NULL);
+		if (rd.lost)
+			bench_die("the daemon dropped events for the subscriber (over --max-output)");
 		if (rd.lines != (uint64_t)n + 2)
 			bench_die("the subscriber got %llu events, expected %u",
 				  (unsigned long long)rd.lines, n + 2);
@@ -532,7 +541,11 @@ static void run_backend(const char *backend, bool rates, bool latency)
 	struct bench_daemon d;
 	struct bench_conn c;
 
-	bench_daemon_start(&d, backend, NULL);
+	/* Room for every event of a run (~300 bytes each) in the subscriber's output queue: the
+	 * figure is a subscriber that gets them all, not the drop policy for slow readers. */
+	static const char *const args[] = { "--max-output", "64M", NULL };
+
+	bench_daemon_start(&d, backend, args);
 	bench_conn_open(&c, d.sock);
 	if (rates)
 		figure_rates(backend, &c, d.sock);
