@@ -5,10 +5,13 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -40,38 +43,77 @@ static bool create_one(struct bench_conn *c, unsigned serial, double *ret_us, ch
 }
 
 /*
- * The same fill on the raw engine in this process (a VM, a 64 KiB memfd mapped at 0, one
- * vCPU; no guest RAM touched): creation time at 0 and at live VMs, to tell the daemon's growth
- * from the engine's own, and this process's VmRSS growth per VM over the first live VMs (the
- * engine's memory: with emu it is in the daemon's RSS too).  Returns KiB per VM.
+ * The same fill on the raw engine (a VM, a 64 KiB memfd mapped at 0, one vCPU; no guest RAM
+ * touched): creation time at 0 and at live VMs, to tell the daemon's growth from the engine's
+ * own, and the VmRSS growth per VM over the first live VMs (the engine's memory: with emu it is
+ * in the daemon's RSS too).  Runs in a fresh forked process: memory an earlier fill freed but
+ * the allocator kept would otherwise be reused and hide part of the growth.  Returns KiB per
+ * VM.
  */
 static double raw_fill(enum raw_kind kind, unsigned live, unsigned probe,
 		       struct bench_samples *at0, struct bench_samples *atn)
 {
-	struct raw_vm *vms = calloc(live + probe, sizeof(*vms));
-	long rss0 = bench_proc_kib(getpid(), "VmRSS"), rssn = rss0;
-	unsigned n = 0;
+	struct bench_samples s[2] = { { 0 }, { 0 } };
+	double kib = 0;
+	int p[2], status;
+	pid_t pid;
 
-	if (!vms)
-		bench_die("out of memory");
-	for (; n < live + probe; n++) {
-		uint64_t t0 = bench_now_ns();
+	if (pipe2(p, O_CLOEXEC) < 0)
+		bench_die("pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		bench_die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct raw_vm *vms = calloc(live + probe, sizeof(*vms));
+		long rss0 = bench_proc_kib(getpid(), "VmRSS"), rssn = rss0;
+		FILE *out = fdopen(p[1], "w");
+		unsigned n = 0;
 
-		if (raw_vm_create(&vms[n], kind, RAM_SIZE, NULL, 0, 0) < 0)
-			break;
-		if (n >= 1 && n <= probe)
-			bench_samples_add(at0, (double)(bench_now_ns() - t0) / 1000.0);
-		else if (n >= live)
-			bench_samples_add(atn, (double)(bench_now_ns() - t0) / 1000.0);
-		if (n + 1 == live)
-			rssn = bench_proc_kib(getpid(), "VmRSS");
+		close(p[0]);
+		if (!vms || !out)
+			_exit(1);
+		for (; n < live + probe; n++) {
+			uint64_t t0 = bench_now_ns();
+
+			if (raw_vm_create(&vms[n], kind, RAM_SIZE, NULL, 0, 0) < 0)
+				break;
+			if (n >= 1 && n <= probe)
+				bench_samples_add(&s[0], (double)(bench_now_ns() - t0) / 1000.0);
+			else if (n >= live)
+				bench_samples_add(&s[1], (double)(bench_now_ns() - t0) / 1000.0);
+			if (n + 1 == live)
+				rssn = bench_proc_kib(getpid(), "VmRSS");
+		}
+		if (n < live)
+			_exit(2);
+		/* One line: KiB per VM, then "a" or "n" and a sample per line. */
+		fprintf(out, "%.3f\n", (double)(rssn - rss0) / live);
+		for (unsigned k = 0; k < 2; k++)
+			for (size_t i = 0; i < s[k].n; i++)
+				fprintf(out, "%c %.3f\n", k ? 'n' : 'a', s[k].v[i]);
+		fclose(out);
+		while (n--)
+			raw_vm_destroy(&vms[n]);
+		_exit(0);
+	} else {
+		FILE *in = fdopen(p[0], "r");
+		char line[64];
+
+		close(p[1]);
+		if (!in || !fgets(line, sizeof(line), in))
+			kib = NAN;
+		else
+			kib = strtod(line, NULL);
+		while (in && fgets(line, sizeof(line), in))
+			bench_samples_add(line[0] == 'a' ? at0 : atn, strtod(line + 2, NULL));
+		if (in)
+			fclose(in);
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+			bench_die("the raw %s fill failed (status 0x%x)", bench_raw_label(kind),
+				  status);
 	}
-	if (n < live)
-		bench_die("the raw %s fill stopped at %u VMs", bench_raw_label(kind), n);
-	while (n--)
-		raw_vm_destroy(&vms[n]);
-	free(vms);
-	return (double)(rssn - rss0) / live;
+	return kib;
 }
 
 /* Round trips of daemon-info and of vm-info on the first VM. */
@@ -253,10 +295,10 @@ static void run_backend(const char *backend)
 		   "is touched (the 64 KiB memfds stay unpopulated); %s.", probe + 1, probe,
 		   kind == RAW_KVM ? "kernel memory (VMCS, page tables, kvm_run pages) is not in "
 		   "the RSS" : "the engine's instances are in the RSS");
-	bench_note("%s %s, same fill in one process: creation median %.1f us at 0, %.1f us at %u "
-		   "VMs (ratio %.2f): the part of the growth that is the engine's own; its VmRSS "
-		   "grew %.1f KiB per VM.", label, bench_raw_label(kind), bench_median(&raw0),
-		   bench_median(&rawn), live, bench_median(&rawn) / bench_median(&raw0), raw_kib);
+	bench_note("%s %s, same fill in a fresh process: creation median %.1f us at 0, %.1f us at %u "
+		   "VMs (ratio %.2f): the part of the growth that is the engine's own; the VmRSS "
+		   "of that (fresh) process grew %.1f KiB per VM.", label, bench_raw_label(kind),
+		   bench_median(&raw0), bench_median(&rawn), live, bench_median(&rawn) / bench_median(&raw0), raw_kib);
 
 	bench_samples_free(&raw0);
 	bench_samples_free(&rawn);
@@ -281,6 +323,6 @@ int main(void)
 	bench_note("emu and mshv-sim: each vCPU is an engine instance (Unicorn) inside the daemon "
 		   "(mshv-sim: inside the test double preloaded into it), so the engine's memory is "
 		   "in the daemon's RSS; 'minus the raw fill's' subtracts the same fill on the raw "
-		   "engine in this process.  kvm: the raw fill's RSS is the kvm_run mappings.");
+		   "engine in a fresh process.  kvm: the raw fill's RSS is the kvm_run mappings.");
 	return 0;
 }
