@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Benchmark: guest exits through the daemon (stream mode without and with a subscriber, the
-// latency to a client, the synchronous step-mode intercept) vs raw KVM_RUN loops.
+// latency to a client, the synchronous step-mode intercept) vs raw exit loops on the same engine
+// (KVM_RUN, or emu_vcpu_run/emu_vcpu_complete).
 
 #include "config.h"
 
@@ -24,17 +25,19 @@
 
 static void *out_image, *ping_image;
 static size_t out_len, ping_len;
+/* The raw engine of the backend being measured. */
+static enum raw_kind raw_engine;
 
 /* ---- raw baselines ----------------------------------------------------------------------- */
 
-/* Exits per second of a raw KVM_RUN loop over n port writes (+ DONE) to halt. */
+/* Exits per second of a raw exit loop over n port writes (+ DONE) to halt. */
 static double raw_rate(unsigned n)
 {
 	struct raw_vm v;
 	uint64_t t0, exits;
 	double s;
 
-	if (raw_vm_create(&v, 0xc0000, out_image, out_len, n) < 0)
+	if (raw_vm_create(&v, raw_engine, 0xc0000, out_image, out_len, n) < 0)
 		bench_die("raw VM creation failed");
 	t0 = bench_now_ns();
 	exits = raw_vm_run_to_halt(&v);
@@ -45,17 +48,17 @@ static double raw_rate(unsigned n)
 	return (double)exits / s;
 }
 
-/* One raw exit: KVM_RUN entry, the guest's OUT, the exit back to user space (microseconds). */
+/* One raw exit: run entry, the guest's OUT, the exit back to the caller (microseconds). */
 static void raw_exit_times(unsigned n, struct bench_samples *s)
 {
 	struct raw_vm v;
 
-	if (raw_vm_create(&v, 0xc0000, out_image, out_len, n + 10) < 0)
+	if (raw_vm_create(&v, raw_engine, 0xc0000, out_image, out_len, n + 10) < 0)
 		bench_die("raw VM creation failed");
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t t0 = bench_now_ns();
 
-		if (raw_vm_run(&v) != KVM_EXIT_IO)
+		if (raw_vm_run(&v) != RAW_EXIT_IO)
 			bench_die("raw guest: unexpected exit");
 		bench_samples_add(s, (double)(bench_now_ns() - t0) / 1000.0);
 	}
@@ -132,21 +135,21 @@ static int raw_peer_start(enum raw_peer_mode mode, size_t msg_len, pid_t *ret_pi
 			_exit(1);
 		make_line(msg, msg_len);
 		r = mode == PEER_LATENCY ?
-			raw_vm_create(&v, 0xc0000, ping_image, ping_len, 0) :
-			raw_vm_create(&v, 0xc0000, out_image, out_len, 0x7fffffff);
+			raw_vm_create(&v, raw_engine, 0xc0000, ping_image, ping_len, 0) :
+			raw_vm_create(&v, raw_engine, 0xc0000, out_image, out_len, 0x7fffffff);
 		if (r < 0)
 			_exit(1);
 		for (;;) {
 			if (mode == PEER_LATENCY) {
 				if (!read_line(sv[1]))
 					_exit(0);
-				if (raw_vm_run(&v) != KVM_EXIT_IO)
+				if (raw_vm_run(&v) != RAW_EXIT_IO)
 					_exit(1);
 				write_all(sv[1], msg, msg_len);
-				if (raw_vm_run(&v) != KVM_EXIT_HLT)
+				if (raw_vm_run(&v) != RAW_EXIT_HLT)
 					_exit(1);
 			} else {
-				if (raw_vm_run(&v) != KVM_EXIT_IO)
+				if (raw_vm_run(&v) != RAW_EXIT_IO)
 					_exit(1);
 				write_all(sv[1], msg, msg_len);
 				if (!read_line(sv[1]))
@@ -220,10 +223,13 @@ struct reader {
 	struct bench_conn *conn;
 	uint64_t lines;
 	uint64_t t_end;
+	bool lost;
 };
 
 /* The subscriber: read events until the halt exit.  Counting lines is all a consumer that only
- * forwards events needs; it keeps the client's cost out of the daemon's figure. */
+ * forwards events needs; it keeps the client's cost out of the daemon's figure.  An
+ * events-lost notice (the daemon dropped events over --max-output) ends it too: the halt may
+ * have been among them. */
 static void *reader_main(void *arg)
 {
 	struct reader *rd = arg;
@@ -232,6 +238,10 @@ static void *reader_main(void *arg)
 		const char *line = bench_conn_line(rd->conn, NULL);
 
 		rd->lines++;
+		if (strstr(line, "\"events-lost\"")) {
+			rd->lost = true;
+			return NULL;
+		}
 		if (strstr(line, "\"type\":\"halt\"")) {
 			rd->t_end = bench_now_ns();
 			return NULL;
@@ -267,6 +277,8 @@ static double daemon_rate(struct bench_conn *c, struct bench_conn *sub, long lon
 	json_decref(r);
 	if (sub) {
 		pthread_join(th, NULL);
+		if (rd.lost)
+			bench_die("the daemon dropped events for the subscriber (over --max-output)");
 		if (rd.lines != (uint64_t)n + 2)
 			bench_die("the subscriber got %llu events, expected %u",
 				  (unsigned long long)rd.lines, n + 2);
@@ -529,7 +541,11 @@ static void run_backend(const char *backend, bool rates, bool latency)
 	struct bench_daemon d;
 	struct bench_conn c;
 
-	bench_daemon_start(&d, backend, NULL);
+	/* Room for every event of a run (~300 bytes each) in the subscriber's output queue: the
+	 * figure is a subscriber that gets them all, not the drop policy for slow readers. */
+	static const char *const args[] = { "--max-output", "64M", NULL };
+
+	bench_daemon_start(&d, backend, args);
 	bench_conn_open(&c, d.sock);
 	if (rates)
 		figure_rates(backend, &c, d.sock);
@@ -544,32 +560,34 @@ int main(int argc, char **argv)
 {
 	bool rates = argc < 2 || strcmp(argv[1], "rates") == 0;
 	bool latency = argc < 2 || strcmp(argv[1], "latency") == 0;
+	const char *backends[3];
+	unsigned nb;
 
-	raw_kvm_init();
 	signal(SIGPIPE, SIG_IGN);
 	out_image = bench_guest("bench-out", &out_len);
 	ping_image = bench_guest("bench-ping", &ping_len);
 	bench_begin("Exits: stream mode in the daemon, streamed to a subscriber, exit latency, "
 		    "step-mode intercept");
-	for (unsigned i = 0; i < 2; i++) {
-		const char *b = i ? "mshv" : "kvm";
-
-		if (bench_backend_enabled(b))
-			run_backend(b, rates, latency);
+	nb = bench_backends(backends);
+	for (unsigned i = 0; i < nb; i++) {
+		raw_engine = bench_raw_kind(backends[i]);
+		run_backend(backends[i], rates, latency);
 	}
 	bench_note("rates: guest tests/guests/bench-out.S (N port writes, hlt) run to halt; "
-		   "baseline = raw KVM_RUN loop on the same guest in one process; the daemon's "
+		   "baseline = raw exit loop on the same guest in one process (kvm: KVM_RUN; emu "
+		   "and mshv-sim: emu_vcpu_run + emu_vcpu_complete on the engine); the daemon's "
 		   "count is checked against vm-info's io exit counter.");
 	bench_note("exit latency: from sending run (stream) to the io exit event at a subscriber "
 		   "(includes the request and the vCPU thread wake-up, so it bounds exit-to-client "
 		   "from above); baseline = a raw vCPU process woken by a line on a socket that "
-		   "answers with a line after KVM_RUN (= raw exit + 2 one-way socket trips).");
+		   "answers with a line after its raw run (= raw exit + 2 one-way socket trips).");
 	bench_note("step mode: interval between exits at the client with complete+run sent in one "
 		   "write; baseline = raw vCPU process sending each exit as a line and waiting for "
 		   "the answer (raw exit + raw socket round trip); goal = raw exit + 1.5 x "
 		   "daemon-info round trip.");
-	bench_note("mshv-sim runs the MSHV ioctls on KVM inside the daemon: it measures our code "
-		   "path, not MSHV itself; its baselines are still raw KVM.");
+	bench_note("mshv-sim runs the MSHV ioctls on the emu engine inside the daemon (a test "
+		   "double): it measures our code path, not MSHV itself; its baselines are the raw "
+		   "engine.");
 	free(out_image);
 	free(ping_image);
 	return 0;

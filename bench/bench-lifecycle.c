@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Benchmark: a whole VM lifecycle over the socket (sequential and pipelined) vs raw ioctls.
+// Benchmark: a whole VM lifecycle over the socket (sequential and pipelined) vs the same steps
+// on the raw engine (KVM ioctls, or the emu engine's calls).
 
 #include "config.h"
 
@@ -22,14 +23,15 @@ struct ctx {
 	char prev[32];			/* the VM the next pipelined burst destroys */
 };
 
-/* The baseline: the same sequence as ioctls in this process, until every fd is closed. */
-static double raw_once(const void *image, size_t len)
+/* The baseline: the same sequence on the raw engine in this process, until every fd is
+ * closed. */
+static double raw_once(enum raw_kind kind, const void *image, size_t len)
 {
 	struct raw_vm v;
 	uint64_t t0 = bench_now_ns();
 	uint64_t exits;
 
-	if (raw_vm_create(&v, RAM_SIZE, image, len, 2) < 0)
+	if (raw_vm_create(&v, kind, RAM_SIZE, image, len, 2) < 0)
 		bench_die("raw VM creation failed");
 	exits = raw_vm_run_to_halt(&v);
 	raw_vm_destroy(&v);
@@ -151,6 +153,7 @@ static void run_backend(const char *backend, const void *image, size_t len)
 	unsigned rounds = bench_count(10, 1), per = bench_count(20, 3);
 	struct bench_samples raw = { 0 }, seq = { 0 }, gone = { 0 }, pipe = { 0 };
 	const char *label = bench_backend_label(backend);
+	enum raw_kind kind = bench_raw_kind(backend);
 	struct bench_daemon d;
 	struct ctx x = { 0 };
 	double g, base;
@@ -162,14 +165,14 @@ static void run_backend(const char *backend, const void *image, size_t len)
 	x.b64 = bench_base64(image, len);
 
 	/* Warm-up (first VM of a process pays for page faults and KVM module state). */
-	raw_once(image, len);
+	raw_once(kind, image, len);
 	seq_once(&x, &g);
 	pipe_once(&x, false);
 	pipe_once(&x, true);
 
 	for (unsigned i = 0; i < rounds; i++) {
 		for (unsigned j = 0; j < per; j++)
-			bench_samples_add(&raw, raw_once(image, len));
+			bench_samples_add(&raw, raw_once(kind, image, len));
 		for (unsigned j = 0; j < per; j++) {
 			bench_samples_add(&seq, seq_once(&x, &g));
 			bench_samples_add(&gone, g);
@@ -185,8 +188,8 @@ static void run_backend(const char *backend, const void *image, size_t len)
 	       base, GOAL_PIPE, "<=1.15");
 	report("lifecycle_seq_destroyed", "VM lifecycle, sequential (to 'destroyed')", label,
 	       &gone, base, NAN, NULL);
-	bench_note("%s baseline (raw ioctls, one process, to last close): median %.1f us, "
-		   "p99 %.1f us", label, base, bench_p99(&raw));
+	bench_note("%s baseline (%s, one process, to last close): median %.1f us, p99 %.1f us",
+		   label, bench_raw_label(kind), base, bench_p99(&raw));
 
 	free(x.b64);
 	bench_conn_close(&x.events);
@@ -200,26 +203,26 @@ static void run_backend(const char *backend, const void *image, size_t len)
 
 int main(void)
 {
+	const char *backends[3];
+	unsigned nb;
 	size_t len;
 	void *image;
 
-	raw_kvm_init();
 	image = bench_guest("example", &len);
 	bench_begin("VM lifecycle: create-vm, map-memory 64K, write-memory, create-vcpu, set-regs, "
 		    "run to halt, destroy-vm");
-	for (unsigned i = 0; i < 2; i++) {
-		const char *b = i ? "mshv" : "kvm";
-
-		if (bench_backend_enabled(b))
-			run_backend(b, image, len);
-	}
-	bench_note("baseline: the same ioctls in one C process on /dev/kvm (memfd RAM, CPUID, "
-		   "sregs, regs, KVM_RUN to hlt, close); the guest is the crate's example (2 port "
-		   "writes, hlt), run in stream mode.");
+	nb = bench_backends(backends);
+	for (unsigned i = 0; i < nb; i++)
+		run_backend(backends[i], image, len);
+	bench_note("baseline, kvm: the same ioctls in one C process on /dev/kvm (memfd RAM, CPUID, "
+		   "sregs, regs, KVM_RUN to hlt, close); emu and mshv-sim: the same steps on the "
+		   "emu engine called directly (emu_vm_new, memfd RAM + emu_vm_map, emu_vcpu_new, "
+		   "sregs, regs, emu_vcpu_run/complete to hlt, free); the guest is the crate's "
+		   "example (2 port writes, hlt), run in stream mode.");
 	bench_note("destroy-vm replies at once and tears down off the loop: '(to destroyed)' "
 		   "waits for the vm-state event, the fair comparison with the baseline's close().");
-	bench_note("mshv-sim runs the MSHV ioctls on KVM inside the daemon: it measures our code "
-		   "path, not MSHV itself.");
+	bench_note("mshv-sim runs the MSHV ioctls on the emu engine inside the daemon (a test "
+		   "double): it measures our code path, not MSHV itself.");
 	free(image);
 	return 0;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Benchmark: the crate's example guest to halt, `mshvctl boot` against a running mshvd vs a
-// fresh `qemu-system-x86_64 -accel kvm` booting the same flat binary.
+// fresh `qemu-system-x86_64` booting the same flat binary: -accel kvm for the kvm backend,
+// -accel tcg (QEMU's software CPU) for emu and mshv-sim, whose guests run on a software CPU.
 
 #include "config.h"
 
@@ -117,18 +118,58 @@ static bool example_output(const char *out, size_t len)
 	return len >= 1 && out[0] == '4';
 }
 
+/* The QEMU accelerator a backend's row is compared with. */
+static unsigned accel_of(const char *backend)
+{
+	return strcmp(backend, "kvm") == 0 ? 0 : 1;
+}
+
+static const char *const accels[] = { "kvm", "tcg" };
+
+/* runs boots of the example under QEMU with accel (after one warm-up run). */
+static void qemu_runs(const char *qemu_bin, const char *accel, const char *example, unsigned runs,
+		      struct bench_samples *total, struct bench_samples *to_out)
+{
+	char *qemu_path = strdup(qemu_bin), rom[96], loader[PATH_MAX + 64], out[4096];
+	const char *argv[] = { qemu_path, "-accel", accel, "-M", "microvm", "-nodefaults",
+			       "-display", "none", "-bios", rom, "-device", loader,
+			       "-chardev", "stdio,id=con", "-device",
+			       "isa-debugcon,iobase=0x3f8,chardev=con", NULL };
+	double out_us;
+	size_t len;
+
+	snprintf(rom, sizeof(rom), "/tmp/mshvd-bench-rom-%d.bin", (int)getpid());
+	snprintf(loader, sizeof(loader), "loader,file=%s,addr=0x1000", example);
+	write_firmware(rom);
+	for (unsigned i = 0; i <= runs; i++) {
+		/* Both bytes: '4' and the 0 the example writes right before hlt. */
+		double us = run_child(argv, NULL, 2, out, sizeof(out), &len, &out_us);
+
+		if (len < 2 || out[0] != '4' || out[1] != 0)
+			bench_die("qemu (-accel %s) printed %zu bytes, not '4' and 0", accel, len);
+		if (i) {
+			bench_samples_add(total, us);
+			bench_samples_add(to_out, out_us);
+		}
+	}
+	unlink(rom);
+	free(qemu_path);
+}
+
 int main(void)
 {
 	unsigned runs = bench_count(50, 2);
-	struct bench_samples ctl[2] = { { 0 }, { 0 } }, qemu = { 0 }, qemu_out = { 0 };
+	struct bench_samples ctl[3] = { { 0 }, { 0 }, { 0 } }, qemu[2] = { { 0 }, { 0 } },
+			     qemu_out[2] = { { 0 }, { 0 } };
 	const char *qemu_bin = find_in_path("qemu-system-x86_64");
-	char ctl_bin[PATH_MAX], lib_dir[PATH_MAX], example[PATH_MAX], rom[96], loader[PATH_MAX + 64];
+	char ctl_bin[PATH_MAX], lib_dir[PATH_MAX], example[PATH_MAX];
 	char sock_env[160], out[4096], extra[256];
-	const char *ld = NULL, *ctl_kind = "libtool wrapper";
+	const char *ld = NULL, *ctl_kind = "libtool wrapper", *backends[3];
+	bool want_accel[2] = { false, false };
+	unsigned nb;
 	size_t len;
 	double out_us;
 
-	bench_require_kvm();
 	signal(SIGPIPE, SIG_IGN);
 	/* The real binary, not the libtool wrapper script (whose shell start-up would be counted). */
 	snprintf(ctl_bin, sizeof(ctl_bin), "%s", bench_build_path("src/ctl/.libs/mshvctl"));
@@ -144,14 +185,13 @@ int main(void)
 		bench_die("%s: %s (run make first)", example, strerror(errno));
 
 	bench_begin("Peer: the example guest to halt, mshvctl boot (running mshvd) vs a fresh QEMU");
-	for (unsigned b = 0; b < 2; b++) {
-		const char *backend = b ? "mshv" : "kvm";
+	nb = bench_backends(backends);
+	for (unsigned b = 0; b < nb; b++) {
 		const char *argv[] = { ctl_bin, "boot", example, NULL };
 		struct bench_daemon d;
 
-		if (!bench_backend_enabled(backend))
-			continue;
-		bench_daemon_start(&d, backend, NULL);
+		want_accel[accel_of(backends[b])] = true;
+		bench_daemon_start(&d, backends[b], NULL);
 		snprintf(sock_env, sizeof(sock_env), "%s", d.sock);
 		setenv("MSHVD_SOCKET", sock_env, 1);
 		for (unsigned i = 0; i <= runs; i++) {
@@ -165,49 +205,28 @@ int main(void)
 		bench_daemon_stop(&d);
 	}
 
-	if (qemu_bin) {
-		char *qemu_path = strdup(qemu_bin);
-		const char *argv[] = { qemu_path, "-accel", "kvm", "-M", "microvm", "-nodefaults",
-				       "-display", "none", "-bios", rom, "-device", loader,
-				       "-chardev", "stdio,id=con", "-device",
-				       "isa-debugcon,iobase=0x3f8,chardev=con", NULL };
+	for (unsigned a = 0; qemu_bin && a < 2; a++)
+		if (want_accel[a])
+			qemu_runs(qemu_bin, accels[a], example, runs, &qemu[a], &qemu_out[a]);
 
-		snprintf(rom, sizeof(rom), "/tmp/mshvd-bench-rom-%d.bin", (int)getpid());
-		snprintf(loader, sizeof(loader), "loader,file=%s,addr=0x1000", example);
-		write_firmware(rom);
-		for (unsigned i = 0; i <= runs; i++) {
-			/* Both bytes: '4' and the 0 the example writes right before hlt. */
-			double us = run_child(argv, NULL, 2, out, sizeof(out), &len, &out_us);
-
-			if (len < 2 || out[0] != '4' || out[1] != 0)
-				bench_die("qemu printed %zu bytes, not '4' and 0", len);
-			if (i) {
-				bench_samples_add(&qemu, us);
-				bench_samples_add(&qemu_out, out_us);
-			}
-		}
-		unlink(rom);
-		free(qemu_path);
-	}
-
-	for (unsigned b = 0; b < 2; b++) {
+	for (unsigned b = 0; b < nb; b++) {
 		struct bench_result r = BENCH_RESULT_INIT;
+		unsigned a = accel_of(backends[b]);
 
-		if (!ctl[b].n)
-			continue;
 		r.name = "peer_boot";
-		r.backend = bench_backend_label(b ? "mshv" : "kvm");
+		r.backend = bench_backend_label(backends[b]);
 		r.label = "example to halt: mshvctl boot (speedup)";
 		r.unit = "us";
 		r.value = bench_median(&ctl[b]);
 		r.p99 = bench_p99(&ctl[b]);
-		r.baseline = bench_median(&qemu);
+		r.baseline = bench_median(&qemu[a]);
 		r.ratio = r.baseline / r.value;
 		r.goal = ">=50x";
 		r.goal_min = GOAL_SPEEDUP;
-		snprintf(extra, sizeof(extra), "runs=%u qemu_p99_us=%.1f qemu_to_output_us=%.1f "
-			 "speedup_to_output=%.2f mshvctl=%s", runs, bench_p99(&qemu),
-			 bench_median(&qemu_out), bench_median(&qemu_out) / r.value, ctl_kind);
+		snprintf(extra, sizeof(extra), "runs=%u qemu_accel=%s qemu_p99_us=%.1f "
+			 "qemu_to_output_us=%.1f speedup_to_output=%.2f mshvctl=%s", runs, accels[a],
+			 bench_p99(&qemu[a]), bench_median(&qemu_out[a]),
+			 bench_median(&qemu_out[a]) / r.value, ctl_kind);
 		r.extra = extra;
 		bench_report(&r);
 	}
@@ -217,14 +236,17 @@ int main(void)
 	bench_note("mshvctl: a new process per run (%s), connects to an already running mshvd, "
 		   "creates a VM (768K RAM), loads the image, runs it in stream mode to hlt, "
 		   "destroys the VM; timed fork to reap.", ctl_kind);
-	bench_note("QEMU: qemu-system-x86_64 -accel kvm -M microvm -nodefaults, firmware = 64 KiB "
+	bench_note("QEMU: qemu-system-x86_64 -accel kvm (kvm row) or -accel tcg (emu and mshv-sim "
+		   "rows: software CPUs on both sides) -M microvm -nodefaults, firmware = 64 KiB "
 		   "image whose reset vector (tests/guests/bench-reset.S) sets RAX=RBX=2 and jumps "
 		   "to example.bin (loaded at 0x1000 by -device loader), console on isa-debugcon "
 		   "0x3f8; QEMU never exits on hlt, so it is SIGKILLed once '4' and 0 arrived; timed "
 		   "fork to reap.  ratio = QEMU / mshvctl.");
-	bench_samples_free(&ctl[0]);
-	bench_samples_free(&ctl[1]);
-	bench_samples_free(&qemu);
-	bench_samples_free(&qemu_out);
+	for (unsigned i = 0; i < 3; i++)
+		bench_samples_free(&ctl[i]);
+	for (unsigned i = 0; i < 2; i++) {
+		bench_samples_free(&qemu[i]);
+		bench_samples_free(&qemu_out[i]);
+	}
 	return 0;
 }

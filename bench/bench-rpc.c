@@ -221,19 +221,18 @@ static void run_backend(const char *backend)
 
 int main(void)
 {
-	bench_require_kvm();
+	const char *backends[3];
+	unsigned nb;
+
 	bench_begin("RPC round trip: daemon-info over the socket vs a raw AF_UNIX echo of the same "
 		    "bytes");
-	for (unsigned i = 0; i < 2; i++) {
-		const char *b = i ? "mshv" : "kvm";
-
-		if (bench_backend_enabled(b))
-			run_backend(b);
-	}
+	nb = bench_backends(backends);
+	for (unsigned i = 0; i < nb; i++)
+		run_backend(backends[i]);
 	bench_note("baseline: a forked process answering each request line with a line as long as "
 		   "daemon-info's reply; ratio = daemon / baseline (pipelined: rate ratio, goal is "
 		   "absolute).");
-	bench_note("the RPC path does not touch the hypervisor: mshv-sim and kvm differ only in "
-		   "the capabilities listed.");
+	bench_note("the RPC path does not touch the hypervisor: the backends differ only in the "
+		   "capabilities listed.");
 	return 0;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Shared code of the benchmarks: statistics, result tables, a private mshvd, a raw line client.
+// Shared code of the benchmarks: statistics, result tables, a private mshvd, a raw line client,
+// the choice of backends and raw baselines.
 
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -37,12 +39,17 @@ void bench_die(const char *fmt, ...)
 	exit(1);
 }
 
-void bench_require_kvm(void)
+bool bench_have_kvm(void)
 {
-	if (access("/dev/kvm", R_OK | W_OK) < 0) {
-		printf("SKIP: /dev/kvm is not usable: %s\n", strerror(errno));
-		exit(77);
-	}
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	/* A device that answers, not a stray file of that name. */
+	ok = ioctl(fd, KVM_GET_API_VERSION, 0) == KVM_API_VERSION;
+	close(fd);
+	return ok;
 }
 
 bool bench_quick(void)
@@ -72,6 +79,53 @@ bool bench_backend_enabled(const char *backend)
 			return true;
 	}
 	return false;
+}
+
+bool bench_backend_available(const char *backend, const char **ret_why)
+{
+	const char *why = NULL;
+
+	if (strcmp(backend, "kvm") == 0) {
+		if (!bench_have_kvm())
+			why = "/dev/kvm is not usable here";
+	} else if (strcmp(backend, "mshv") == 0 || strcmp(backend, "emu") == 0) {
+#ifdef HAVE_UNICORN
+		if (strcmp(backend, "mshv") == 0 &&
+		    access(bench_build_path("tests/mshv-sim/.libs/libmshv-sim.so"), R_OK) < 0)
+			why = "tests/mshv-sim is not built (make bench builds it)";
+#else
+		why = "built without libunicorn (no engine for emu or the MSHV test double)";
+#endif
+	} else {
+		why = "unknown backend";
+	}
+	if (why && ret_why)
+		*ret_why = why;
+	return !why;
+}
+
+unsigned bench_backends(const char *ret[3])
+{
+	static const char *const all[] = { "kvm", "mshv", "emu" };
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < 3; i++) {
+		const char *why = NULL;
+
+		if (!bench_backend_enabled(all[i]))
+			continue;
+		if (!bench_backend_available(all[i], &why)) {
+			bench_note("%s: not measured: %s", bench_backend_label(all[i]), why);
+			continue;
+		}
+		ret[n++] = all[i];
+	}
+	if (!n) {
+		printf("SKIP: no selected backend can run here (BENCH_BACKENDS=\"%s\")\n",
+		       getenv("BENCH_BACKENDS") ? getenv("BENCH_BACKENDS") : "");
+		exit(77);
+	}
+	return n;
 }
 
 const char *bench_builddir(void)
@@ -718,6 +772,58 @@ long long bench_daemon_vm(struct bench_conn *c, const void *image, size_t len, u
 		   vm, (unsigned long long)rbx, (unsigned long long)rbx);
 	free(b64);
 	return vm;
+}
+
+/* ---- raw baselines ----------------------------------------------------------------------- */
+
+enum raw_kind bench_raw_kind(const char *backend)
+{
+	return strcmp(backend, "kvm") == 0 ? RAW_KVM : RAW_EMU;
+}
+
+const char *bench_raw_label(enum raw_kind kind)
+{
+	return kind == RAW_KVM ? "raw KVM" : "raw engine";
+}
+
+int raw_vm_create(struct raw_vm *v, enum raw_kind kind, size_t ram_size, const void *image,
+		  size_t len, uint64_t rbx)
+{
+	return kind == RAW_KVM ? raw_kvm_create(v, ram_size, image, len, rbx) :
+				 raw_emu_create(v, ram_size, image, len, rbx);
+}
+
+void raw_vm_ioeventfd(struct raw_vm *v, uint64_t gpa, unsigned len, int fd)
+{
+	if (v->kind == RAW_KVM) {
+		raw_kvm_ioeventfd(v, gpa, len, fd);
+		return;
+	}
+	v->io_fd = fd;
+	v->io_addr = gpa;
+	v->io_len = len;
+}
+
+enum raw_exit raw_vm_run(struct raw_vm *v)
+{
+	return v->kind == RAW_KVM ? raw_kvm_run(v) : raw_emu_run(v);
+}
+
+uint64_t raw_vm_run_to_halt(struct raw_vm *v)
+{
+	uint64_t exits = 0;
+
+	while (raw_vm_run(v) != RAW_EXIT_HLT)
+		exits++;
+	return exits;
+}
+
+void raw_vm_destroy(struct raw_vm *v)
+{
+	if (v->kind == RAW_KVM)
+		raw_kvm_destroy(v);
+	else
+		raw_emu_destroy(v);
 }
 
 /* ---- raw sockets ------------------------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared code of the benchmarks: statistics, result tables, a private mshvd, a raw line client
- * and the raw-KVM baselines. */
+ * and the raw baselines (KVM ioctls, or the emu engine driven directly). */
 #ifndef MSHVD_BENCH_H
 #define MSHVD_BENCH_H
 
@@ -14,12 +14,17 @@
 
 #include <jansson.h>
 
+struct emu_vm;
+struct emu_vcpu;
+
 /*
  * Conventions: the benchmarks never pass or fail on time.  Exit status 0 means every figure
- * was measured, 77 that the machine cannot run them (no /dev/kvm), 1 a broken setup (the
+ * was measured, 77 that no selected backend can run on this machine, 1 a broken setup (the
  * daemon refused a request, a guest misbehaved).  Environment:
  *   BENCH_QUICK=1       tiny iteration counts (make check only checks the programs run)
- *   BENCH_BACKENDS      "kvm mshv" (default): which daemon backends to measure
+ *   BENCH_BACKENDS      e.g. "kvm emu": which daemon backends to measure; default: every one
+ *                       this machine has (kvm where /dev/kvm opens, mshv through the sim and
+ *                       emu when built with libunicorn)
  *   top_builddir        the build tree (default: derived from the program's path)
  */
 
@@ -27,14 +32,22 @@
 
 /* Print "bench: <what>: <message>" on stderr and exit 1. */
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-/* Exit 77 with a reason when /dev/kvm is not usable. */
-void bench_require_kvm(void);
+/* Whether /dev/kvm opens read-write and answers KVM_GET_API_VERSION. */
+bool bench_have_kvm(void);
 /* Whether BENCH_QUICK is set: use tiny counts. */
 bool bench_quick(void);
 /* quick ? q : full */
 unsigned bench_count(unsigned full, unsigned q);
-/* Whether backend ("kvm", "mshv") is selected by BENCH_BACKENDS. */
+/* Whether backend ("kvm", "mshv", "emu") is selected by BENCH_BACKENDS. */
 bool bench_backend_enabled(const char *backend);
+/* Whether backend can run here; when not, *ret_why (optional) says why (static string). */
+bool bench_backend_available(const char *backend, const char **ret_why);
+/*
+ * The backends to measure, in the order kvm, mshv, emu: selected and available.  Prints a
+ * note for each selected backend that cannot run here; exits 77 (with a SKIP line) when none
+ * can.  Call after bench_begin().  Returns how many were stored in ret (at most 3).
+ */
+unsigned bench_backends(const char *ret[3]);
 /* The build tree (absolute, no trailing slash); static storage. */
 const char *bench_builddir(void);
 /* Path of a file in the build tree; static storage reused by the next call. */
@@ -105,7 +118,7 @@ struct bench_daemon {
 	char dir[64];
 	char sock[128];
 	char log[128];
-	const char *backend;	/* "kvm" or "mshv" (through mshv-sim) */
+	const char *backend;	/* "kvm", "mshv" (through mshv-sim) or "emu" */
 };
 
 /*
@@ -173,34 +186,77 @@ char *bench_base64(const void *data, size_t len);
  * RAX = RBX = rbx.  Returns the VM id. */
 long long bench_daemon_vm(struct bench_conn *c, const void *image, size_t len, uint64_t rbx);
 
-/* ---- raw KVM: the baselines --------------------------------------------------------------- */
+/* ---- raw baselines: the same engine without the daemon ------------------------------------ */
+
+/*
+ * A raw VM runs the guest on the engine a backend uses, with nothing of mshvd in between:
+ * RAW_KVM makes the KVM ioctls itself (bench/raw-kvm.c), RAW_EMU drives the software CPU
+ * engine of src/hv/emu directly (bench/raw-emu.c).  The kvm backend is measured against
+ * RAW_KVM; emu and mshv (whose test double runs its partitions on the same engine) against
+ * RAW_EMU.
+ */
+enum raw_kind {
+	RAW_KVM,
+	RAW_EMU,
+};
+
+enum raw_exit {
+	RAW_EXIT_IO,	/* a port access (KVM_EXIT_IO, EMU_EXIT_IO) */
+	RAW_EXIT_HLT,
+};
 
 struct raw_vm {
-	int vm_fd;
-	int vcpu_fd;
+	enum raw_kind kind;
 	int memfd;
 	void *ram;
 	size_t ram_size;
+	/* RAW_KVM */
+	int vm_fd;
+	int vcpu_fd;
 	struct kvm_run *run;
+	/* RAW_EMU: the engine's objects, and the one ioeventfd its run loop signals */
+	struct emu_vm *evm;
+	struct emu_vcpu *evcpu;
+	int io_fd;
+	uint64_t io_addr;
+	unsigned io_len;
 };
 
-/* Open /dev/kvm once (dies when unusable). */
-void raw_kvm_init(void);
+/* The raw kind measured against a backend's rows ("kvm" -> RAW_KVM, else RAW_EMU). */
+enum raw_kind bench_raw_kind(const char *backend);
+/* "raw KVM" or "raw engine", for notes. */
+const char *bench_raw_label(enum raw_kind kind);
+
 /*
- * The lifecycle the daemon performs, as plain ioctls: KVM_CREATE_VM, memfd guest RAM of
- * ram_size at GPA 0 (KVM_SET_USER_MEMORY_REGION), the image copied to 0x1000, KVM_CREATE_VCPU
- * + its kvm_run mapping + KVM_SET_CPUID2, real mode registers (CS = 0, RIP = 0x1000,
- * RAX = RBX = rbx).  Returns 0 or a negative errno.
+ * The lifecycle the daemon performs, without it: memfd guest RAM of ram_size at GPA 0, the
+ * image copied to 0x1000, one vCPU in real mode (CS = 0, RIP = 0x1000, RAX = RBX = rbx).
+ * RAW_KVM: KVM_CREATE_VM, KVM_SET_USER_MEMORY_REGION, KVM_CREATE_VCPU + its kvm_run mapping +
+ * KVM_SET_CPUID2 (dies when /dev/kvm is unusable).  RAW_EMU: emu_vm_new, emu_vm_map,
+ * emu_vcpu_new with the emu backend's settings.  Returns 0 or a negative errno.
  */
-int raw_vm_create(struct raw_vm *v, size_t ram_size, const void *image, size_t len,
-		  uint64_t rbx);
-/* One KVM_RUN; returns the exit reason or dies. */
-unsigned raw_vm_run(struct raw_vm *v);
-/* Run until KVM_EXIT_HLT; returns the number of exits before it.  Dies on other exits than
- * port I/O and halt. */
+int raw_vm_create(struct raw_vm *v, enum raw_kind kind, size_t ram_size, const void *image,
+		  size_t len, uint64_t rbx);
+/* An ioeventfd on an MMIO GPA: KVM_IOEVENTFD, or (RAW_EMU) signalled by raw_vm_run() from
+ * the write exit, as the emu backend does inside its run loop.  Dies on failure. */
+void raw_vm_ioeventfd(struct raw_vm *v, uint64_t gpa, unsigned len, int fd);
+/* Run to the next port access or hlt (the previous port access is completed first, as
+ * KVM_RUN does); dies on any other exit. */
+enum raw_exit raw_vm_run(struct raw_vm *v);
+/* Run until hlt; returns the number of port exits before it. */
 uint64_t raw_vm_run_to_halt(struct raw_vm *v);
 /* Close and unmap everything. */
 void raw_vm_destroy(struct raw_vm *v);
+
+/* The per-kind implementations behind raw_vm_*. */
+int raw_kvm_create(struct raw_vm *v, size_t ram_size, const void *image, size_t len,
+		   uint64_t rbx);
+void raw_kvm_ioeventfd(struct raw_vm *v, uint64_t gpa, unsigned len, int fd);
+enum raw_exit raw_kvm_run(struct raw_vm *v);
+void raw_kvm_destroy(struct raw_vm *v);
+int raw_emu_create(struct raw_vm *v, size_t ram_size, const void *image, size_t len,
+		   uint64_t rbx);
+enum raw_exit raw_emu_run(struct raw_vm *v);
+void raw_emu_destroy(struct raw_vm *v);
 
 /* ---- raw sockets: the transport baselines -------------------------------------------------- */
 

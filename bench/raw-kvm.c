@@ -17,13 +17,13 @@ static int kvm_fd = -1;
 static size_t run_size;
 static struct kvm_cpuid2 *cpuid;
 
-void raw_kvm_init(void)
+/* Open /dev/kvm once (dies when unusable). */
+static void raw_kvm_init(void)
 {
 	int n = 256, r;
 
 	if (kvm_fd >= 0)
 		return;
-	bench_require_kvm();
 	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm_fd < 0 || ioctl(kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
 		bench_die("/dev/kvm unusable");
@@ -39,7 +39,7 @@ void raw_kvm_init(void)
 		bench_die("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 }
 
-void raw_vm_destroy(struct raw_vm *v)
+void raw_kvm_destroy(struct raw_vm *v)
 {
 	if (v->run)
 		munmap(v->run, run_size);
@@ -52,19 +52,21 @@ void raw_vm_destroy(struct raw_vm *v)
 	if (v->vm_fd >= 0)
 		close(v->vm_fd);
 	memset(v, 0, sizeof(*v));
-	v->vm_fd = v->vcpu_fd = v->memfd = -1;
+	v->vm_fd = v->vcpu_fd = v->memfd = v->io_fd = -1;
 }
 
-int raw_vm_create(struct raw_vm *v, size_t ram_size, const void *image, size_t len,
-		  uint64_t rbx)
+int raw_kvm_create(struct raw_vm *v, size_t ram_size, const void *image, size_t len,
+		   uint64_t rbx)
 {
 	struct kvm_userspace_memory_region region = { .slot = 0 };
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 	int r = 0;
 
+	raw_kvm_init();
 	memset(v, 0, sizeof(*v));
-	v->vm_fd = v->vcpu_fd = v->memfd = -1;
+	v->kind = RAW_KVM;
+	v->vm_fd = v->vcpu_fd = v->memfd = v->io_fd = -1;
 	v->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
 	if (v->vm_fd < 0)
 		goto fail;
@@ -113,31 +115,32 @@ int raw_vm_create(struct raw_vm *v, size_t ram_size, const void *image, size_t l
 	return 0;
 fail:
 	r = -errno;
-	raw_vm_destroy(v);
+	raw_kvm_destroy(v);
 	return r ? r : -EIO;
 }
 
-unsigned raw_vm_run(struct raw_vm *v)
+void raw_kvm_ioeventfd(struct raw_vm *v, uint64_t gpa, unsigned len, int fd)
+{
+	struct kvm_ioeventfd io = { .addr = gpa, .len = len, .fd = fd };
+
+	if (ioctl(v->vm_fd, KVM_IOEVENTFD, &io) < 0)
+		bench_die("KVM_IOEVENTFD: %s", strerror(errno));
+}
+
+enum raw_exit raw_kvm_run(struct raw_vm *v)
 {
 	for (;;) {
 		if (ioctl(v->vcpu_fd, KVM_RUN, 0) == 0)
-			return v->run->exit_reason;
+			break;
 		if (errno != EINTR && errno != EAGAIN)
 			bench_die("KVM_RUN: %s", strerror(errno));
 	}
-}
-
-uint64_t raw_vm_run_to_halt(struct raw_vm *v)
-{
-	uint64_t exits = 0;
-
-	for (;;) {
-		unsigned reason = raw_vm_run(v);
-
-		if (reason == KVM_EXIT_HLT)
-			return exits;
-		if (reason != KVM_EXIT_IO)
-			bench_die("raw guest: unexpected exit reason %u", reason);
-		exits++;
+	switch (v->run->exit_reason) {
+	case KVM_EXIT_IO:
+		return RAW_EXIT_IO;
+	case KVM_EXIT_HLT:
+		return RAW_EXIT_HLT;
+	default:
+		bench_die("raw KVM guest: unexpected exit reason %u", v->run->exit_reason);
 	}
 }
