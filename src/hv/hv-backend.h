@@ -16,8 +16,7 @@
  * an operation a backend leaves NULL returns -EOPNOTSUPP.
  */
 
-#define HV_MAX_MAPPINGS	256
-#define HV_MAX_VCPUS	256
+/* HV_MAX_MAPPINGS, HV_MAX_VCPUS: hv.h (the daemon's limits are bounded by them). */
 
 struct hv_ops;
 

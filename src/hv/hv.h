@@ -53,6 +53,13 @@ enum {
 	HV_CAP_NOEXEC_MEM	= 1u << 14,	/* mappings without HV_MAP_EXEC are enforced */
 };
 
+/* Ceilings of the hv layer, the same on every backend.  The daemon's limits that they back
+ * (max-vcpus, max-regions, GSIs) cannot be set above them, so a client meets a named daemon
+ * limit (limit-exceeded) before the hv layer's own -EINVAL / -ENOSPC. */
+#define HV_MAX_VCPUS	256	/* vCPU indices are below this */
+#define HV_MAX_MAPPINGS	256	/* memory mappings per partition */
+#define HV_MAX_GSI	4096	/* GSIs are below this (KVM_MAX_IRQ_ROUTES; the MSHV table) */
+
 /* Name of one capability bit ("irqchip", "ioeventfd-pio", ...), NULL for unknown bits. */
 const char *hv_cap_name(uint32_t cap);
 

@@ -50,7 +50,7 @@ static int subscribe(struct rpc_call *call, json_t *params)
 	}
 	r = subscription_add(call->client, vm, mask, &id);
 	if (r == -ENOSPC) {
-		rpc_error_limit(call, "max-subscriptions", mshvd.limits.max_subs);
+		rpc_error_limit(call, LIMIT_max_subs);
 		return RPC_DONE;
 	}
 	if (r < 0) {

@@ -62,19 +62,13 @@ static bool pass_fd_ok(struct rpc_call *call, bool pass)
 
 static bool eventfd_limit_ok(struct rpc_call *call, struct vm *vm)
 {
-	struct uid_usage u;
-
 	if (vm->neventfds >= mshvd.limits.max_eventfds) {
-		rpc_error_limit(call, "max-eventfds", mshvd.limits.max_eventfds);
+		rpc_error_limit(call, LIMIT_max_eventfds);
 		return false;
 	}
-	if (auth_uid_limited(call->uid)) {
-		auth_uid_usage(call->uid, &u);
-		if (u.eventfds >= mshvd.limits.max_eventfds_per_uid) {
-			rpc_error_limit(call, "max-eventfds-per-uid",
-					mshvd.limits.max_eventfds_per_uid);
-			return false;
-		}
+	if (auth_uid_over(call->uid, LIMIT_max_eventfds_per_uid, 1)) {
+		rpc_error_limit(call, LIMIT_max_eventfds_per_uid);
+		return false;
 	}
 	return true;
 }
@@ -214,13 +208,13 @@ static int remove_irqfd(struct rpc_call *call, json_t *params)
 	return remove_eventfd(call, params, VM_EVENTFD_IRQ);
 }
 
-/* gsi below MSHVD_MAX_GSI and routed; else finish with invalid-params. */
+/* gsi below HV_MAX_GSI and routed; else finish with invalid-params. */
 static bool gsi_ok(struct rpc_call *call, struct vm *vm, unsigned gsi)
 {
-	if (gsi >= MSHVD_MAX_GSI) {
+	if (gsi >= HV_MAX_GSI) {
 		rpc_error(call, MSHVD_ERR_INVALID_PARAMS, MSHVD_ERRNAME_INVALID_PARAMS,
 			  json_pack("{s:s}", "reason", "bad-gsi"), "gsi must be below %u",
-			  MSHVD_MAX_GSI);
+			  HV_MAX_GSI);
 		return false;
 	}
 	if (!vm_gsi_routed(vm, gsi)) {
@@ -330,7 +324,7 @@ static int set_msi_routing(struct rpc_call *call, json_t *params)
 	if (!vm)
 		return RPC_DONE;
 	if (n > mshvd.limits.max_msi_routes) {
-		rpc_error_limit(call, "max-msi-routes", mshvd.limits.max_msi_routes);
+		rpc_error_limit(call, LIMIT_max_msi_routes);
 		return RPC_DONE;
 	}
 	if (n && !(routes = calloc(n, sizeof(*routes)))) {
@@ -355,12 +349,12 @@ static int set_msi_routing(struct rpc_call *call, json_t *params)
 					   "data} with 32-bit values", i);
 			goto out;
 		}
-		if (routes[i].gsi >= MSHVD_MAX_GSI || (kvm && routes[i].gsi < 24)) {
+		if (routes[i].gsi >= HV_MAX_GSI || (kvm && routes[i].gsi < 24)) {
 			rpc_error(call, MSHVD_ERR_INVALID_PARAMS, MSHVD_ERRNAME_INVALID_PARAMS,
 				  json_pack("{s:s}", "reason", "bad-gsi"),
 				  "entries[%zu]: gsi must be %s %u", i,
 				  kvm ? "24 (0-23 are the irqchip pins) to" : "below",
-				  MSHVD_MAX_GSI - (kvm ? 1 : 0));
+				  HV_MAX_GSI - (kvm ? 1 : 0));
 			goto out;
 		}
 		for (size_t j = 0; j < i; j++) {

@@ -22,21 +22,16 @@ static int create_vcpu(struct rpc_call *call, json_t *params)
 		return RPC_DONE;
 	param_uint(params, "index", &index);
 	if (index >= mshvd.limits.max_vcpus) {
-		rpc_error_limit(call, "max-vcpus", mshvd.limits.max_vcpus);
+		rpc_error_limit(call, LIMIT_max_vcpus);
 		return RPC_DONE;
 	}
 	if (vm->vcpus[index]) {
 		rpc_invalid_params(call, "vm %u already has vcpu %u", vm->id, index);
 		return RPC_DONE;
 	}
-	if (auth_uid_limited(call->uid)) {
-		struct uid_usage u;
-
-		auth_uid_usage(call->uid, &u);
-		if (u.vcpus >= mshvd.limits.max_vcpus_per_uid) {
-			rpc_error_limit(call, "max-vcpus-per-uid", mshvd.limits.max_vcpus_per_uid);
-			return RPC_DONE;
-		}
+	if (auth_uid_over(call->uid, LIMIT_max_vcpus_per_uid, 1)) {
+		rpc_error_limit(call, LIMIT_max_vcpus_per_uid);
+		return RPC_DONE;
 	}
 	r = vcpu_new(vm, index, &v);
 	if (r < 0) {

@@ -48,17 +48,12 @@ static int create_vm(struct rpc_call *call, json_t *params)
 		return RPC_DONE;
 	}
 	if (nvms >= mshvd.limits.max_vms) {
-		rpc_error_limit(call, "max-vms", mshvd.limits.max_vms);
+		rpc_error_limit(call, LIMIT_max_vms);
 		return RPC_DONE;
 	}
-	if (auth_uid_limited(call->uid)) {
-		struct uid_usage u;
-
-		auth_uid_usage(call->uid, &u);
-		if (u.vms >= mshvd.limits.max_vms_per_uid) {
-			rpc_error_limit(call, "max-vms-per-uid", mshvd.limits.max_vms_per_uid);
-			return RPC_DONE;
-		}
+	if (auth_uid_over(call->uid, LIMIT_max_vms_per_uid, 1)) {
+		rpc_error_limit(call, LIMIT_max_vms_per_uid);
+		return RPC_DONE;
 	}
 	r = vm_new(call->uid, call->client, name, param_bool(params, "autodestroy", false), &opts,
 		   &vm);
