@@ -56,6 +56,7 @@ struct hv_ops {
 	const char *name;
 	enum hv_backend backend;
 	bool emulated;		/* a software CPU: no hardware isolation */
+	struct hv_irq_model irq;	/* hv_irq_model() */
 
 	/* -ENODEV/-ENOENT/-EACCES when the device is absent or unusable. */
 	int (*open)(const char *path, struct hv **ret);

@@ -134,11 +134,12 @@ static int add_ioeventfd(struct rpc_call *call, json_t *params)
 		return RPC_DONE;
 	}
 	if (t.pio && !(caps & HV_CAP_IOEVENTFD_PIO)) {
-		error_unsupported(call, "ioeventfd-pio",
-				  strcmp(hv_name(mshvd.hv), "mshv") == 0 ?
-				  "the mshv backend has no port I/O ioeventfds (the MSHV driver "
-				  "registers MMIO addresses only); use an mmio doorbell" :
-				  "the backend has no port I/O ioeventfds");
+		const char *note = hv_irq_model(mshvd.hv)->pio_ioeventfd_note;
+		char reason[160];
+
+		snprintf(reason, sizeof(reason), "the %s backend has no port I/O ioeventfds%s%s%s",
+			 hv_name(mshvd.hv), note ? " (" : "", note ? note : "", note ? ")" : "");
+		error_unsupported(call, "ioeventfd-pio", reason);
 		return RPC_DONE;
 	}
 	if (!t.pio && !(caps & HV_CAP_IOEVENTFD_MMIO)) {
@@ -221,8 +222,7 @@ static bool gsi_ok(struct rpc_call *call, struct vm *vm, unsigned gsi)
 		rpc_error(call, MSHVD_ERR_INVALID_PARAMS, MSHVD_ERRNAME_INVALID_PARAMS,
 			  json_pack("{s:s}", "reason", "bad-gsi"),
 			  "gsi %u of vm %u is not routed%s; set-msi-routing first", gsi, vm->id,
-			  strcmp(hv_name(mshvd.hv), "kvm") == 0 ? " (not an irqchip pin 0-23)" :
-			  "");
+			  hv_irq_model(mshvd.hv)->pin_gsis ? " (not an irqchip pin)" : "");
 		return false;
 	}
 	return true;
@@ -315,7 +315,7 @@ static int set_msi_routing(struct rpc_call *call, json_t *params)
 	struct vm *vm = call_vm(call, params);
 	json_t *entries = json_object_get(params, "entries"), *je;
 	uint32_t caps = hv_caps(mshvd.hv);
-	bool kvm = strcmp(hv_name(mshvd.hv), "kvm") == 0;
+	uint32_t pins = hv_irq_model(mshvd.hv)->pin_gsis;
 	struct hv_msi_route *routes = NULL;
 	struct vm_eventfd *e;
 	size_t n = json_array_size(entries), i;
@@ -349,12 +349,11 @@ static int set_msi_routing(struct rpc_call *call, json_t *params)
 					   "data} with 32-bit values", i);
 			goto out;
 		}
-		if (routes[i].gsi >= HV_MAX_GSI || (kvm && routes[i].gsi < 24)) {
+		if (routes[i].gsi >= HV_MAX_GSI || routes[i].gsi < pins) {
 			rpc_error(call, MSHVD_ERR_INVALID_PARAMS, MSHVD_ERRNAME_INVALID_PARAMS,
 				  json_pack("{s:s}", "reason", "bad-gsi"),
-				  "entries[%zu]: gsi must be %s %u", i,
-				  kvm ? "24 (0-23 are the irqchip pins) to" : "below",
-				  HV_MAX_GSI - (kvm ? 1 : 0));
+				  "entries[%zu]: gsi must be %u to %u%s", i, pins, HV_MAX_GSI - 1,
+				  pins ? " (the GSIs below are the irqchip pins)" : "");
 			goto out;
 		}
 		for (size_t j = 0; j < i; j++) {
@@ -372,7 +371,7 @@ static int set_msi_routing(struct rpc_call *call, json_t *params)
 		goto out;
 	/* An irqfd must never point at a GSI that no longer leads anywhere. */
 	TAILQ_FOREACH(e, &vm->eventfds, entry) {
-		bool kept = kvm && e->gsi < 24;
+		bool kept = e->gsi < pins;
 
 		if (e->kind != VM_EVENTFD_IRQ)
 			continue;
@@ -429,7 +428,7 @@ static int assert_interrupt(struct rpc_call *call, json_t *params)
 	}
 	/* kvm without an irqchip can still inject an NMI into one vCPU. */
 	if (!(irq.type == HV_INTERRUPT_NMI && !irq.logical &&
-	      strcmp(hv_name(mshvd.hv), "kvm") == 0) &&
+	      hv_irq_model(mshvd.hv)->nmi_without_irqchip) &&
 	    !need_irqchip(call, vm, "assert-interrupt"))
 		return RPC_DONE;
 	r = hv_vm_assert_interrupt(vm->hv, &irq);
