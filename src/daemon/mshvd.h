@@ -96,6 +96,8 @@ struct rpc_call {
 	struct rpc_batch *batch;	/* NULL for a single request */
 	uid_t uid;
 	pid_t pid;
+	struct vm *vm;			/* the row's target, resolved before the handler */
+	struct vcpu *vcpu;		/* TARGET_VCPU */
 	TAILQ_ENTRY(rpc_call) entry;	/* client->calls while deferred */
 	bool deferred;
 	/* Called once after the reply was queued (subscribe uses it to replay events). */
@@ -129,6 +131,9 @@ json_t *rpc_limit_data(enum limit_id limit);
 void rpc_error_limit(struct rpc_call *call, enum limit_id limit);
 /* hypervisor-error with data.errno = -err and data.hv_status. */
 void rpc_error_hv(struct rpc_call *call, int err, uint32_t hv_status, const char *what);
+/* Resolve call->vm from ref as the caller may see it; else finish the call with no-such-vm
+ * (identical for missing and foreign VMs) and return -ENOENT. */
+int rpc_resolve_vm(struct rpc_call *call, const json_t *ref);
 /* Mark a call as answered later; it is linked to its client so a disconnect detaches it. */
 void rpc_defer(struct rpc_call *call);
 
@@ -174,10 +179,21 @@ struct param_spec {
 	const char *const *values;	/* PT_ENUM, PT_ENUMS: NULL-terminated */
 };
 
+/* What a method acts on, resolved by the dispatcher (rpc.c) before the handler runs: the VM
+ * of params.vm as the caller may see it (else no-such-vm, identical for missing and foreign
+ * VMs), and the vCPU params.vcpu of it (else no-such-vcpu).  Handlers find them in
+ * call->vm and call->vcpu. */
+enum target {
+	TARGET_NONE,
+	TARGET_VM,
+	TARGET_VCPU,
+};
+
 struct method {
 	const char *name;
 	int (*handler)(struct rpc_call *call, json_t *params);	/* params: borrowed */
 	enum perm perm;
+	enum target target;
 	const struct param_spec *params;	/* terminated by a NULL name */
 	const char *summary;
 };

@@ -153,6 +153,40 @@ void rpc_error_hv(struct rpc_call *call, int err, uint32_t hv_status, const char
 		  "%s: %s (hv status 0x%x)", what, strerror(-err), hv_status);
 }
 
+int rpc_resolve_vm(struct rpc_call *call, const json_t *ref)
+{
+	char *s;
+
+	call->vm = vm_lookup(ref, call->uid);
+	if (call->vm)
+		return 0;
+	s = json_dumps(ref, JSON_ENCODE_ANY);
+	rpc_error(call, MSHVD_ERR_NO_SUCH_VM, MSHVD_ERRNAME_NO_SUCH_VM, NULL, "no vm %s",
+		  s ? s : "?");
+	free(s);
+	return -ENOENT;
+}
+
+/* Resolve the row's target into call->vm / call->vcpu; on failure the call is finished. */
+static int resolve_target(struct rpc_call *call, json_t *params)
+{
+	json_t *ref;
+
+	if (call->method->target == TARGET_NONE)
+		return 0;
+	if (rpc_resolve_vm(call, json_object_get(params, "vm")) < 0)
+		return -ENOENT;
+	if (call->method->target != TARGET_VCPU)
+		return 0;
+	ref = json_object_get(params, "vcpu");
+	call->vcpu = vcpu_lookup(call->vm, ref);
+	if (call->vcpu)
+		return 0;
+	rpc_error(call, MSHVD_ERR_NO_SUCH_VCPU, MSHVD_ERRNAME_NO_SUCH_VCPU, NULL,
+		  "vm %u has no vcpu %lld", call->vm->id, (long long)json_integer_value(ref));
+	return -ENOENT;
+}
+
 void rpc_defer(struct rpc_call *call)
 {
 	call->deferred = true;
@@ -441,10 +475,16 @@ static void dispatch(struct client *c, json_t *req, struct rpc_batch *batch)
 		/* A table row without a permission: never run it (make check catches these). */
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
 			  "%s declares no permission", m->name);
+	} else if (m->perm == PERM_OWNER && m->target == TARGET_NONE) {
+		/* Ownership is checked by resolving the target: an owner row needs one. */
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
+			  "%s is owner-only without a target", m->name);
 	} else if (m->perm == PERM_ADMIN && !auth_is_admin(c->uid)) {
 		rpc_error(call, MSHVD_ERR_PERMISSION_DENIED, MSHVD_ERRNAME_PERMISSION_DENIED, NULL,
 			  "%s needs root", m->name);
-	} else {
+	} else if (resolve_target(call, params) == 0) {
+		/* Permission: PERM_OWNER rows are reachable only through a resolved target, which
+		 * the caller may see (its owner or root); the rest are read-only or admin. */
 		log_debug("client %u: %s", c->id, m->name);
 		m->handler(call, params);
 	}

@@ -192,6 +192,16 @@ else:
         if f.read() != page:
             fail("%s is stale: make man/mshvd-rpc.7 refreshes it" % shipped)
 
+# Every row declares its target consistently with its params and permission: the dispatcher
+# resolves params.vm (and params.vcpu) for it, and an owner-only row needs a target.
+for row in table:
+    req = {p["name"]: p for p in row["params"] if p["required"]}
+    want = "vcpu" if "vcpu" in req and "vm" in req else "vm" if "vm" in req else "none"
+    if row.get("target") != want:
+        fail("%s: target %r, its params say %r" % (row["name"], row.get("target"), want))
+    if row["permission"] == "owner" and row.get("target") == "none":
+        fail("%s: owner-only without a target" % row["name"])
+
 # The limits table (mshvd --print-limits) against daemon-info's schema and mshvd(8): every
 # limit is reported, required and documented with its option and default.
 from rpctest import MSHVD  # noqa: E402

@@ -66,6 +66,7 @@ const struct method method_daemon_info = {
 	.name = "daemon-info",
 	.handler = daemon_info,
 	.perm = PERM_READ,
+	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){ { NULL } },
 	.summary = "version, backend, isolation, capabilities, limits and counts",
 };

@@ -90,6 +90,7 @@ const struct method method_subscribe = {
 	.name = "subscribe",
 	.handler = subscribe,
 	.perm = PERM_READ,
+	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, false, NULL },
 		{ "kinds", PT_ENUMS, false, event_kind_names },
@@ -103,6 +104,7 @@ const struct method method_unsubscribe = {
 	.name = "unsubscribe",
 	.handler = unsubscribe,
 	.perm = PERM_READ,
+	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){
 		{ "subscription", PT_UINT, true, NULL },
 		{ NULL },

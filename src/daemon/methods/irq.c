@@ -455,6 +455,7 @@ const struct method method_add_ioeventfd = {
 	.name = "add-ioeventfd",
 	.handler = add_ioeventfd,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "addr", PT_U64, true, NULL },
@@ -471,6 +472,7 @@ const struct method method_remove_ioeventfd = {
 	.name = "remove-ioeventfd",
 	.handler = remove_ioeventfd,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "id", PT_UINT, true, NULL },
@@ -483,6 +485,7 @@ const struct method method_add_irqfd = {
 	.name = "add-irqfd",
 	.handler = add_irqfd,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "gsi", PT_UINT, true, NULL },
@@ -497,6 +500,7 @@ const struct method method_remove_irqfd = {
 	.name = "remove-irqfd",
 	.handler = remove_irqfd,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "id", PT_UINT, true, NULL },
@@ -509,6 +513,7 @@ const struct method method_trigger_irq = {
 	.name = "trigger-irq",
 	.handler = trigger_irq,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "gsi", PT_UINT, true, NULL },
@@ -521,6 +526,7 @@ const struct method method_set_msi_routing = {
 	.name = "set-msi-routing",
 	.handler = set_msi_routing,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "entries", PT_ARRAY, true, NULL },
@@ -533,6 +539,7 @@ const struct method method_assert_interrupt = {
 	.name = "assert-interrupt",
 	.handler = assert_interrupt,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vector", PT_UINT, true, NULL },

@@ -178,6 +178,7 @@ const struct method method_map_memory = {
 	.name = "map-memory",
 	.handler = map_memory,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "gpa", PT_U64, true, NULL },
@@ -192,6 +193,7 @@ const struct method method_unmap_memory = {
 	.name = "unmap-memory",
 	.handler = unmap_memory,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "gpa", PT_U64, true, NULL },
@@ -204,6 +206,7 @@ const struct method method_write_memory = {
 	.name = "write-memory",
 	.handler = write_memory,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "gpa", PT_U64, true, NULL },
@@ -217,6 +220,7 @@ const struct method method_read_memory = {
 	.name = "read-memory",
 	.handler = read_memory,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "gpa", PT_U64, true, NULL },

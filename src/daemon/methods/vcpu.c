@@ -480,6 +480,7 @@ const struct method method_create_vcpu = {
 	.name = "create-vcpu",
 	.handler = create_vcpu,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "index", PT_UINT, true, NULL },
@@ -492,6 +493,7 @@ const struct method method_get_regs = {
 	.name = "get-regs",
 	.handler = get_regs,
 	.perm = PERM_OWNER,
+	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vcpu", PT_UINT, true, NULL },
@@ -505,6 +507,7 @@ const struct method method_set_regs = {
 	.name = "set-regs",
 	.handler = set_regs,
 	.perm = PERM_OWNER,
+	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vcpu", PT_UINT, true, NULL },
@@ -518,6 +521,7 @@ const struct method method_run = {
 	.name = "run",
 	.handler = run,
 	.perm = PERM_OWNER,
+	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vcpu", PT_UINT, true, NULL },
@@ -534,6 +538,7 @@ const struct method method_complete = {
 	.name = "complete",
 	.handler = complete,
 	.perm = PERM_OWNER,
+	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vcpu", PT_UINT, true, NULL },
@@ -550,6 +555,7 @@ const struct method method_stop = {
 	.name = "stop",
 	.handler = stop,
 	.perm = PERM_OWNER,
+	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vcpu", PT_UINT, true, NULL },
@@ -562,6 +568,7 @@ const struct method method_translate_gva = {
 	.name = "translate-gva",
 	.handler = translate_gva,
 	.perm = PERM_OWNER,
+	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vcpu", PT_UINT, true, NULL },

@@ -235,6 +235,7 @@ const struct method method_create_vm = {
 	.name = "create-vm",
 	.handler = create_vm,
 	.perm = PERM_READ,	/* any user may create; the VM is then owned by the caller */
+	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){
 		{ "name", PT_STRING, false, NULL },
 		{ "lapic", PT_BOOL, false, NULL },
@@ -250,6 +251,7 @@ const struct method method_destroy_vm = {
 	.name = "destroy-vm",
 	.handler = destroy_vm,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = vm_only,
 	.summary = "destroy a VM; returns at once, vm-state destroyed follows",
 };
@@ -258,6 +260,7 @@ const struct method method_list_vms = {
 	.name = "list-vms",
 	.handler = list_vms,
 	.perm = PERM_READ,
+	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){ { NULL } },
 	.summary = "the VMs the caller may see",
 };
@@ -266,6 +269,7 @@ const struct method method_vm_info = {
 	.name = "vm-info",
 	.handler = vm_info,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = vm_only,
 	.summary = "regions, vCPUs and their states, eventfds, exit counters of one VM",
 };
@@ -274,6 +278,7 @@ const struct method method_pause_vm = {
 	.name = "pause-vm",
 	.handler = pause_vm,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = vm_only,
 	.summary = "pause every vCPU of a VM; returns once none runs",
 };
@@ -282,6 +287,7 @@ const struct method method_resume_vm = {
 	.name = "resume-vm",
 	.handler = resume_vm,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = vm_only,
 	.summary = "let the vCPUs of a paused VM continue",
 };
