@@ -184,8 +184,9 @@ int mshvd_client_next_event(struct mshvd_client *client, int timeout_ms, json_t 
 uint64_t mshvd_client_last_seq(const struct mshvd_client *client);
 
 /*
- * Parse a 64-bit quantity as the daemon returns it: a "0x..." string, a decimal string or a
- * JSON integer (BORROWED).  Returns 0 and *ret, or -EINVAL.
+ * Parse a 64-bit quantity as the daemon returns it (BORROWED): a JSON integer or a "0x..."
+ * string, the wire grammar of mshvd/protocol.h, the same code as the daemon's.  Returns 0 and
+ * *ret, or -EINVAL.
  */
 int mshvd_json_u64(const json_t *value, uint64_t *ret);
 

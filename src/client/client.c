@@ -16,6 +16,7 @@
 
 #include "mshvd/client.h"
 #include "mshvd/protocol.h"
+#include "shared/num.h"
 
 #define READ_CHUNK	65536
 #define MAX_RECV_FDS	16
@@ -105,27 +106,7 @@ const char *mshvd_client_default_socket(void)
 
 int mshvd_json_u64(const json_t *value, uint64_t *ret)
 {
-	uint64_t v;
-
-	if (json_is_integer(value)) {
-		if (json_integer_value(value) < 0)
-			return -EINVAL;
-		v = (uint64_t)json_integer_value(value);
-	} else if (json_is_string(value)) {
-		const char *s = json_string_value(value);
-		char *end;
-
-		if (!*s || *s == '-' || *s == '+' || *s == ' ')
-			return -EINVAL;
-		errno = 0;
-		v = strtoull(s, &end, 0);
-		if (errno || *end)
-			return -EINVAL;
-	} else {
-		return -EINVAL;
-	}
-	*ret = v;
-	return 0;
+	return json_to_u64(value, ret);
 }
 
 static int64_t now_ms(void)

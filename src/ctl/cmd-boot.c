@@ -55,7 +55,7 @@ static void boot_write(struct boot *b, uint64_t gpa, const void *data, size_t le
 
 static json_t *segment(uint64_t base, uint64_t limit, unsigned selector, unsigned attributes)
 {
-	return json_pack("{s:o, s:I, s:I, s:I}", "base", ctl_hex(base), "limit", (json_int_t)limit,
+	return json_pack("{s:o, s:I, s:I, s:I}", "base", json_hex(base), "limit", (json_int_t)limit,
 			 "selector", (json_int_t)selector, "attributes", (json_int_t)attributes);
 }
 
@@ -71,12 +71,12 @@ static json_t *setup_mode(struct boot *b, enum boot_mode mode, uint64_t area)
 		 * with RAX = RBX = 2 like the mshv-ioctls example, so `mshvctl boot example.bin`
 		 * reproduces it (--reg overrides). */
 		json_object_set_new(regs, "cs", segment(0, 0xffff, 0, SEG_CODE16));
-		json_object_set_new(regs, "rax", ctl_hex(2));
-		json_object_set_new(regs, "rbx", ctl_hex(2));
+		json_object_set_new(regs, "rax", json_hex(2));
+		json_object_set_new(regs, "rbx", json_hex(2));
 		return regs;
 	}
 	boot_write(b, area, gdt, sizeof(gdt));
-	json_object_set_new(regs, "gdtr", json_pack("{s:o, s:I}", "base", ctl_hex(area), "limit",
+	json_object_set_new(regs, "gdtr", json_pack("{s:o, s:I}", "base", json_hex(area), "limit",
 						    (json_int_t)sizeof(gdt) - 1));
 	json_object_set_new(regs, "cs", segment(0, 0xffffffff, SEL_CODE,
 						 mode == MODE_LONG ? SEG_CODE64 : SEG_CODE32));
@@ -84,9 +84,9 @@ static json_t *setup_mode(struct boot *b, enum boot_mode mode, uint64_t area)
 		json_object_set_new(regs, *s, segment(0, 0xffffffff, SEL_DATA, SEG_DATA));
 	/* VM entry wants a busy TSS in TR outside real mode. */
 	json_object_set_new(regs, "tr", segment(0, 0xffff, 0, SEG_TSS_BUSY));
-	json_object_set_new(regs, "rsp", ctl_hex(area));
+	json_object_set_new(regs, "rsp", json_hex(area));
 	if (mode == MODE_PROTECTED) {
-		json_object_set_new(regs, "cr0", ctl_hex(0x11));	/* PE | ET */
+		json_object_set_new(regs, "cr0", json_hex(0x11));	/* PE | ET */
 		return regs;
 	}
 	{
@@ -106,10 +106,10 @@ static json_t *setup_mode(struct boot *b, enum boot_mode mode, uint64_t area)
 		boot_write(b, area + 0x1000, pt, 6 * 4096);
 		free(pt);
 	}
-	json_object_set_new(regs, "cr3", ctl_hex(area + 0x1000));
-	json_object_set_new(regs, "cr4", ctl_hex(0x20));			/* PAE */
-	json_object_set_new(regs, "cr0", ctl_hex(0x80000011));		/* PG | ET | PE */
-	json_object_set_new(regs, "efer", ctl_hex(0x500));			/* LMA | LME */
+	json_object_set_new(regs, "cr3", json_hex(area + 0x1000));
+	json_object_set_new(regs, "cr4", json_hex(0x20));			/* PAE */
+	json_object_set_new(regs, "cr0", json_hex(0x80000011));		/* PG | ET | PE */
+	json_object_set_new(regs, "efer", json_hex(0x500));			/* LMA | LME */
 	return regs;
 }
 
@@ -187,7 +187,7 @@ static json_t *run_params(struct boot *b, bool stream)
 	if (stream) {
 		json_object_set_new(p, "mode", json_string("stream"));
 		/* Port and MMIO reads return all ones instead of parking. */
-		json_object_set_new(p, "default_read", ctl_hex(0xffffffff));
+		json_object_set_new(p, "default_read", json_hex(0xffffffff));
 	} else {
 		json_object_set_new(p, "wait", json_true());
 	}
@@ -379,8 +379,8 @@ int cmd_boot(struct ctl *ctl, int argc, char **argv)
 	json_decref(ctl_call(ctl, "create-vcpu", json_pack("{s:O, s:i}", "vm", b.vm, "index", 0)));
 
 	regs = setup_mode(&b, mode, area);
-	json_object_set_new(regs, "rip", ctl_hex(entry));
-	json_object_set_new(regs, "rflags", ctl_hex(0x2));
+	json_object_set_new(regs, "rip", json_hex(entry));
+	json_object_set_new(regs, "rflags", json_hex(0x2));
 	if (json_array_size(names)) {
 		params = json_pack("{s:O, s:i, s:O}", "vm", b.vm, "vcpu", 0, "names", names);
 		current = ctl_call(ctl, "get-regs", params);

@@ -62,12 +62,12 @@ int cmd_ioeventfd_add(struct ctl *ctl, int argc, char **argv)
 				ctl_usage_error(ctl, "--len must be 0, 1, 2, 4 or 8");
 		} else {
 			json_decref(datamatch);
-			datamatch = ctl_hex(ctl_arg_u64(ctl, "--datamatch", optarg));
+			datamatch = json_hex(ctl_arg_u64(ctl, "--datamatch", optarg));
 		}
 	}
 	ctl_need_args(ctl, argc - optind, 2, 2);
 	params = json_pack("{s:o, s:o, s:s, s:I}", "vm", ctl_vm_json(argv[optind]), "addr",
-			   ctl_hex(ctl_arg_u64(ctl, "ADDR", argv[optind + 1])), "space", space,
+			   json_hex(ctl_arg_u64(ctl, "ADDR", argv[optind + 1])), "space", space,
 			   "len", (json_int_t)len);
 	if (datamatch)
 		json_object_set_new(params, "datamatch", datamatch);
@@ -132,12 +132,12 @@ int cmd_msi_routing(struct ctl *ctl, int argc, char **argv)
 			ctl_usage_error(ctl, "invalid route '%s' (GSI:ADDR_LO:ADDR_HI:DATA)",
 					argv[i]);
 		for (int k = 0; k < 4; k++)
-			if (ctl_parse_u64(f[k], &v[k]) < 0 || v[k] > UINT32_MAX)
+			if (parse_u64(f[k], &v[k]) < 0 || v[k] > UINT32_MAX)
 				ctl_usage_error(ctl, "invalid number '%s' in '%s'", f[k], argv[i]);
 		json_array_append_new(entries, json_pack("{s:I, s:o, s:o, s:o}", "gsi",
 							 (json_int_t)v[0], "address_lo",
-							 ctl_hex(v[1]), "address_hi",
-							 ctl_hex(v[2]), "data", ctl_hex(v[3])));
+							 json_hex(v[1]), "address_hi",
+							 json_hex(v[2]), "data", json_hex(v[3])));
 		free(copy);
 	}
 	result = ctl_call(ctl, "set-msi-routing",

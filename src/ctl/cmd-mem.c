@@ -43,7 +43,7 @@ int cmd_map(struct ctl *ctl, int argc, char **argv)
 			ctl_usage_error(ctl, "invalid --flags '%s' (letters r, w, x)", flags);
 	}
 	params = json_pack("{s:o, s:o, s:o, s:o}", "vm", ctl_vm_json(argv[optind]),
-			   "gpa", ctl_hex(ctl_arg_u64(ctl, "GPA", argv[optind + 1])),
+			   "gpa", json_hex(ctl_arg_u64(ctl, "GPA", argv[optind + 1])),
 			   "size", json_integer((json_int_t)ctl_arg_size(ctl, "SIZE", argv[optind + 2])),
 			   "flags", fl);
 	result = ctl_call(ctl, "map-memory", params);
@@ -62,7 +62,7 @@ int cmd_unmap(struct ctl *ctl, int argc, char **argv)
 	ctl_need_args(ctl, argc - optind, 2, 2);
 	result = ctl_call(ctl, "unmap-memory",
 			  json_pack("{s:o, s:o}", "vm", ctl_vm_json(argv[optind]), "gpa",
-				    ctl_hex(ctl_arg_u64(ctl, "GPA", argv[optind + 1]))));
+				    json_hex(ctl_arg_u64(ctl, "GPA", argv[optind + 1]))));
 	if (ctl->json)
 		ctl_print_json(result);
 	json_decref(result);
@@ -83,7 +83,7 @@ void ctl_write_memory(struct ctl *ctl, json_t *vm, uint64_t gpa, const void *dat
 		}
 		result = ctl_call(ctl, "write-memory",
 				  json_pack("{s:O, s:o, s:s}", "vm", vm, "gpa",
-					    ctl_hex(gpa + off), "data", b64));
+					    json_hex(gpa + off), "data", b64));
 		free(b64);
 		if (print)
 			ctl_print_json(result);
@@ -253,7 +253,7 @@ int cmd_read(struct ctl *ctl, int argc, char **argv)
 
 		result = ctl_call(ctl, "read-memory",
 				  json_pack("{s:o, s:o, s:I}", "vm", ctl_vm_json(argv[optind]),
-					    "gpa", ctl_hex(gpa + off), "size", (json_int_t)n));
+					    "gpa", json_hex(gpa + off), "size", (json_int_t)n));
 		if (ctl->json) {
 			ctl_print_json(result);
 			json_decref(result);

@@ -232,7 +232,7 @@ int cmd_run(struct ctl *ctl, int argc, char **argv)
 										 optarg)));
 		} else {
 			json_object_set_new(params, "default_read",
-					    ctl_hex(ctl_arg_u64(ctl, "--default-read", optarg)));
+					    json_hex(ctl_arg_u64(ctl, "--default-read", optarg)));
 		}
 	}
 	ctl_need_args(ctl, argc - optind, 2, 2);
@@ -258,7 +258,7 @@ int cmd_complete(struct ctl *ctl, int argc, char **argv)
 	int c;
 
 	while ((c = ctl_getopt(ctl, argc, argv, "", opts)) != -1)
-		value = ctl_hex(ctl_arg_u64(ctl, "--value", optarg));
+		value = json_hex(ctl_arg_u64(ctl, "--value", optarg));
 	ctl_need_args(ctl, argc - optind, 2, -1);
 	params = vcpu_params(ctl, argv + optind);
 	if (value)
@@ -307,7 +307,7 @@ int cmd_translate(struct ctl *ctl, int argc, char **argv)
 	ctl_need_args(ctl, argc - optind, 3, 3);
 	gva = ctl_arg_u64(ctl, "GVA", argv[optind + 2]);
 	params = vcpu_params(ctl, argv + optind);
-	json_object_set_new(params, "gva", ctl_hex(gva));
+	json_object_set_new(params, "gva", json_hex(gva));
 	json_object_set_new(params, "access", json_string(access));
 	result = ctl_call(ctl, "translate-gva", params);
 	if (ctl->json)

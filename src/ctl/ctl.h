@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "mshvd/client.h"
+#include "shared/num.h"
 
 /* Exit codes (documented in mshvctl(1)). */
 #define CTL_EXIT_OK		0
@@ -82,10 +83,6 @@ void ctl_fail(struct ctl *ctl, const char *what, int r) __attribute__((noreturn)
 void ctl_fail_remote(const char *what, const struct mshvd_error *error)
 	__attribute__((noreturn));
 
-/* Numbers: decimal, 0x hex, 0b binary, 0o/0 octal. */
-int ctl_parse_u64(const char *s, uint64_t *ret);
-/* Sizes: a number with an optional K/M/G/T suffix (powers of 1024, "KiB"/"k"/"KB" alike). */
-int ctl_parse_size(const char *s, uint64_t *ret);
 /* Parse or exit 2 naming what: */
 uint64_t ctl_arg_u64(struct ctl *ctl, const char *what, const char *s);
 uint64_t ctl_arg_size(struct ctl *ctl, const char *what, const char *s);
@@ -95,8 +92,6 @@ json_t *ctl_vm_json(const char *s);
  * is borrowed; print: print every result (--json).  Exits on a daemon error. */
 void ctl_write_memory(struct ctl *ctl, json_t *vm, uint64_t gpa, const void *data, size_t len,
 		      size_t chunk, bool print);
-/* NEW reference: "0x..." string. */
-json_t *ctl_hex(uint64_t v);
 /* Human size: "768 KiB", "4 GiB", "1.5 MiB", "123 B". */
 void ctl_format_size(uint64_t v, char *buf, size_t size);
 /*

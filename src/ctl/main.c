@@ -195,7 +195,7 @@ int main(int argc, char **argv)
 		case 't': {
 			uint64_t v;
 
-			if (ctl_parse_u64(optarg, &v) < 0 || v > 86400000) {
+			if (parse_u64(optarg, &v) < 0 || v > 86400000) {
 				ctl_err("invalid --timeout '%s' (milliseconds)", optarg);
 				return CTL_EXIT_USAGE;
 			}

@@ -22,7 +22,7 @@ static bool is_segment(const char *name)
 /* Integers where they fit (always accepted), "0x..." beyond INT64_MAX. */
 static json_t *number_json(uint64_t v)
 {
-	return v <= INT64_MAX ? json_integer((json_int_t)v) : ctl_hex(v);
+	return v <= INT64_MAX ? json_integer((json_int_t)v) : json_hex(v);
 }
 
 bool ctl_regs_needs_current(const char *assignment, char *reg, size_t size)
@@ -69,7 +69,7 @@ int ctl_regs_assign(json_t *regs, const json_t *current, const char *assignment)
 			json_object_set_new(regs, name, obj);
 			return 0;
 		}
-		if (ctl_parse_u64(eq + 1, &v) < 0) {
+		if (parse_u64(eq + 1, &v) < 0) {
 			ctl_err("invalid value in '%s'", assignment);
 			return -EINVAL;
 		}
@@ -98,7 +98,7 @@ int ctl_regs_assign(json_t *regs, const json_t *current, const char *assignment)
 		ctl_err("'%s' has no field '%s'", name, field);
 		return -EINVAL;
 	}
-	if (ctl_parse_u64(eq + 1, &v) < 0) {
+	if (parse_u64(eq + 1, &v) < 0) {
 		ctl_err("invalid value in '%s'", assignment);
 		return -EINVAL;
 	}

@@ -146,73 +146,11 @@ json_t *ctl_call(struct ctl *ctl, const char *method, json_t *params)
 	return result;
 }
 
-int ctl_parse_u64(const char *s, uint64_t *ret)
-{
-	char *end;
-	uint64_t v;
-	int base = 10;
-
-	if (!s || !*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
-		return -EINVAL;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	} else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
-		base = 2;
-		s += 2;
-	} else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) {
-		base = 8;
-		s += 2;
-	}
-	if (!*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, base);
-	if (errno || *end)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-int ctl_parse_size(const char *s, uint64_t *ret)
-{
-	static const char units[] = "KMGT";
-	char num[64];
-	const char *u;
-	uint64_t v;
-	unsigned shift = 0;
-
-	if (!s)
-		return -EINVAL;
-	/* Hex digits look like units: hex sizes take no suffix. */
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		return ctl_parse_u64(s, ret);
-	for (u = s; isdigit((unsigned char)*u); u++)
-		;
-	if (*u) {
-		const char *p = strchr(units, toupper((unsigned char)*u));
-
-		if (!p || (u[1] && strcasecmp(u + 1, "b") && strcasecmp(u + 1, "ib")))
-			return -EINVAL;
-		shift = 10 * (unsigned)(p - units + 1);
-	}
-	if ((size_t)(u - s) >= sizeof(num))
-		return -EINVAL;
-	memcpy(num, s, (size_t)(u - s));
-	num[u - s] = 0;
-	if (ctl_parse_u64(num, &v) < 0)
-		return -EINVAL;
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*ret = v << shift;
-	return 0;
-}
-
 uint64_t ctl_arg_u64(struct ctl *ctl, const char *what, const char *s)
 {
 	uint64_t v;
 
-	if (ctl_parse_u64(s, &v) < 0)
+	if (parse_u64(s, &v) < 0)
 		ctl_usage_error(ctl, "invalid %s '%s'", what, s);
 	return v;
 }
@@ -221,7 +159,7 @@ uint64_t ctl_arg_size(struct ctl *ctl, const char *what, const char *s)
 {
 	uint64_t v;
 
-	if (ctl_parse_size(s, &v) < 0)
+	if (parse_size(s, &v) < 0)
 		ctl_usage_error(ctl, "invalid %s '%s'", what, s);
 	return v;
 }
@@ -230,18 +168,10 @@ json_t *ctl_vm_json(const char *s)
 {
 	uint64_t v;
 
-	if (*s && strspn(s, "0123456789") == strlen(s) && ctl_parse_u64(s, &v) == 0 &&
+	if (*s && strspn(s, "0123456789") == strlen(s) && parse_u64(s, &v) == 0 &&
 	    v <= INT64_MAX)
 		return json_integer((json_int_t)v);
 	return json_string(s);
-}
-
-json_t *ctl_hex(uint64_t v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-	return json_string(buf);
 }
 
 void ctl_format_size(uint64_t v, char *buf, size_t size)

@@ -49,3 +49,33 @@ void auth_uid_usage(uid_t uid, struct uid_usage *ret)
 			add_vm_usage(vm, &u);
 	*ret = u;
 }
+
+bool auth_uid_over(uid_t uid, enum limit_id limit, uint64_t add)
+{
+	uint64_t max = limit_value(&mshvd.limits, limit), used;
+	struct uid_usage u;
+
+	if (!auth_uid_limited(uid))
+		return false;
+	auth_uid_usage(uid, &u);
+	switch (limit) {
+	case LIMIT_max_clients_per_uid:
+		used = u.clients;
+		break;
+	case LIMIT_max_vms_per_uid:
+		used = u.vms;
+		break;
+	case LIMIT_max_vcpus_per_uid:
+		used = u.vcpus;
+		break;
+	case LIMIT_max_eventfds_per_uid:
+		used = u.eventfds;
+		break;
+	case LIMIT_max_mem_per_uid:
+		used = u.mem;
+		break;
+	default:
+		return false;
+	}
+	return add > max || used > max - add;
+}

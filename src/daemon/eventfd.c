@@ -13,32 +13,23 @@
 
 #include "mshvd.h"
 
-/* kvm: GSIs below this are the irqchip pins (PIC 0-15, IOAPIC 0-23), routed by default. */
-#define KVM_IRQCHIP_GSIS	24
-
-/* The MSHV interrupt model: a LAPIC per vCPU and no PIC/IOAPIC pins, so every GSI is an MSI
- * route.  The emu backend's engine has the same model. */
-static bool backend_msi_only(void)
-{
-	return strcmp(hv_name(mshvd.hv), "mshv") == 0 || strcmp(hv_name(mshvd.hv), "emu") == 0;
-}
-
+/* The backend's interrupt model (hv_irq_model()) says which GSIs are pins and which option
+ * creates the interrupt controller: no backend is named here. */
 bool vm_has_irqchip(const struct vm *vm)
 {
-	if (strcmp(hv_name(mshvd.hv), "mshv") == 0)
+	if (hv_irq_model(mshvd.hv)->irqchip_lapic_only)
 		return vm->opts.lapic;
-	/* emu: the engine's LAPIC is its only interrupt controller; either option creates it. */
 	return vm->opts.irqchip || vm->opts.lapic || vm->opts.x2apic;
 }
 
 const char *vm_irqchip_option(void)
 {
-	return backend_msi_only() ? "lapic" : "irqchip";
+	return hv_irq_model(mshvd.hv)->irqchip_option;
 }
 
 bool vm_gsi_routed(const struct vm *vm, uint32_t gsi)
 {
-	if (!backend_msi_only() && gsi < KVM_IRQCHIP_GSIS)
+	if (gsi < hv_irq_model(mshvd.hv)->pin_gsis)
 		return true;
 	for (unsigned i = 0; i < vm->nmsi_routes; i++)
 		if (vm->msi_routes[i].gsi == gsi)

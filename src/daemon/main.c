@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +23,8 @@ struct mshvd mshvd = {
 };
 
 enum {
-	OPT_MAX_CLIENTS = 256, OPT_MAX_VMS, OPT_MAX_VCPUS, OPT_MAX_MEM, OPT_MAX_REQUEST,
-	OPT_MAX_BATCH, OPT_MAX_DEPTH, OPT_MAX_IO, OPT_MAX_INFLIGHT, OPT_MAX_SUBS, OPT_EVENT_RING,
-	OPT_SOCKET_GROUP, OPT_LOG_LEVEL, OPT_PRINT_METHODS, OPT_DEVICE, OPT_MAX_EVENTFDS,
-	OPT_MAX_MSI_ROUTES, OPT_MAX_CLIENTS_PER_UID, OPT_MAX_VMS_PER_UID, OPT_MAX_VCPUS_PER_UID,
-	OPT_MAX_MEM_PER_UID, OPT_MAX_EVENTFDS_PER_UID, OPT_MAX_STRING, OPT_MAX_ARRAY,
-	OPT_MAX_OUTPUT, OPT_OUTPUT_TIMEOUT, OPT_FRAME_TIMEOUT,
+	OPT_SOCKET_GROUP = 256, OPT_LOG_LEVEL, OPT_PRINT_METHODS, OPT_PRINT_LIMITS, OPT_DEVICE,
+	OPT_LIMIT,	/* OPT_LIMIT + enum limit_id: the options of the limits table */
 };
 
 static const struct option options[] = {
@@ -39,30 +34,12 @@ static const struct option options[] = {
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
-	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
-	{ "max-vms", required_argument, NULL, OPT_MAX_VMS },
-	{ "max-vcpus", required_argument, NULL, OPT_MAX_VCPUS },
-	{ "max-mem-per-vm", required_argument, NULL, OPT_MAX_MEM },
-	{ "max-request", required_argument, NULL, OPT_MAX_REQUEST },
-	{ "max-batch", required_argument, NULL, OPT_MAX_BATCH },
-	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
-	{ "max-io", required_argument, NULL, OPT_MAX_IO },
-	{ "max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT },
-	{ "max-subscriptions", required_argument, NULL, OPT_MAX_SUBS },
-	{ "event-ring", required_argument, NULL, OPT_EVENT_RING },
-	{ "max-eventfds", required_argument, NULL, OPT_MAX_EVENTFDS },
-	{ "max-msi-routes", required_argument, NULL, OPT_MAX_MSI_ROUTES },
-	{ "max-clients-per-uid", required_argument, NULL, OPT_MAX_CLIENTS_PER_UID },
-	{ "max-vms-per-uid", required_argument, NULL, OPT_MAX_VMS_PER_UID },
-	{ "max-vcpus-per-uid", required_argument, NULL, OPT_MAX_VCPUS_PER_UID },
-	{ "max-mem-per-uid", required_argument, NULL, OPT_MAX_MEM_PER_UID },
-	{ "max-eventfds-per-uid", required_argument, NULL, OPT_MAX_EVENTFDS_PER_UID },
-	{ "max-string", required_argument, NULL, OPT_MAX_STRING },
-	{ "max-array", required_argument, NULL, OPT_MAX_ARRAY },
-	{ "max-output", required_argument, NULL, OPT_MAX_OUTPUT },
-	{ "output-timeout", required_argument, NULL, OPT_OUTPUT_TIMEOUT },
-	{ "frame-timeout", required_argument, NULL, OPT_FRAME_TIMEOUT },
+#define X(field, type, name, option, unit, def, min, max, help) \
+	{ option, required_argument, NULL, OPT_LIMIT + LIMIT_##field },
+	MSHVD_LIMITS(X)
+#undef X
 	{ "print-methods", no_argument, NULL, OPT_PRINT_METHODS },
+	{ "print-limits", no_argument, NULL, OPT_PRINT_LIMITS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -70,7 +47,7 @@ static const struct option options[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
+	fputs(
 "Usage: mshvd [OPTION]...\n"
 "Serve partitions of the Microsoft Hypervisor (/dev/mshv), KVM or a software CPU over\n"
 "JSON-RPC 2.0.\n"
@@ -84,72 +61,14 @@ static void usage(FILE *f)
 "      --log-level LEVEL     error, warning, info or debug (default info)\n"
 "      --socket-group GROUP  group of the socket (mode 0660)\n"
 "\n"
-"Limits (sizes take K, M, G suffixes):\n"
-"      --max-clients N       connections (default %u)\n"
-"      --max-vms N           partitions (default %u)\n"
-"      --max-vcpus N         vCPUs per VM (default %u)\n"
-"      --max-mem-per-vm SIZE guest RAM per VM (default %lluM)\n"
-"      --max-request SIZE    bytes per request line (default %uK)\n"
-"      --max-batch N         requests per batch (default %u)\n"
-"      --max-depth N         JSON nesting depth (default %u)\n"
-"      --max-io SIZE         bytes per read-memory/write-memory (default %uK)\n"
-"      --max-inflight N      unanswered requests per connection (default %u)\n"
-"      --max-subscriptions N subscriptions per connection (default %u)\n"
-"      --event-ring N        events kept for subscribe {since} (default %u)\n"
-"      --max-eventfds N      ioeventfds + irqfds per VM (default %u)\n"
-"      --max-msi-routes N    entries of an MSI routing table (default %u, at most 4096)\n"
-"      --max-clients-per-uid N   connections of one non-root uid (default %u)\n"
-"      --max-vms-per-uid N       partitions of one non-root uid (default %u)\n"
-"      --max-vcpus-per-uid N     vCPUs of one non-root uid (default %u)\n"
-"      --max-mem-per-uid SIZE    guest RAM of one non-root uid (default %lluG)\n"
-"      --max-eventfds-per-uid N  ioeventfds + irqfds of one non-root uid (default %u)\n"
-"      --max-string SIZE     bytes per string in a request; write-memory data is\n"
-"                            bounded by --max-io instead (default %u)\n"
-"      --max-array N         elements per array or object in a request (default %u)\n"
-"      --max-output SIZE     bytes queued per connection; events beyond are dropped\n"
-"                            and reported as events-lost (default %uK)\n"
-"      --output-timeout MS   drop a connection whose output is stuck (default %u)\n"
-"      --frame-timeout MS    drop a connection sending a partial line (default %u)\n"
+"Limits (sizes take K, M, G suffixes):\n", f);
+	limits_usage(f);
+	fputs(
 "\n"
 "      --print-methods       print the method table as JSON and exit\n"
+"      --print-limits        print the limits table as JSON and exit\n"
 "  -h, --help                this text\n"
-"  -V, --version             the version\n",
-		MSHVD_DEFAULT_MAX_CLIENTS, MSHVD_DEFAULT_MAX_VMS, MSHVD_DEFAULT_MAX_VCPUS,
-		MSHVD_DEFAULT_MAX_MEM_PER_VM >> 20, MSHVD_DEFAULT_MAX_REQUEST >> 10,
-		MSHVD_DEFAULT_MAX_BATCH, MSHVD_DEFAULT_MAX_DEPTH, MSHVD_DEFAULT_MAX_IO >> 10,
-		MSHVD_DEFAULT_MAX_INFLIGHT, MSHVD_DEFAULT_MAX_SUBS, MSHVD_DEFAULT_EVENT_RING,
-		MSHVD_DEFAULT_MAX_EVENTFDS, MSHVD_DEFAULT_MAX_MSI_ROUTES,
-		MSHVD_DEFAULT_MAX_CLIENTS_PER_UID, MSHVD_DEFAULT_MAX_VMS_PER_UID,
-		MSHVD_DEFAULT_MAX_VCPUS_PER_UID, MSHVD_DEFAULT_MAX_MEM_PER_UID >> 30,
-		MSHVD_DEFAULT_MAX_EVENTFDS_PER_UID, MSHVD_DEFAULT_MAX_STRING,
-		MSHVD_DEFAULT_MAX_ARRAY, MSHVD_DEFAULT_MAX_OUTPUT >> 10,
-		MSHVD_DEFAULT_OUTPUT_TIMEOUT_MS, MSHVD_DEFAULT_FRAME_TIMEOUT_MS);
-}
-
-static int parse_size(const char *s, uint64_t max, uint64_t *ret)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *s == '-')
-		return -EINVAL;
-	switch (*end) {
-	case 'k': case 'K':
-		v <<= 10, end++;
-		break;
-	case 'm': case 'M':
-		v <<= 20, end++;
-		break;
-	case 'g': case 'G':
-		v <<= 30, end++;
-		break;
-	}
-	if (*end || v > max)
-		return -EINVAL;
-	*ret = v;
-	return 0;
+"  -V, --version             the version\n", f);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -181,7 +100,6 @@ int main(int argc, char **argv)
 	bool foreground = false;
 	struct event *sig_term = NULL, *sig_int = NULL;
 	int opt, r, status = EXIT_FAILURE, inherited_fd = -1;
-	uint64_t v;
 
 	log_init();
 	mshvd.socket_path = MSHVD_DEFAULT_SOCKET;
@@ -207,78 +125,13 @@ int main(int argc, char **argv)
 		case OPT_SOCKET_GROUP:
 			socket_group = optarg;
 			break;
-		case OPT_MAX_MEM:
-			bad = parse_size(optarg, UINT64_MAX, &mshvd.limits.max_mem_per_vm) < 0;
-			break;
-		case OPT_MAX_REQUEST:
-		case OPT_MAX_IO:
-			bad = parse_size(optarg, 64u << 20, &v) < 0 || v < 64;
-			if (!bad && opt == OPT_MAX_REQUEST)
-				mshvd.limits.max_request = v;
-			else if (!bad)
-				mshvd.limits.max_io = v;
-			break;
-		case OPT_MAX_CLIENTS: case OPT_MAX_VMS: case OPT_MAX_VCPUS: case OPT_MAX_BATCH:
-		case OPT_MAX_DEPTH: case OPT_MAX_INFLIGHT: case OPT_MAX_SUBS: case OPT_EVENT_RING:
-			bad = parse_size(optarg, 1u << 20, &v) < 0 || v == 0;
-			if (bad)
-				break;
-			if (opt == OPT_MAX_CLIENTS)
-				mshvd.limits.max_clients = v;
-			else if (opt == OPT_MAX_VMS)
-				mshvd.limits.max_vms = v;
-			else if (opt == OPT_MAX_VCPUS)
-				bad = (mshvd.limits.max_vcpus = v) > 1024;
-			else if (opt == OPT_MAX_BATCH)
-				mshvd.limits.max_batch = v;
-			else if (opt == OPT_MAX_DEPTH)
-				mshvd.limits.max_depth = v;
-			else if (opt == OPT_MAX_INFLIGHT)
-				mshvd.limits.max_inflight = v;
-			else if (opt == OPT_MAX_SUBS)
-				mshvd.limits.max_subs = v;
-			else
-				mshvd.limits.event_ring = v;
-			break;
-		case OPT_MAX_EVENTFDS:
-		case OPT_MAX_MSI_ROUTES:
-			bad = parse_size(optarg, MSHVD_MAX_GSI, &v) < 0 || v == 0;
-			if (!bad && opt == OPT_MAX_EVENTFDS)
-				mshvd.limits.max_eventfds = (unsigned)v;
-			else if (!bad)
-				mshvd.limits.max_msi_routes = (unsigned)v;
-			break;
-		case OPT_MAX_MEM_PER_UID:
-			bad = parse_size(optarg, UINT64_MAX, &mshvd.limits.max_mem_per_uid) < 0;
-			break;
-		case OPT_MAX_STRING:
-		case OPT_MAX_OUTPUT:
-			bad = parse_size(optarg, 1u << 30, &v) < 0 || v < 64;
-			if (!bad && opt == OPT_MAX_STRING)
-				mshvd.limits.max_string = v;
-			else if (!bad)
-				mshvd.limits.max_output = v;
-			break;
-		case OPT_MAX_CLIENTS_PER_UID: case OPT_MAX_VMS_PER_UID: case OPT_MAX_VCPUS_PER_UID:
-		case OPT_MAX_EVENTFDS_PER_UID: case OPT_MAX_ARRAY:
-		case OPT_OUTPUT_TIMEOUT: case OPT_FRAME_TIMEOUT: {
-			static const struct { int opt; size_t off; } fields[] = {
-				{ OPT_MAX_CLIENTS_PER_UID, offsetof(struct limits, max_clients_per_uid) },
-				{ OPT_MAX_VMS_PER_UID, offsetof(struct limits, max_vms_per_uid) },
-				{ OPT_MAX_VCPUS_PER_UID, offsetof(struct limits, max_vcpus_per_uid) },
-				{ OPT_MAX_EVENTFDS_PER_UID,
-				  offsetof(struct limits, max_eventfds_per_uid) },
-				{ OPT_MAX_ARRAY, offsetof(struct limits, max_array) },
-				{ OPT_OUTPUT_TIMEOUT, offsetof(struct limits, output_timeout_ms) },
-				{ OPT_FRAME_TIMEOUT, offsetof(struct limits, frame_timeout_ms) },
-			};
+		case OPT_PRINT_LIMITS: {
+			json_t *t = limits_table_json();
 
-			bad = parse_size(optarg, 1u << 30, &v) < 0 || v == 0;
-			for (size_t i = 0; !bad && i < sizeof(fields) / sizeof(fields[0]); i++)
-				if (fields[i].opt == opt)
-					*(unsigned *)((char *)&mshvd.limits + fields[i].off) =
-						(unsigned)v;
-			break;
+			json_dumpf(t, stdout, JSON_INDENT(2));
+			putchar('\n');
+			json_decref(t);
+			return EXIT_SUCCESS;
 		}
 		case OPT_PRINT_METHODS: {
 			json_t *m = methods_to_json();
@@ -295,6 +148,10 @@ int main(int argc, char **argv)
 			printf("mshvd %s\n", MSHVD_VERSION);
 			return EXIT_SUCCESS;
 		default:
+			if (opt >= OPT_LIMIT && opt < OPT_LIMIT + LIMIT__COUNT) {
+				bad = limit_parse(&mshvd.limits, opt - OPT_LIMIT, optarg) < 0;
+				break;
+			}
 			usage(stderr);
 			return 2;
 		}

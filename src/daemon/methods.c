@@ -111,8 +111,11 @@ json_t *methods_to_json(void)
 			}
 			json_array_append_new(params, jp);
 		}
-		json_array_append_new(all, json_pack("{s:s, s:s, s:s, s:o}", "name", (*m)->name,
+		static const char *const targets[] = { "none", "vm", "vcpu" };
+
+		json_array_append_new(all, json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", (*m)->name,
 						     "permission", perm_name((*m)->perm),
+						     "target", targets[(*m)->target],
 						     "summary", (*m)->summary ? (*m)->summary : "",
 						     "params", params));
 	}

@@ -15,6 +15,8 @@
 
 #include "hv/hv.h"
 #include "mshvd/protocol.h"
+#include "shared/num.h"
+#include "limits.h"
 
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar) \
@@ -56,81 +58,6 @@ void log_full(enum log_level level, unsigned vm, int vcpu, const char *method, i
 
 /* ---- limits and global state (main.c) ---------------------------------------------------- */
 
-struct limits {
-	unsigned max_clients;
-	unsigned max_vms;
-	unsigned max_vcpus;
-	uint64_t max_mem_per_vm;
-	size_t max_request;
-	unsigned max_batch;
-	unsigned max_depth;
-	size_t max_io;
-	unsigned max_inflight;
-	unsigned max_subs;
-	unsigned event_ring;
-	unsigned max_eventfds;		/* ioeventfds + irqfds per VM */
-	unsigned max_msi_routes;	/* entries of one set-msi-routing table */
-	/* Per uid (root is bounded only by the daemon-wide limits above). */
-	unsigned max_clients_per_uid;
-	unsigned max_vms_per_uid;
-	unsigned max_vcpus_per_uid;
-	uint64_t max_mem_per_uid;
-	unsigned max_eventfds_per_uid;
-	/* Request shape: every string (but write-memory data, bounded by max_io) and every
-	 * array or object inside a request. */
-	size_t max_string;
-	unsigned max_array;
-	/* Output: bytes queued per connection, and the timeouts of a stuck connection. */
-	size_t max_output;
-	unsigned output_timeout_ms;	/* output pending without progress -> disconnect */
-	unsigned frame_timeout_ms;	/* a partial request line -> error and disconnect */
-};
-
-/* Defaults of the limits added for robustness (options of the same names). */
-#define MSHVD_DEFAULT_MAX_CLIENTS_PER_UID	16
-#define MSHVD_DEFAULT_MAX_VMS_PER_UID		32
-#define MSHVD_DEFAULT_MAX_VCPUS_PER_UID		256
-#define MSHVD_DEFAULT_MAX_MEM_PER_UID		(16ull << 30)
-#define MSHVD_DEFAULT_MAX_EVENTFDS_PER_UID	1024
-#define MSHVD_DEFAULT_MAX_STRING		4096
-#define MSHVD_DEFAULT_MAX_ARRAY			1024
-#define MSHVD_DEFAULT_MAX_OUTPUT		(1u << 20)
-#define MSHVD_DEFAULT_OUTPUT_TIMEOUT_MS		30000
-#define MSHVD_DEFAULT_FRAME_TIMEOUT_MS		10000
-
-/* Every limit at its default: the initializer of mshvd.limits (main.c, test harnesses). */
-#define MSHVD_LIMITS_DEFAULT { \
-	.max_clients = MSHVD_DEFAULT_MAX_CLIENTS, \
-	.max_vms = MSHVD_DEFAULT_MAX_VMS, \
-	.max_vcpus = MSHVD_DEFAULT_MAX_VCPUS, \
-	.max_mem_per_vm = MSHVD_DEFAULT_MAX_MEM_PER_VM, \
-	.max_request = MSHVD_DEFAULT_MAX_REQUEST, \
-	.max_batch = MSHVD_DEFAULT_MAX_BATCH, \
-	.max_depth = MSHVD_DEFAULT_MAX_DEPTH, \
-	.max_io = MSHVD_DEFAULT_MAX_IO, \
-	.max_inflight = MSHVD_DEFAULT_MAX_INFLIGHT, \
-	.max_subs = MSHVD_DEFAULT_MAX_SUBS, \
-	.event_ring = MSHVD_DEFAULT_EVENT_RING, \
-	.max_eventfds = MSHVD_DEFAULT_MAX_EVENTFDS, \
-	.max_msi_routes = MSHVD_DEFAULT_MAX_MSI_ROUTES, \
-	.max_clients_per_uid = MSHVD_DEFAULT_MAX_CLIENTS_PER_UID, \
-	.max_vms_per_uid = MSHVD_DEFAULT_MAX_VMS_PER_UID, \
-	.max_vcpus_per_uid = MSHVD_DEFAULT_MAX_VCPUS_PER_UID, \
-	.max_mem_per_uid = MSHVD_DEFAULT_MAX_MEM_PER_UID, \
-	.max_eventfds_per_uid = MSHVD_DEFAULT_MAX_EVENTFDS_PER_UID, \
-	.max_string = MSHVD_DEFAULT_MAX_STRING, \
-	.max_array = MSHVD_DEFAULT_MAX_ARRAY, \
-	.max_output = MSHVD_DEFAULT_MAX_OUTPUT, \
-	.output_timeout_ms = MSHVD_DEFAULT_OUTPUT_TIMEOUT_MS, \
-	.frame_timeout_ms = MSHVD_DEFAULT_FRAME_TIMEOUT_MS, \
-}
-
-/* Defaults of the eventfd limits (options --max-eventfds, --max-msi-routes). */
-#define MSHVD_DEFAULT_MAX_EVENTFDS	64
-#define MSHVD_DEFAULT_MAX_MSI_ROUTES	256
-/* GSIs are below this on every backend (KVM_MAX_IRQ_ROUTES; the MSHV driver's table). */
-#define MSHVD_MAX_GSI			4096
-
 struct mshvd {
 	struct event_base *base;
 	struct hv *hv;
@@ -147,11 +74,7 @@ uint64_t now_us(void);
 
 /* ---- util.c: JSON helpers (loop thread) --------------------------------------------------- */
 
-/* New reference: "0x..." string of v. */
-json_t *json_hex(uint64_t v);
-/* Parse a 64-bit quantity: a non-negative JSON integer or a "0x..." string.  0 or -EINVAL. */
-int json_to_u64(const json_t *j, uint64_t *ret);
-/* Base64 (RFC 4648, padded).  malloc'ed results; decode returns -EINVAL on bad input. */
+/* json_hex(), json_to_u64(): src/shared/num.h. */
 /* Nesting depth of a JSON text, scanned without parsing (strings are skipped). */
 unsigned json_text_depth(const char *s, size_t len);
 
@@ -173,6 +96,8 @@ struct rpc_call {
 	struct rpc_batch *batch;	/* NULL for a single request */
 	uid_t uid;
 	pid_t pid;
+	struct vm *vm;			/* the row's target, resolved before the handler */
+	struct vcpu *vcpu;		/* TARGET_VCPU */
 	TAILQ_ENTRY(rpc_call) entry;	/* client->calls while deferred */
 	bool deferred;
 	/* Called once after the reply was queued (subscribe uses it to replay events). */
@@ -196,9 +121,19 @@ void rpc_error(struct rpc_call *call, int code, const char *name, json_t *data,
 	rpc_error(call, MSHVD_ERR_INVALID_PARAMS, MSHVD_ERRNAME_INVALID_PARAMS, NULL, __VA_ARGS__)
 void rpc_error_invalid_state(struct rpc_call *call, const char *state, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void rpc_error_limit(struct rpc_call *call, const char *limit, uint64_t value);
+/* The JSON-RPC error response, built here only (new ref; id borrowed, NULL for null; data
+ * stolen, may be NULL, gets data.name = name). */
+json_t *rpc_error_object(json_t *id, int code, const char *name, json_t *data,
+			 const char *message);
+/* {limit, value}: the data of an error naming a limit (new ref). */
+json_t *rpc_limit_data(enum limit_id limit);
+/* limit-exceeded naming the limit (data.limit) and its current value (data.value). */
+void rpc_error_limit(struct rpc_call *call, enum limit_id limit);
 /* hypervisor-error with data.errno = -err and data.hv_status. */
 void rpc_error_hv(struct rpc_call *call, int err, uint32_t hv_status, const char *what);
+/* Resolve call->vm from ref as the caller may see it; else finish the call with no-such-vm
+ * (identical for missing and foreign VMs) and return -ENOENT. */
+int rpc_resolve_vm(struct rpc_call *call, const json_t *ref);
 /* Mark a call as answered later; it is linked to its client so a disconnect detaches it. */
 void rpc_defer(struct rpc_call *call);
 
@@ -244,10 +179,21 @@ struct param_spec {
 	const char *const *values;	/* PT_ENUM, PT_ENUMS: NULL-terminated */
 };
 
+/* What a method acts on, resolved by the dispatcher (rpc.c) before the handler runs: the VM
+ * of params.vm as the caller may see it (else no-such-vm, identical for missing and foreign
+ * VMs), and the vCPU params.vcpu of it (else no-such-vcpu).  Handlers find them in
+ * call->vm and call->vcpu. */
+enum target {
+	TARGET_NONE,
+	TARGET_VM,
+	TARGET_VCPU,
+};
+
 struct method {
 	const char *name;
 	int (*handler)(struct rpc_call *call, json_t *params);	/* params: borrowed */
 	enum perm perm;
+	enum target target;
 	const struct param_spec *params;	/* terminated by a NULL name */
 	const char *summary;
 };
@@ -346,6 +292,10 @@ struct uid_usage {
 void auth_uid_usage(uid_t uid, struct uid_usage *ret);
 /* Whether the per-uid limits apply to uid (not to root). */
 bool auth_uid_limited(uid_t uid);
+/* The per-uid accounting, once for every resource: whether taking add more of what the
+ * per-uid limit meters (max-clients-per-uid, max-vms-per-uid, max-vcpus-per-uid,
+ * max-eventfds-per-uid, max-mem-per-uid) would put uid over it.  Never for root. */
+bool auth_uid_over(uid_t uid, enum limit_id limit, uint64_t add);
 
 /* ---- mailbox.c: vCPU threads -> loop ------------------------------------------------------- */
 
@@ -477,6 +427,7 @@ struct vm {
 	enum vm_state prev_state;	/* before pause-vm */
 	struct hv_vm *hv;
 	struct region_list regions;
+	unsigned nregions;		/* at most limits.max_regions <= HV_MAX_MAPPINGS */
 	uint64_t mem_total;
 	struct vcpu **vcpus;		/* [limits.max_vcpus] */
 	unsigned nvcpus;

@@ -225,6 +225,7 @@ int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, unsigned flags)
 	r->flags = flags;
 	TAILQ_INSERT_TAIL(&vm->regions, r, entry);
 	vm->mem_total += size;
+	vm->nregions++;
 	return 0;
 fail:
 	if (r->host)
@@ -252,6 +253,7 @@ int vm_unmap(struct vm *vm, struct region *r)
 		return ret;
 	TAILQ_REMOVE(&vm->regions, r, entry);
 	vm->mem_total -= r->size;
+	vm->nregions--;
 	munmap(r->host, r->size);
 	close(r->memfd);
 	free(r);

@@ -74,8 +74,8 @@ void rpc_reply(struct rpc_call *call, json_t *result)
 	rpc_finish(call, msg);
 }
 
-static json_t *error_object(json_t *id, int code, const char *name, json_t *data,
-			    const char *message)
+json_t *rpc_error_object(json_t *id, int code, const char *name, json_t *data,
+			 const char *message)
 {
 	if (!data)
 		data = json_object();
@@ -101,7 +101,7 @@ static void rpc_verror(struct rpc_call *call, int code, const char *name, json_t
 			 "%s (uid %u): %s: %s", call->method ? call->method->name : "?",
 			 (unsigned)call->uid, name, message);
 	if (call->id)
-		msg = error_object(call->id, code, name, data, message);
+		msg = rpc_error_object(call->id, code, name, data, message);
 	else
 		json_decref(data);
 	rpc_finish(call, msg);
@@ -127,11 +127,17 @@ void rpc_error_invalid_state(struct rpc_call *call, const char *state, const cha
 	va_end(ap);
 }
 
-void rpc_error_limit(struct rpc_call *call, const char *limit, uint64_t value)
+json_t *rpc_limit_data(enum limit_id limit)
+{
+	return json_pack("{s:s, s:o}", "limit", limit_name(limit), "value",
+			 json_hex(limit_value(&mshvd.limits, limit)));
+}
+
+void rpc_error_limit(struct rpc_call *call, enum limit_id limit)
 {
 	rpc_error(call, MSHVD_ERR_LIMIT_EXCEEDED, MSHVD_ERRNAME_LIMIT_EXCEEDED,
-		  json_pack("{s:s, s:o}", "limit", limit, "value", json_hex(value)),
-		  "limit %s (%llu) exceeded", limit, (unsigned long long)value);
+		  rpc_limit_data(limit), "limit %s (%llu) exceeded", limit_name(limit),
+		  (unsigned long long)limit_value(&mshvd.limits, limit));
 }
 
 void rpc_error_hv(struct rpc_call *call, int err, uint32_t hv_status, const char *what)
@@ -145,6 +151,40 @@ void rpc_error_hv(struct rpc_call *call, int err, uint32_t hv_status, const char
 	rpc_error(call, MSHVD_ERR_HYPERVISOR, MSHVD_ERRNAME_HYPERVISOR,
 		  json_pack("{s:i, s:o}", "errno", -err, "hv_status", json_hex(hv_status)),
 		  "%s: %s (hv status 0x%x)", what, strerror(-err), hv_status);
+}
+
+int rpc_resolve_vm(struct rpc_call *call, const json_t *ref)
+{
+	char *s;
+
+	call->vm = vm_lookup(ref, call->uid);
+	if (call->vm)
+		return 0;
+	s = json_dumps(ref, JSON_ENCODE_ANY);
+	rpc_error(call, MSHVD_ERR_NO_SUCH_VM, MSHVD_ERRNAME_NO_SUCH_VM, NULL, "no vm %s",
+		  s ? s : "?");
+	free(s);
+	return -ENOENT;
+}
+
+/* Resolve the row's target into call->vm / call->vcpu; on failure the call is finished. */
+static int resolve_target(struct rpc_call *call, json_t *params)
+{
+	json_t *ref;
+
+	if (call->method->target == TARGET_NONE)
+		return 0;
+	if (rpc_resolve_vm(call, json_object_get(params, "vm")) < 0)
+		return -ENOENT;
+	if (call->method->target != TARGET_VCPU)
+		return 0;
+	ref = json_object_get(params, "vcpu");
+	call->vcpu = vcpu_lookup(call->vm, ref);
+	if (call->vcpu)
+		return 0;
+	rpc_error(call, MSHVD_ERR_NO_SUCH_VCPU, MSHVD_ERRNAME_NO_SUCH_VCPU, NULL,
+		  "vm %u has no vcpu %lld", call->vm->id, (long long)json_integer_value(ref));
+	return -ENOENT;
 }
 
 void rpc_defer(struct rpc_call *call)
@@ -180,7 +220,7 @@ static bool in_values(const char *const *values, const char *s)
 
 /* Whether v (any depth: the pre-scan bounded it to max_depth) respects the request shape
  * limits; else *limit and *value name the one exceeded.  A bulk string is exempt. */
-static bool shape_ok(json_t *v, bool bulk, const char **limit, uint64_t *value)
+static bool shape_ok(json_t *v, bool bulk, enum limit_id *limit)
 {
 	const struct limits *l = &mshvd.limits;
 	const char *key;
@@ -188,28 +228,25 @@ static bool shape_ok(json_t *v, bool bulk, const char **limit, uint64_t *value)
 	json_t *e;
 
 	if (json_is_string(v) && !bulk && json_string_length(v) > l->max_string) {
-		*limit = "max-string";
-		*value = l->max_string;
+		*limit = LIMIT_max_string;
 		return false;
 	}
 	if ((json_is_array(v) && json_array_size(v) > l->max_array) ||
 	    (json_is_object(v) && json_object_size(v) > l->max_array)) {
-		*limit = "max-array";
-		*value = l->max_array;
+		*limit = LIMIT_max_array;
 		return false;
 	}
 	if (json_is_array(v)) {
 		json_array_foreach(v, i, e)
-			if (!shape_ok(e, false, limit, value))
+			if (!shape_ok(e, false, limit))
 				return false;
 	} else if (json_is_object(v)) {
 		json_object_foreach(v, key, e) {
 			if (strlen(key) > l->max_string) {
-				*limit = "max-string";
-				*value = l->max_string;
+				*limit = LIMIT_max_string;
 				return false;
 			}
-			if (!shape_ok(e, false, limit, value))
+			if (!shape_ok(e, false, limit))
 				return false;
 		}
 	}
@@ -220,7 +257,7 @@ static bool shape_ok(json_t *v, bool bulk, const char **limit, uint64_t *value)
  * A request shape limit exceeded sets *limit and *value too (limit-exceeded, not
  * invalid-params).  Nothing has happened yet, so bad params have no side effect. */
 static bool params_check(const struct method *m, json_t *params, char *err, size_t errlen,
-			 const char **limit, uint64_t *value)
+			 enum limit_id *limit)
 {
 	const struct param_spec *p;
 	const char *key;
@@ -251,9 +288,10 @@ static bool params_check(const struct method *m, json_t *params, char *err, size
 		}
 		/* Free-form string params are bounded by their handler (a VM name by
 		 * max-name, write-memory data by max-io); max-string bounds the rest. */
-		if (!shape_ok(v, p->type == PT_STRING, limit, value)) {
-			snprintf(err, errlen, "parameter \"%s\" exceeds %s (%llu)", p->name, *limit,
-				 (unsigned long long)*value);
+		if (!shape_ok(v, p->type == PT_STRING, limit)) {
+			snprintf(err, errlen, "parameter \"%s\" exceeds %s (%llu)", p->name,
+				 limit_name(*limit),
+				 (unsigned long long)limit_value(&mshvd.limits, *limit));
 			return false;
 		}
 		switch (p->type) {
@@ -307,7 +345,7 @@ static bool params_check(const struct method *m, json_t *params, char *err, size
 static void send_error_data(struct client *c, struct rpc_batch *batch, json_t *id, int code,
 			    const char *name, json_t *data, const char *message)
 {
-	json_t *msg = error_object(id, code, name, data, message);
+	json_t *msg = rpc_error_object(id, code, name, data, message);
 
 	if (batch) {
 		batch_add(batch, msg);
@@ -323,19 +361,12 @@ static void send_error(struct client *c, struct rpc_batch *batch, json_t *id, in
 	send_error_data(c, batch, id, code, name, NULL, message);
 }
 
-/* data of an error that names the limit exceeded (new ref). */
-static json_t *limit_data(const char *limit, uint64_t value)
-{
-	return json_pack("{s:s, s:o}", "limit", limit, "value", json_hex(value));
-}
-
 static void dispatch(struct client *c, json_t *req, struct rpc_batch *batch)
 {
 	json_t *id = NULL, *jv, *jm, *params;
 	const struct method *m;
 	struct rpc_call *call;
-	const char *limit = NULL;
-	uint64_t limit_value = 0;
+	enum limit_id limit = LIMIT__COUNT;
 	bool has_id;
 	char err[160];
 	const char *key;
@@ -356,7 +387,7 @@ static void dispatch(struct client *c, json_t *req, struct rpc_batch *batch)
 	if (json_is_string(id) && json_string_length(id) > mshvd.limits.max_string) {
 		send_error_data(c, batch, NULL, MSHVD_ERR_LIMIT_EXCEEDED,
 				MSHVD_ERRNAME_LIMIT_EXCEEDED,
-				limit_data("max-string", mshvd.limits.max_string),
+				rpc_limit_data(LIMIT_max_string),
 				"id longer than max-string");
 		return;
 	}
@@ -410,11 +441,11 @@ static void dispatch(struct client *c, json_t *req, struct rpc_batch *batch)
 		params = json_object();
 	else
 		json_incref(params);
-	if (!params_check(m, params, err, sizeof(err), &limit, &limit_value)) {
-		if (has_id && limit)
+	if (!params_check(m, params, err, sizeof(err), &limit)) {
+		if (has_id && limit != LIMIT__COUNT)
 			send_error_data(c, batch, id, MSHVD_ERR_LIMIT_EXCEEDED,
 					MSHVD_ERRNAME_LIMIT_EXCEEDED,
-					limit_data(limit, limit_value), err);
+					rpc_limit_data(limit), err);
 		else if (has_id)
 			send_error(c, batch, id, MSHVD_ERR_INVALID_PARAMS,
 				   MSHVD_ERRNAME_INVALID_PARAMS, err);
@@ -444,10 +475,16 @@ static void dispatch(struct client *c, json_t *req, struct rpc_batch *batch)
 		/* A table row without a permission: never run it (make check catches these). */
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
 			  "%s declares no permission", m->name);
+	} else if (m->perm == PERM_OWNER && m->target == TARGET_NONE) {
+		/* Ownership is checked by resolving the target: an owner row needs one. */
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
+			  "%s is owner-only without a target", m->name);
 	} else if (m->perm == PERM_ADMIN && !auth_is_admin(c->uid)) {
 		rpc_error(call, MSHVD_ERR_PERMISSION_DENIED, MSHVD_ERRNAME_PERMISSION_DENIED, NULL,
 			  "%s needs root", m->name);
-	} else {
+	} else if (resolve_target(call, params) == 0) {
+		/* Permission: PERM_OWNER rows are reachable only through a resolved target, which
+		 * the caller may see (its owner or root); the rest are read-only or admin. */
 		log_debug("client %u: %s", c->id, m->name);
 		m->handler(call, params);
 	}
@@ -470,7 +507,7 @@ bool rpc_handle_line(struct client *c, const char *line, size_t len)
 	if (json_text_depth(line, len) > mshvd.limits.max_depth) {
 		snprintf(err, sizeof(err), "nesting deeper than %u", mshvd.limits.max_depth);
 		send_error_data(c, NULL, NULL, MSHVD_ERR_PARSE, MSHVD_ERRNAME_PARSE,
-				limit_data("max-depth", mshvd.limits.max_depth), err);
+				rpc_limit_data(LIMIT_max_depth), err);
 		return true;
 	}
 	req = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
@@ -488,8 +525,7 @@ bool rpc_handle_line(struct client *c, const char *line, size_t len)
 				 mshvd.limits.max_batch);
 			send_error_data(c, NULL, NULL, MSHVD_ERR_INVALID_REQUEST,
 					MSHVD_ERRNAME_INVALID_REQUEST,
-					json_array_size(req) ? limit_data("max-batch",
-									 mshvd.limits.max_batch)
+					json_array_size(req) ? rpc_limit_data(LIMIT_max_batch)
 							     : NULL, err);
 			json_decref(req);
 			return true;
@@ -513,7 +549,7 @@ bool rpc_handle_line(struct client *c, const char *line, size_t len)
 								json_is_integer(id))) {
 				send_error_data(c, b, id, MSHVD_ERR_LIMIT_EXCEEDED,
 						MSHVD_ERRNAME_LIMIT_EXCEEDED,
-						limit_data("max-output", mshvd.limits.max_output),
+						rpc_limit_data(LIMIT_max_output),
 						"the batch's replies exceed max-output");
 			}
 		}

@@ -43,18 +43,25 @@ static struct timeval ms_to_tv(unsigned ms)
 }
 
 /* Refuse a connection before it becomes a client: one error line, then close. */
-static void refuse_client(int cfd, const struct ucred *cred, const char *limit, unsigned value)
+static void refuse_client(int cfd, const struct ucred *cred, enum limit_id limit)
 {
-	char msg[256];
-	int n;
+	json_t *err = rpc_error_object(NULL, MSHVD_ERR_LIMIT_EXCEEDED,
+				       MSHVD_ERRNAME_LIMIT_EXCEEDED, rpc_limit_data(limit),
+				       "too many clients");
+	char *msg = json_dumps(err, JSON_COMPACT);
 
-	log_warning("refusing client uid %u pid %d: %s (%u) reached", (unsigned)cred->uid,
-		    (int)cred->pid, limit, value);
-	n = snprintf(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":%d,"
-		     "\"message\":\"too many clients\",\"data\":{\"name\":\"%s\","
-		     "\"limit\":\"%s\",\"value\":\"0x%x\"}}}\n", MSHVD_ERR_LIMIT_EXCEEDED,
-		     MSHVD_ERRNAME_LIMIT_EXCEEDED, limit, value);
-	(void)!send(cfd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	log_warning("refusing client uid %u pid %d: %s (%llu) reached", (unsigned)cred->uid,
+		    (int)cred->pid, limit_name(limit),
+		    (unsigned long long)limit_value(&mshvd.limits, limit));
+	/* One best-effort line on a socket we never read from: no client object exists. */
+	if (msg) {
+		size_t n = strlen(msg);
+
+		msg[n] = '\n';	/* json_dumps' NUL becomes the line end */
+		(void)!send(cfd, msg, n + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	free(msg);
+	json_decref(err);
 	close(cfd);
 }
 
@@ -123,18 +130,12 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (nclients >= mshvd.limits.max_clients) {
-		refuse_client(cfd, &cred, "max-clients", mshvd.limits.max_clients);
+		refuse_client(cfd, &cred, LIMIT_max_clients);
 		return;
 	}
-	if (auth_uid_limited(cred.uid)) {
-		struct uid_usage u;
-
-		auth_uid_usage(cred.uid, &u);
-		if (u.clients >= mshvd.limits.max_clients_per_uid) {
-			refuse_client(cfd, &cred, "max-clients-per-uid",
-				      mshvd.limits.max_clients_per_uid);
-			return;
-		}
+	if (auth_uid_over(cred.uid, LIMIT_max_clients_per_uid, 1)) {
+		refuse_client(cfd, &cred, LIMIT_max_clients_per_uid);
+		return;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -606,11 +607,9 @@ void client_send_fd(struct client *c, json_t *msg, int fd)
 static void client_refuse_line(struct client *c)
 {
 	/* limit-exceeded like every other limit: code, data.name and a hex data.value. */
-	json_t *err = json_pack("{s:s, s:n, s:{s:i, s:s, s:{s:s, s:s, s:o}}}", "jsonrpc", "2.0",
-				"id", "error", "code", MSHVD_ERR_LIMIT_EXCEEDED, "message",
-				"request line too long", "data", "name",
-				MSHVD_ERRNAME_LIMIT_EXCEEDED, "limit", "max-request", "value",
-				json_hex(mshvd.limits.max_request));
+	json_t *err = rpc_error_object(NULL, MSHVD_ERR_LIMIT_EXCEEDED,
+				       MSHVD_ERRNAME_LIMIT_EXCEEDED, rpc_limit_data(LIMIT_max_request),
+				       "request line too long");
 
 	log_warning("client %u: request line longer than %zu bytes; closing", c->id,
 		    mshvd.limits.max_request);
@@ -635,11 +634,9 @@ static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	log_warning("client %u (uid %u): partial request line (%zu bytes) not completed in %u ms;"
 		    " closing", c->id, (unsigned)c->uid, evbuffer_get_length(in),
 		    mshvd.limits.frame_timeout_ms);
-	err = json_pack("{s:s, s:n, s:{s:i, s:s, s:{s:s, s:s, s:o}}}", "jsonrpc", "2.0", "id",
-			"error", "code", MSHVD_ERR_TIMEOUT, "message",
-			"partial request line not completed within frame-timeout-ms", "data",
-			"name", MSHVD_ERRNAME_TIMEOUT, "limit", "frame-timeout-ms", "value",
-			json_hex(mshvd.limits.frame_timeout_ms));
+	err = rpc_error_object(NULL, MSHVD_ERR_TIMEOUT, MSHVD_ERRNAME_TIMEOUT,
+			       rpc_limit_data(LIMIT_frame_timeout_ms),
+			       "partial request line not completed within frame-timeout-ms");
 	client_send(c, err);
 	json_decref(err);
 	client_close(c);

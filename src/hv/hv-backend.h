@@ -16,8 +16,7 @@
  * an operation a backend leaves NULL returns -EOPNOTSUPP.
  */
 
-#define HV_MAX_MAPPINGS	256
-#define HV_MAX_VCPUS	256
+/* HV_MAX_MAPPINGS, HV_MAX_VCPUS: hv.h (the daemon's limits are bounded by them). */
 
 struct hv_ops;
 
@@ -57,6 +56,7 @@ struct hv_ops {
 	const char *name;
 	enum hv_backend backend;
 	bool emulated;		/* a software CPU: no hardware isolation */
+	struct hv_irq_model irq;	/* hv_irq_model() */
 
 	/* -ENODEV/-ENOENT/-EACCES when the device is absent or unusable. */
 	int (*open)(const char *path, struct hv **ret);

@@ -847,6 +847,8 @@ const struct hv_ops hv_emu_ops = {
 	.name = "emu",
 	.backend = HV_BACKEND_EMU,
 	.emulated = true,
+	/* The engine's LAPIC is its only interrupt controller; any of the options creates it. */
+	.irq = { .pin_gsis = 0, .irqchip_option = "lapic" },
 	.open = emu_hv_open,
 	.free = emu_hv_free,
 	.vm_new = emu_hv_vm_new,

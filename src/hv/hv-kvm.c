@@ -1262,6 +1262,7 @@ static int kvm_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigned a
 const struct hv_ops hv_kvm_ops = {
 	.name = "kvm",
 	.backend = HV_BACKEND_KVM,
+	.irq = { .pin_gsis = 24, .irqchip_option = "irqchip", .nmi_without_irqchip = true },
 	.open = kvm_open,
 	.free = kvm_free,
 	.vm_new = kvm_vm_new,

@@ -985,6 +985,10 @@ static int mshv_hv_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsign
 const struct hv_ops hv_mshv_ops = {
 	.name = "mshv",
 	.backend = HV_BACKEND_MSHV,
+	/* A LAPIC per vCPU and no PIC/IOAPIC pins: every GSI is an MSI route. */
+	.irq = { .pin_gsis = 0, .irqchip_option = "lapic", .irqchip_lapic_only = true,
+		 .pio_ioeventfd_note = "the MSHV driver registers MMIO addresses only; use an "
+				       "mmio doorbell" },
 	.open = mshv_hv_open,
 	.free = mshv_hv_free,
 	.vm_new = mshv_hv_vm_new,

@@ -128,6 +128,11 @@ struct hv *hv_free(struct hv *hv)
 	return NULL;
 }
 
+const struct hv_irq_model *hv_irq_model(const struct hv *hv)
+{
+	return &hv->ops->irq;
+}
+
 const char *hv_name(const struct hv *hv)
 {
 	return hv ? hv->ops->name : NULL;

@@ -53,6 +53,30 @@ enum {
 	HV_CAP_NOEXEC_MEM	= 1u << 14,	/* mappings without HV_MAP_EXEC are enforced */
 };
 
+/* Ceilings of the hv layer, the same on every backend.  The daemon's limits that they back
+ * (max-vcpus, max-regions, GSIs) cannot be set above them, so a client meets a named daemon
+ * limit (limit-exceeded) before the hv layer's own -EINVAL / -ENOSPC. */
+#define HV_MAX_VCPUS	256	/* vCPU indices are below this */
+#define HV_MAX_MAPPINGS	256	/* memory mappings per partition */
+#define HV_MAX_GSI	4096	/* GSIs are below this (KVM_MAX_IRQ_ROUTES; the MSHV table) */
+
+/* How a backend wires interrupts: the facts the daemon needs beyond the HV_CAP_* bits, as data,
+ * so nothing above src/hv compares backend names. */
+struct hv_irq_model {
+	uint32_t pin_gsis;		/* GSIs [0, pin_gsis) are interrupt-controller pins, routed
+					 * without an MSI table (kvm: PIC + IOAPIC, 24); 0: every
+					 * GSI is an MSI route (mshv, emu) */
+	const char *irqchip_option;	/* the create-vm option that gives a VM the interrupt
+					 * controller irqfds and MSI routes need */
+	bool irqchip_lapic_only;	/* only that option (lapic) creates it (mshv); else any of
+					 * irqchip, lapic, x2apic does */
+	bool nmi_without_irqchip;	/* an NMI to one vCPU needs no interrupt controller (kvm) */
+	const char *pio_ioeventfd_note;	/* why HV_CAP_IOEVENTFD_PIO is clear, or NULL */
+};
+
+/* The interrupt model of an open backend (borrowed, static).  Thread: any. */
+const struct hv_irq_model *hv_irq_model(const struct hv *hv);
+
 /* Name of one capability bit ("irqchip", "ioeventfd-pio", ...), NULL for unknown bits. */
 const char *hv_cap_name(uint32_t cap);
 

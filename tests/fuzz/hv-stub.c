@@ -338,6 +338,9 @@ static int stub_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigned 
 const struct hv_ops hv_kvm_ops = {
 	.name = "stub",
 	.backend = HV_BACKEND_KVM,
+	/* Its own interrupt model, stated (it fills the kvm row but is not kvm): 24 pins routed
+	 * without a table, any interrupt-controller option, no NMI without one. */
+	.irq = { .pin_gsis = 24, .irqchip_option = "irqchip" },
 	.open = stub_open,
 	.free = stub_free,
 	.vm_new = stub_vm_new,

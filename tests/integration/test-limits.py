@@ -24,7 +24,7 @@ NEW_LIMITS = {
 OLD_LIMITS = {
     "max-clients": 64, "max-vms": 64, "max-vcpus": 64, "max-request": 256 << 10,
     "max-batch": 64, "max-depth": 32, "max-io": 128 << 10, "max-inflight": 8,
-    "max-subscriptions": 16, "event-ring": 4096, "max-eventfds": 64,
+    "max-subscriptions": 16, "event-ring": 4096, "max-eventfds": 64, "max-regions": 256,
 }
 
 
@@ -68,6 +68,46 @@ def test_options_reported():
         from mshvd_test import build_path
         r = subprocess.run([build_path("src/daemon/mshvd")] + bad, capture_output=True)
         eq(r.returncode, 2, " ".join(bad))
+
+
+def test_hv_ceilings():
+    """The hv layer's ceilings back the daemon's limits: a client meets limit-exceeded with
+    data.limit, never the hypervisor layer's EINVAL or ENOSPC."""
+    import subprocess
+    from mshvd_test import build_path
+    r = subprocess.run([build_path("src/daemon/mshvd"), "--max-vcpus", "257"],
+                       capture_output=True)
+    eq(r.returncode, 2, "--max-vcpus above HV_MAX_VCPUS")
+    r = subprocess.run([build_path("src/daemon/mshvd"), "--max-regions", "257"],
+                       capture_output=True)
+    eq(r.returncode, 2, "--max-regions above HV_MAX_MAPPINGS")
+    d = Daemon("--max-vcpus", "256")
+    try:
+        c = d.client()
+        eq(c.call("daemon-info")["limits"]["max-regions"], 256, "max-regions default")
+        vm = c.call("create-vm")["vm"]
+        c.call("create-vcpu", vm=vm, index=255)
+        for index in (256, 300):
+            e = limit_error(c.error("create-vcpu", vm=vm, index=index), "max-vcpus")
+            eq(e.data["value"], "0x100", "data.value")
+        for i in range(256):
+            c.call("map-memory", vm=vm, gpa=i * 0x2000, size=0x1000)
+        e = limit_error(c.error("map-memory", vm=vm, gpa=0x400000, size=0x1000), "max-regions")
+        eq(e.data["value"], "0x100", "data.value")
+        # A freed region can be mapped again.
+        c.call("unmap-memory", vm=vm, gpa=0)
+        c.call("map-memory", vm=vm, gpa=0x400000, size=0x1000)
+    finally:
+        d.stop()
+    d = Daemon("--max-regions", "2")
+    try:
+        c = d.client()
+        vm = c.call("create-vm")["vm"]
+        c.call("map-memory", vm=vm, gpa=0, size=0x1000)
+        c.call("map-memory", vm=vm, gpa=0x2000, size=0x1000)
+        limit_error(c.error("map-memory", vm=vm, gpa=0x4000, size=0x1000), "max-regions")
+    finally:
+        d.stop()
 
 
 def test_per_uid_limits():
@@ -372,6 +412,6 @@ def test_batch_bounded_by_output():
         d.stop()
 
 
-run([test_batch_bounded_by_output, test_inflight, test_defaults_reported, test_options_reported, test_per_uid_limits,
+run([test_batch_bounded_by_output, test_inflight, test_defaults_reported, test_options_reported, test_hv_ceilings, test_per_uid_limits,
      test_request_shape_limits, test_frame_timeout, test_lagging_subscriber,
      test_stuck_client_dropped, test_replies_never_dropped])

@@ -192,4 +192,50 @@ else:
         if f.read() != page:
             fail("%s is stale: make man/mshvd-rpc.7 refreshes it" % shipped)
 
-done("%d methods, table and document agree" % len(rows))
+# Every row declares its target consistently with its params and permission: the dispatcher
+# resolves params.vm (and params.vcpu) for it, and an owner-only row needs a target.
+for row in table:
+    req = {p["name"]: p for p in row["params"] if p["required"]}
+    want = "vcpu" if "vcpu" in req and "vm" in req else "vm" if "vm" in req else "none"
+    if row.get("target") != want:
+        fail("%s: target %r, its params say %r" % (row["name"], row.get("target"), want))
+    if row["permission"] == "owner" and row.get("target") == "none":
+        fail("%s: owner-only without a target" % row["name"])
+
+# The limits table (mshvd --print-limits) against daemon-info's schema and mshvd(8): every
+# limit is reported, required and documented with its option and default.
+from rpctest import MSHVD  # noqa: E402
+limits = json.loads(subprocess.run([MSHVD, "--print-limits"], capture_output=True, check=True,
+                                   timeout=30).stdout)
+info = [m for m in doc["methods"] if m["name"] == "daemon-info"][0]
+lim_schema = info["result"]["schema"]["properties"]["limits"]
+man8 = open(os.path.join(SRCDIR, "man", "mshvd.8"), encoding="utf-8").read()
+for row in limits:
+    if row["name"] not in lim_schema["properties"]:
+        fail("limit %s is not in daemon-info's schema" % row["name"])
+    if row["name"] not in lim_schema.get("required", []) and \
+            not row["name"].endswith(("-per-uid",)) and row["unit"] != "ms" and \
+            row["name"] not in ("max-string", "max-array", "max-output"):
+        fail("limit %s is not required in daemon-info's schema" % row["name"])
+    opt = ".BI \\-\\-%s " % row["option"].replace("-", "\\-")
+    at = man8.find(opt)
+    if at < 0:
+        fail("mshvd(8) does not document --%s" % row["option"])
+        continue
+    entry = man8[at:man8.find(".TP", at + 1) if man8.find(".TP", at + 1) > 0 else len(man8)]
+    v, suffix = row["default"], ""
+    if row["unit"] in ("size", "mem"):
+        for sfx in "KMG":
+            if v and v % 1024 == 0:
+                v, suffix = v // 1024, sfx
+    if "default %d%s" % (v, suffix) not in entry and "default %d" % row["default"] not in entry:
+        fail("mshvd(8) --%s: default is not %d%s" % (row["option"], v, suffix))
+    if row["max"] is not None and row["max"] < (1 << 20) and \
+            "at most %d" % row["max"] not in entry:
+        fail("mshvd(8) --%s: does not say at most %d" % (row["option"], row["max"]))
+for name in lim_schema["properties"]:
+    if name != "max-name" and name not in [r["name"] for r in limits]:
+        fail("daemon-info's schema reports %s, which is not in the limits table" % name)
+
+done("%d methods, table and document agree; %d limits, table, schema and mshvd(8) agree"
+     % (len(rows), len(limits)))

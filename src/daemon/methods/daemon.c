@@ -10,11 +10,10 @@
 
 static int daemon_info(struct rpc_call *call, json_t *params)
 {
-	const struct limits *l = &mshvd.limits;
 	json_t *caps = json_array();
 	uint32_t bits = hv_caps(mshvd.hv);
 	unsigned visible = 0, vcpus = 0, eventfds = 0;
-	json_t *efd, *reply, *lim;
+	json_t *efd, *reply;
 	struct vm *vm;
 
 	/* Counts of what the caller may see: other users' VMs stay invisible. */
@@ -41,52 +40,24 @@ static int daemon_info(struct rpc_call *call, json_t *params)
 			"msi_routing", !!(bits & HV_CAP_MSI_ROUTING),
 			"assert_interrupt", !!(bits & HV_CAP_ASSERT_INTERRUPT),
 			"needs", vm_irqchip_option());
-	reply = json_pack(
-		"{s:s, s:s, s:o, s:o, s:i, s:I, s:I,"
-		" s:{s:i, s:i, s:i, s:o, s:I, s:i, s:i, s:I, s:i, s:i, s:i, s:i, s:i, s:i},"
-		" s:{s:i, s:i, s:i, s:i}}",
-		"version", MSHVD_VERSION,
-		"backend", hv_name(mshvd.hv),
-		"capabilities", caps,
-		"eventfds", efd,
-		"pid", (int)getpid(),
-		"seq", (json_int_t)events_last_seq(),
-		"started", (json_int_t)mshvd.started_us,
-		"limits",
-		"max-clients", l->max_clients,
-		"max-vms", l->max_vms,
-		"max-vcpus", l->max_vcpus,
-		"max-mem-per-vm", json_hex(l->max_mem_per_vm),
-		"max-request", (json_int_t)l->max_request,
-		"max-batch", l->max_batch,
-		"max-depth", l->max_depth,
-		"max-io", (json_int_t)l->max_io,
-		"max-inflight", l->max_inflight,
-		"max-subscriptions", l->max_subs,
-		"event-ring", l->event_ring,
-		"max-name", MSHVD_DEFAULT_MAX_NAME,
-		"max-eventfds", l->max_eventfds,
-		"max-msi-routes", l->max_msi_routes,
-		"counts",
-		"clients", nclients,
-		"vms", visible,
-		"vcpus", vcpus,
-		"eventfds", eventfds);
+	reply = json_pack("{s:s, s:s, s:o, s:o, s:i, s:I, s:I, s:o, s:{s:i, s:i, s:i, s:i}}",
+			  "version", MSHVD_VERSION,
+			  "backend", hv_name(mshvd.hv),
+			  "capabilities", caps,
+			  "eventfds", efd,
+			  "pid", (int)getpid(),
+			  "seq", (json_int_t)events_last_seq(),
+			  "started", (json_int_t)mshvd.started_us,
+			  "limits", limits_to_json(&mshvd.limits),
+			  "counts",
+			  "clients", nclients,
+			  "vms", visible,
+			  "vcpus", vcpus,
+			  "eventfds", eventfds);
 	/* Hardware virtualization (mshv, kvm) or a software CPU in this process (emu), which is
 	 * for development and CI and is not an isolation boundary. */
 	json_object_set_new(reply, "isolation",
 			    json_string(hv_hardware_isolation(mshvd.hv) ? "hardware" : "none-emulated"));
-	lim = json_object_get(reply, "limits");
-	json_object_set_new(lim, "max-clients-per-uid", json_integer(l->max_clients_per_uid));
-	json_object_set_new(lim, "max-vms-per-uid", json_integer(l->max_vms_per_uid));
-	json_object_set_new(lim, "max-vcpus-per-uid", json_integer(l->max_vcpus_per_uid));
-	json_object_set_new(lim, "max-mem-per-uid", json_hex(l->max_mem_per_uid));
-	json_object_set_new(lim, "max-eventfds-per-uid", json_integer(l->max_eventfds_per_uid));
-	json_object_set_new(lim, "max-string", json_integer((json_int_t)l->max_string));
-	json_object_set_new(lim, "max-array", json_integer(l->max_array));
-	json_object_set_new(lim, "max-output", json_integer((json_int_t)l->max_output));
-	json_object_set_new(lim, "output-timeout-ms", json_integer(l->output_timeout_ms));
-	json_object_set_new(lim, "frame-timeout-ms", json_integer(l->frame_timeout_ms));
 	rpc_reply(call, reply);
 	return RPC_DONE;
 }
@@ -95,6 +66,7 @@ const struct method method_daemon_info = {
 	.name = "daemon-info",
 	.handler = daemon_info,
 	.perm = PERM_READ,
+	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){ { NULL } },
 	.summary = "version, backend, isolation, capabilities, limits and counts",
 };

@@ -33,6 +33,7 @@ const struct method method_rpc_discover = {
 	.name = "rpc.discover",
 	.handler = rpc_discover,
 	.perm = PERM_READ,
+	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){ { NULL } },
 	.summary = "the OpenRPC document describing every method, event and error",
 };

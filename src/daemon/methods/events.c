@@ -50,7 +50,7 @@ static int subscribe(struct rpc_call *call, json_t *params)
 	}
 	r = subscription_add(call->client, vm, mask, &id);
 	if (r == -ENOSPC) {
-		rpc_error_limit(call, "max-subscriptions", mshvd.limits.max_subs);
+		rpc_error_limit(call, LIMIT_max_subs);
 		return RPC_DONE;
 	}
 	if (r < 0) {
@@ -90,6 +90,7 @@ const struct method method_subscribe = {
 	.name = "subscribe",
 	.handler = subscribe,
 	.perm = PERM_READ,
+	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, false, NULL },
 		{ "kinds", PT_ENUMS, false, event_kind_names },
@@ -103,6 +104,7 @@ const struct method method_unsubscribe = {
 	.name = "unsubscribe",
 	.handler = unsubscribe,
 	.perm = PERM_READ,
+	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){
 		{ "subscription", PT_UINT, true, NULL },
 		{ NULL },

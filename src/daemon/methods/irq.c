@@ -62,19 +62,13 @@ static bool pass_fd_ok(struct rpc_call *call, bool pass)
 
 static bool eventfd_limit_ok(struct rpc_call *call, struct vm *vm)
 {
-	struct uid_usage u;
-
 	if (vm->neventfds >= mshvd.limits.max_eventfds) {
-		rpc_error_limit(call, "max-eventfds", mshvd.limits.max_eventfds);
+		rpc_error_limit(call, LIMIT_max_eventfds);
 		return false;
 	}
-	if (auth_uid_limited(call->uid)) {
-		auth_uid_usage(call->uid, &u);
-		if (u.eventfds >= mshvd.limits.max_eventfds_per_uid) {
-			rpc_error_limit(call, "max-eventfds-per-uid",
-					mshvd.limits.max_eventfds_per_uid);
-			return false;
-		}
+	if (auth_uid_over(call->uid, LIMIT_max_eventfds_per_uid, 1)) {
+		rpc_error_limit(call, LIMIT_max_eventfds_per_uid);
+		return false;
 	}
 	return true;
 }
@@ -140,11 +134,12 @@ static int add_ioeventfd(struct rpc_call *call, json_t *params)
 		return RPC_DONE;
 	}
 	if (t.pio && !(caps & HV_CAP_IOEVENTFD_PIO)) {
-		error_unsupported(call, "ioeventfd-pio",
-				  strcmp(hv_name(mshvd.hv), "mshv") == 0 ?
-				  "the mshv backend has no port I/O ioeventfds (the MSHV driver "
-				  "registers MMIO addresses only); use an mmio doorbell" :
-				  "the backend has no port I/O ioeventfds");
+		const char *note = hv_irq_model(mshvd.hv)->pio_ioeventfd_note;
+		char reason[160];
+
+		snprintf(reason, sizeof(reason), "the %s backend has no port I/O ioeventfds%s%s%s",
+			 hv_name(mshvd.hv), note ? " (" : "", note ? note : "", note ? ")" : "");
+		error_unsupported(call, "ioeventfd-pio", reason);
 		return RPC_DONE;
 	}
 	if (!t.pio && !(caps & HV_CAP_IOEVENTFD_MMIO)) {
@@ -214,21 +209,20 @@ static int remove_irqfd(struct rpc_call *call, json_t *params)
 	return remove_eventfd(call, params, VM_EVENTFD_IRQ);
 }
 
-/* gsi below MSHVD_MAX_GSI and routed; else finish with invalid-params. */
+/* gsi below HV_MAX_GSI and routed; else finish with invalid-params. */
 static bool gsi_ok(struct rpc_call *call, struct vm *vm, unsigned gsi)
 {
-	if (gsi >= MSHVD_MAX_GSI) {
+	if (gsi >= HV_MAX_GSI) {
 		rpc_error(call, MSHVD_ERR_INVALID_PARAMS, MSHVD_ERRNAME_INVALID_PARAMS,
 			  json_pack("{s:s}", "reason", "bad-gsi"), "gsi must be below %u",
-			  MSHVD_MAX_GSI);
+			  HV_MAX_GSI);
 		return false;
 	}
 	if (!vm_gsi_routed(vm, gsi)) {
 		rpc_error(call, MSHVD_ERR_INVALID_PARAMS, MSHVD_ERRNAME_INVALID_PARAMS,
 			  json_pack("{s:s}", "reason", "bad-gsi"),
 			  "gsi %u of vm %u is not routed%s; set-msi-routing first", gsi, vm->id,
-			  strcmp(hv_name(mshvd.hv), "kvm") == 0 ? " (not an irqchip pin 0-23)" :
-			  "");
+			  hv_irq_model(mshvd.hv)->pin_gsis ? " (not an irqchip pin)" : "");
 		return false;
 	}
 	return true;
@@ -321,7 +315,7 @@ static int set_msi_routing(struct rpc_call *call, json_t *params)
 	struct vm *vm = call_vm(call, params);
 	json_t *entries = json_object_get(params, "entries"), *je;
 	uint32_t caps = hv_caps(mshvd.hv);
-	bool kvm = strcmp(hv_name(mshvd.hv), "kvm") == 0;
+	uint32_t pins = hv_irq_model(mshvd.hv)->pin_gsis;
 	struct hv_msi_route *routes = NULL;
 	struct vm_eventfd *e;
 	size_t n = json_array_size(entries), i;
@@ -330,7 +324,7 @@ static int set_msi_routing(struct rpc_call *call, json_t *params)
 	if (!vm)
 		return RPC_DONE;
 	if (n > mshvd.limits.max_msi_routes) {
-		rpc_error_limit(call, "max-msi-routes", mshvd.limits.max_msi_routes);
+		rpc_error_limit(call, LIMIT_max_msi_routes);
 		return RPC_DONE;
 	}
 	if (n && !(routes = calloc(n, sizeof(*routes)))) {
@@ -355,12 +349,11 @@ static int set_msi_routing(struct rpc_call *call, json_t *params)
 					   "data} with 32-bit values", i);
 			goto out;
 		}
-		if (routes[i].gsi >= MSHVD_MAX_GSI || (kvm && routes[i].gsi < 24)) {
+		if (routes[i].gsi >= HV_MAX_GSI || routes[i].gsi < pins) {
 			rpc_error(call, MSHVD_ERR_INVALID_PARAMS, MSHVD_ERRNAME_INVALID_PARAMS,
 				  json_pack("{s:s}", "reason", "bad-gsi"),
-				  "entries[%zu]: gsi must be %s %u", i,
-				  kvm ? "24 (0-23 are the irqchip pins) to" : "below",
-				  MSHVD_MAX_GSI - (kvm ? 1 : 0));
+				  "entries[%zu]: gsi must be %u to %u%s", i, pins, HV_MAX_GSI - 1,
+				  pins ? " (the GSIs below are the irqchip pins)" : "");
 			goto out;
 		}
 		for (size_t j = 0; j < i; j++) {
@@ -378,7 +371,7 @@ static int set_msi_routing(struct rpc_call *call, json_t *params)
 		goto out;
 	/* An irqfd must never point at a GSI that no longer leads anywhere. */
 	TAILQ_FOREACH(e, &vm->eventfds, entry) {
-		bool kept = kvm && e->gsi < 24;
+		bool kept = e->gsi < pins;
 
 		if (e->kind != VM_EVENTFD_IRQ)
 			continue;
@@ -435,7 +428,7 @@ static int assert_interrupt(struct rpc_call *call, json_t *params)
 	}
 	/* kvm without an irqchip can still inject an NMI into one vCPU. */
 	if (!(irq.type == HV_INTERRUPT_NMI && !irq.logical &&
-	      strcmp(hv_name(mshvd.hv), "kvm") == 0) &&
+	      hv_irq_model(mshvd.hv)->nmi_without_irqchip) &&
 	    !need_irqchip(call, vm, "assert-interrupt"))
 		return RPC_DONE;
 	r = hv_vm_assert_interrupt(vm->hv, &irq);
@@ -462,6 +455,7 @@ const struct method method_add_ioeventfd = {
 	.name = "add-ioeventfd",
 	.handler = add_ioeventfd,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "addr", PT_U64, true, NULL },
@@ -478,6 +472,7 @@ const struct method method_remove_ioeventfd = {
 	.name = "remove-ioeventfd",
 	.handler = remove_ioeventfd,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "id", PT_UINT, true, NULL },
@@ -490,6 +485,7 @@ const struct method method_add_irqfd = {
 	.name = "add-irqfd",
 	.handler = add_irqfd,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "gsi", PT_UINT, true, NULL },
@@ -504,6 +500,7 @@ const struct method method_remove_irqfd = {
 	.name = "remove-irqfd",
 	.handler = remove_irqfd,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "id", PT_UINT, true, NULL },
@@ -516,6 +513,7 @@ const struct method method_trigger_irq = {
 	.name = "trigger-irq",
 	.handler = trigger_irq,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "gsi", PT_UINT, true, NULL },
@@ -528,6 +526,7 @@ const struct method method_set_msi_routing = {
 	.name = "set-msi-routing",
 	.handler = set_msi_routing,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "entries", PT_ARRAY, true, NULL },
@@ -540,6 +539,7 @@ const struct method method_assert_interrupt = {
 	.name = "assert-interrupt",
 	.handler = assert_interrupt,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vector", PT_UINT, true, NULL },

@@ -49,20 +49,18 @@ static int map_memory(struct rpc_call *call, json_t *params)
 			return RPC_DONE;
 		}
 	}
-	if (size > mshvd.limits.max_mem_per_vm ||
-	    vm->mem_total + size > mshvd.limits.max_mem_per_vm) {
-		rpc_error_limit(call, "max-mem-per-vm", mshvd.limits.max_mem_per_vm);
+	if (vm->nregions >= mshvd.limits.max_regions) {
+		rpc_error_limit(call, LIMIT_max_regions);
 		return RPC_DONE;
 	}
-	if (auth_uid_limited(call->uid)) {
-		struct uid_usage u;
-
-		auth_uid_usage(call->uid, &u);
-		if (size > mshvd.limits.max_mem_per_uid ||
-		    u.mem + size > mshvd.limits.max_mem_per_uid) {
-			rpc_error_limit(call, "max-mem-per-uid", mshvd.limits.max_mem_per_uid);
-			return RPC_DONE;
-		}
+	if (size > mshvd.limits.max_mem_per_vm ||
+	    vm->mem_total + size > mshvd.limits.max_mem_per_vm) {
+		rpc_error_limit(call, LIMIT_max_mem_per_vm);
+		return RPC_DONE;
+	}
+	if (auth_uid_over(call->uid, LIMIT_max_mem_per_uid, size)) {
+		rpc_error_limit(call, LIMIT_max_mem_per_uid);
+		return RPC_DONE;
 	}
 	if ((!(flags & HV_MAP_WRITE) && !(hv_caps(mshvd.hv) & HV_CAP_READONLY_MEM)) ||
 	    (!(flags & HV_MAP_EXEC) && !(hv_caps(mshvd.hv) & HV_CAP_NOEXEC_MEM))) {
@@ -115,7 +113,7 @@ static int write_memory(struct rpc_call *call, json_t *params)
 	param_u64(params, "gpa", &gpa);
 	/* Refused before decoding: base64 carries 3 bytes per 4 characters. */
 	if (strlen(data) / 4 * 3 > mshvd.limits.max_io + 3) {
-		rpc_error_limit(call, "max-io", mshvd.limits.max_io);
+		rpc_error_limit(call, LIMIT_max_io);
 		return RPC_DONE;
 	}
 	if (base64_decode(data, strlen(data), &buf, &len) < 0) {
@@ -124,7 +122,7 @@ static int write_memory(struct rpc_call *call, json_t *params)
 	}
 	if (len > mshvd.limits.max_io) {
 		free(buf);
-		rpc_error_limit(call, "max-io", mshvd.limits.max_io);
+		rpc_error_limit(call, LIMIT_max_io);
 		return RPC_DONE;
 	}
 	if (vm_access(vm, gpa, buf, len, true) < 0) {
@@ -150,7 +148,7 @@ static int read_memory(struct rpc_call *call, json_t *params)
 	param_u64(params, "gpa", &gpa);
 	param_u64(params, "size", &size);
 	if (size > mshvd.limits.max_io) {
-		rpc_error_limit(call, "max-io", mshvd.limits.max_io);
+		rpc_error_limit(call, LIMIT_max_io);
 		return RPC_DONE;
 	}
 	buf = malloc(size ? size : 1);
@@ -180,6 +178,7 @@ const struct method method_map_memory = {
 	.name = "map-memory",
 	.handler = map_memory,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "gpa", PT_U64, true, NULL },
@@ -194,6 +193,7 @@ const struct method method_unmap_memory = {
 	.name = "unmap-memory",
 	.handler = unmap_memory,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "gpa", PT_U64, true, NULL },
@@ -206,6 +206,7 @@ const struct method method_write_memory = {
 	.name = "write-memory",
 	.handler = write_memory,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "gpa", PT_U64, true, NULL },
@@ -219,6 +220,7 @@ const struct method method_read_memory = {
 	.name = "read-memory",
 	.handler = read_memory,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "gpa", PT_U64, true, NULL },

@@ -5,33 +5,22 @@
 
 #include "daemon/mshvd.h"
 
-/* The VM named by params.vm as the caller sees it; on failure the call is finished with
- * no-such-vm (identical for missing and foreign VMs) and NULL is returned. */
+/* The VM the dispatcher resolved for a TARGET_VM or TARGET_VCPU row (never NULL there);
+ * for a TARGET_NONE row with an optional vm param, the lookup with its no-such-vm answer. */
 static inline struct vm *call_vm(struct rpc_call *call, json_t *params)
 {
-	json_t *ref = json_object_get(params, "vm");
-	struct vm *vm = vm_lookup(ref, call->uid);
-
-	if (!vm) {
-		char *s = json_dumps(ref, JSON_ENCODE_ANY);
-
-		rpc_error(call, MSHVD_ERR_NO_SUCH_VM, MSHVD_ERRNAME_NO_SUCH_VM, NULL,
-			  "no vm %s", s ? s : "?");
-		free(s);
-	}
-	return vm;
+	(void)params;
+	if (!call->vm && rpc_resolve_vm(call, json_object_get(params, "vm")) < 0)
+		return NULL;
+	return call->vm;
 }
 
-/* The vCPU params.vcpu of vm, or NULL after finishing the call with no-such-vcpu. */
+/* The vCPU the dispatcher resolved for a TARGET_VCPU row (never NULL there). */
 static inline struct vcpu *call_vcpu(struct rpc_call *call, struct vm *vm, json_t *params)
 {
-	json_t *ref = json_object_get(params, "vcpu");
-	struct vcpu *v = vcpu_lookup(vm, ref);
-
-	if (!v)
-		rpc_error(call, MSHVD_ERR_NO_SUCH_VCPU, MSHVD_ERRNAME_NO_SUCH_VCPU, NULL,
-			  "vm %u has no vcpu %lld", vm->id, (long long)json_integer_value(ref));
-	return v;
+	(void)vm;
+	(void)params;
+	return call->vcpu;
 }
 
 /* A parked or never-run vCPU: its registers may be touched.  Else finish with invalid-state. */

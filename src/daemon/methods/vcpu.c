@@ -22,21 +22,16 @@ static int create_vcpu(struct rpc_call *call, json_t *params)
 		return RPC_DONE;
 	param_uint(params, "index", &index);
 	if (index >= mshvd.limits.max_vcpus) {
-		rpc_error_limit(call, "max-vcpus", mshvd.limits.max_vcpus);
+		rpc_error_limit(call, LIMIT_max_vcpus);
 		return RPC_DONE;
 	}
 	if (vm->vcpus[index]) {
 		rpc_invalid_params(call, "vm %u already has vcpu %u", vm->id, index);
 		return RPC_DONE;
 	}
-	if (auth_uid_limited(call->uid)) {
-		struct uid_usage u;
-
-		auth_uid_usage(call->uid, &u);
-		if (u.vcpus >= mshvd.limits.max_vcpus_per_uid) {
-			rpc_error_limit(call, "max-vcpus-per-uid", mshvd.limits.max_vcpus_per_uid);
-			return RPC_DONE;
-		}
+	if (auth_uid_over(call->uid, LIMIT_max_vcpus_per_uid, 1)) {
+		rpc_error_limit(call, LIMIT_max_vcpus_per_uid);
+		return RPC_DONE;
 	}
 	r = vcpu_new(vm, index, &v);
 	if (r < 0) {
@@ -485,6 +480,7 @@ const struct method method_create_vcpu = {
 	.name = "create-vcpu",
 	.handler = create_vcpu,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "index", PT_UINT, true, NULL },
@@ -497,6 +493,7 @@ const struct method method_get_regs = {
 	.name = "get-regs",
 	.handler = get_regs,
 	.perm = PERM_OWNER,
+	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vcpu", PT_UINT, true, NULL },
@@ -510,6 +507,7 @@ const struct method method_set_regs = {
 	.name = "set-regs",
 	.handler = set_regs,
 	.perm = PERM_OWNER,
+	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vcpu", PT_UINT, true, NULL },
@@ -523,6 +521,7 @@ const struct method method_run = {
 	.name = "run",
 	.handler = run,
 	.perm = PERM_OWNER,
+	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vcpu", PT_UINT, true, NULL },
@@ -539,6 +538,7 @@ const struct method method_complete = {
 	.name = "complete",
 	.handler = complete,
 	.perm = PERM_OWNER,
+	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vcpu", PT_UINT, true, NULL },
@@ -555,6 +555,7 @@ const struct method method_stop = {
 	.name = "stop",
 	.handler = stop,
 	.perm = PERM_OWNER,
+	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vcpu", PT_UINT, true, NULL },
@@ -567,6 +568,7 @@ const struct method method_translate_gva = {
 	.name = "translate-gva",
 	.handler = translate_gva,
 	.perm = PERM_OWNER,
+	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
 		{ "vm", PT_VM, true, NULL },
 		{ "vcpu", PT_UINT, true, NULL },

@@ -48,17 +48,12 @@ static int create_vm(struct rpc_call *call, json_t *params)
 		return RPC_DONE;
 	}
 	if (nvms >= mshvd.limits.max_vms) {
-		rpc_error_limit(call, "max-vms", mshvd.limits.max_vms);
+		rpc_error_limit(call, LIMIT_max_vms);
 		return RPC_DONE;
 	}
-	if (auth_uid_limited(call->uid)) {
-		struct uid_usage u;
-
-		auth_uid_usage(call->uid, &u);
-		if (u.vms >= mshvd.limits.max_vms_per_uid) {
-			rpc_error_limit(call, "max-vms-per-uid", mshvd.limits.max_vms_per_uid);
-			return RPC_DONE;
-		}
+	if (auth_uid_over(call->uid, LIMIT_max_vms_per_uid, 1)) {
+		rpc_error_limit(call, LIMIT_max_vms_per_uid);
+		return RPC_DONE;
 	}
 	r = vm_new(call->uid, call->client, name, param_bool(params, "autodestroy", false), &opts,
 		   &vm);
@@ -240,6 +235,7 @@ const struct method method_create_vm = {
 	.name = "create-vm",
 	.handler = create_vm,
 	.perm = PERM_READ,	/* any user may create; the VM is then owned by the caller */
+	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){
 		{ "name", PT_STRING, false, NULL },
 		{ "lapic", PT_BOOL, false, NULL },
@@ -255,6 +251,7 @@ const struct method method_destroy_vm = {
 	.name = "destroy-vm",
 	.handler = destroy_vm,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = vm_only,
 	.summary = "destroy a VM; returns at once, vm-state destroyed follows",
 };
@@ -263,6 +260,7 @@ const struct method method_list_vms = {
 	.name = "list-vms",
 	.handler = list_vms,
 	.perm = PERM_READ,
+	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){ { NULL } },
 	.summary = "the VMs the caller may see",
 };
@@ -271,6 +269,7 @@ const struct method method_vm_info = {
 	.name = "vm-info",
 	.handler = vm_info,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = vm_only,
 	.summary = "regions, vCPUs and their states, eventfds, exit counters of one VM",
 };
@@ -279,6 +278,7 @@ const struct method method_pause_vm = {
 	.name = "pause-vm",
 	.handler = pause_vm,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = vm_only,
 	.summary = "pause every vCPU of a VM; returns once none runs",
 };
@@ -287,6 +287,7 @@ const struct method method_resume_vm = {
 	.name = "resume-vm",
 	.handler = resume_vm,
 	.perm = PERM_OWNER,
+	.target = TARGET_VM,
 	.params = vm_only,
 	.summary = "let the vCPUs of a paused VM continue",
 };
