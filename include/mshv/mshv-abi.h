@@ -72,7 +72,9 @@ struct hv_u128 {
 #define HVCALL_IMPORT_ISOLATED_PAGES		0x00ef
 #define HVCALL_COMPLETE_ISOLATED_IMPORT		0x00f1
 #define HVCALL_ISSUE_SNP_PSP_GUEST_REQUEST	0x00f2
-#define HVCALL_GET_PARTITION_PROPERTY_EX	0x0101
+#define HVCALL_GET_PARTITION_PROPERTY_EX	0x0101	/* mainline 6.19+ (§11.1, §11.3) */
+/* Allowed only in 7.0-rc1...rc4, reverted before the release (fact sheet §11.2). Input: pid. */
+#define HVCALL_SCRUB_PARTITION			0x008d
 
 /* Used by the kernel itself; listed for reference and for strerror-style tooling. */
 #define HVCALL_CREATE_PARTITION			0x0040
@@ -145,6 +147,15 @@ struct hv_u128 {
 #define HV_PARTITION_PROPERTY_GUEST_OS_ID			0x00070000
 #define HV_PARTITION_PROPERTY_VMM_CAPABILITIES			0x00090007 /* _EX only */
 #define HV_PARTITION_PROPERTY_ASSIGNABLE_SYNTHETIC_PROC_FEATURES 0x00090009 /* _EX only */
+
+/* Partition id the kernel writes for MSHV_ROOT_HVCALL on /dev/mshv (6.19+, fact sheet §11.3). */
+#define HV_PARTITION_ID_SELF	0xffffffffffffffffULL
+
+/* Banked answer of VMM_CAPABILITIES / ASSIGNABLE_SYNTHETIC_PROC_FEATURES (bank 0 at byte 8). */
+#define HV_VMM_CAP_MAP_GPA_PRESERVE_ADJUSTABLE_BIT		0
+#define HV_VMM_CAP_VMM_CAN_PROVIDE_OVERLAY_GPFN_BIT		1
+#define HV_VMM_CAP_VP_AFFINITY_PROPERTY_BIT			2
+#define HV_VMM_CAP_ASSIGNABLE_SYNTHETIC_PROC_FEATURES_BIT	4
 
 /* Values of HV_PARTITION_PROPERTY_UNIMPLEMENTED_MSR_ACTION. */
 #define HV_UNIMPLEMENTED_MSR_ACTION_FAULT			0
@@ -549,6 +560,24 @@ struct hv_input_get_partition_property {
 
 struct hv_output_get_partition_property {
 	__u64 property_value;
+} MSHV_ABI_PACKED;
+
+/* HVCALL_GET_PARTITION_PROPERTY_EX (0x101, 6.19+): arg 0 for partition-scoped properties. */
+struct hv_input_get_partition_property_ex {
+	__u64 partition_id;
+	__u32 property_code;	/* HV_PARTITION_PROPERTY_* */
+	__u32 padding;
+	__u64 arg;
+} MSHV_ABI_PACKED;
+
+/* Output: up to one page minus the input. */
+#define HV_GET_PARTITION_PROPERTY_EX_MAX_OUTPUT	4072
+
+/* The banked properties (VMM_CAPABILITIES, ASSIGNABLE_SYNTHETIC_PROC_FEATURES). */
+struct hv_partition_property_banks {
+	__u16 bank_count;
+	__u8 reserved[6];
+	__u64 bank0;		/* HV_VMM_CAP_* bits / synthetic processor feature bits */
 } MSHV_ABI_PACKED;
 
 /* HVCALL_SET_PARTITION_PROPERTY (0x45). */
@@ -1343,8 +1372,14 @@ struct hv_synthetic_timers_state {
 #define MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES	3	/* newer kernels: read the v2 struct */
 #define MSHV_PT_BIT_NESTED_VIRTUALIZATION	4	/* newest kernels */
 #define MSHV_PT_BIT_SMT_ENABLED_GUEST		5	/* newest kernels */
-/* Highest count seen; the first merged uapi has 3, v2 kernels 4. Unknown bits give -EINVAL. */
+/*
+ * Highest count seen. Per mainline generation (fact sheet §11.4): 3 in 6.15-6.18, 4 in 6.19
+ * (bit 3 + the v2 struct), 6 from 7.0 (bits 4 and 5). Unknown bits give -EINVAL.
+ */
 #define MSHV_PT_BIT_COUNT			6
+#define MSHV_PT_BIT_COUNT_6_15			3
+#define MSHV_PT_BIT_COUNT_6_19			4
+#define MSHV_PT_BIT_COUNT_7_0			6
 #define MSHV_PT_FLAGS_MASK			((1ULL << MSHV_PT_BIT_COUNT) - 1)
 
 #define MSHV_PT_ISOLATION_NONE	0
@@ -1692,6 +1727,8 @@ struct mshv_ext_read_write_gpa {
 #define MSHV_EXT_GET_VP_REGISTERS	_IOWR(MSHV_IOCTL, 0xF0, struct mshv_ext_vp_registers)
 #define MSHV_EXT_SET_VP_REGISTERS	_IOW(MSHV_IOCTL, 0xF1, struct mshv_ext_vp_registers)
 #define MSHV_EXT_TRANSLATE_GVA		_IOWR(MSHV_IOCTL, 0xF2, struct mshv_ext_translate_gva)
+/* The same number and layout, posted for mainline in 2026 (merge unconfirmed, §11.5). */
+#define MSHV_TRANSLATE_GVA		MSHV_EXT_TRANSLATE_GVA
 #define MSHV_EXT_VP_REGISTER_INTERCEPT_RESULT \
 	_IOW(MSHV_IOCTL, 0xF3, struct mshv_ext_register_intercept_result)
 #define MSHV_EXT_GET_VP_CPUID_VALUES	\
@@ -1706,17 +1743,23 @@ struct mshv_ext_read_write_gpa {
 
 /* ---- Size checks every includer gets (the full set is in tests/abi) ------------------------ */
 
-#define MSHV_ABI_ASSERT_SIZE(type, size) \
-	__extension__ typedef char mshv_abi_size_check_##size##_[(sizeof(type) == (size)) ? 1 : -1]
+#define MSHV_ABI_ASSERT_SIZE(tag, type, size) \
+	__extension__ typedef char mshv_abi_size_check_##tag[(sizeof(type) == (size)) ? 1 : -1]
 
-MSHV_ABI_ASSERT_SIZE(struct hv_u128, 16);
-MSHV_ABI_ASSERT_SIZE(struct hv_register_assoc, 32);
-MSHV_ABI_ASSERT_SIZE(struct hv_x64_intercept_message_header, 40);
-MSHV_ABI_ASSERT_SIZE(struct hv_x64_memory_intercept_message, 80);
-MSHV_ABI_ASSERT_SIZE(struct hv_x64_io_port_intercept_message, 128);
-MSHV_ABI_ASSERT_SIZE(struct hv_message, 256);
-MSHV_ABI_ASSERT_SIZE(struct hv_input_post_message_direct, 280);
-MSHV_ABI_ASSERT_SIZE(struct hv_vp_register_page, 696);
+MSHV_ABI_ASSERT_SIZE(hv_u128, struct hv_u128, 16);
+MSHV_ABI_ASSERT_SIZE(create_partition, struct mshv_create_partition, 16);
+MSHV_ABI_ASSERT_SIZE(create_partition_v2, struct mshv_create_partition_v2, 64);
+MSHV_ABI_ASSERT_SIZE(root_hvcall, struct mshv_root_hvcall, 32);
+MSHV_ABI_ASSERT_SIZE(translate_gva, struct mshv_ext_translate_gva, 32);
+MSHV_ABI_ASSERT_SIZE(get_property_ex, struct hv_input_get_partition_property_ex, 24);
+MSHV_ABI_ASSERT_SIZE(property_banks, struct hv_partition_property_banks, 16);
+MSHV_ABI_ASSERT_SIZE(register_assoc, struct hv_register_assoc, 32);
+MSHV_ABI_ASSERT_SIZE(intercept_header, struct hv_x64_intercept_message_header, 40);
+MSHV_ABI_ASSERT_SIZE(memory_intercept, struct hv_x64_memory_intercept_message, 80);
+MSHV_ABI_ASSERT_SIZE(io_port_intercept, struct hv_x64_io_port_intercept_message, 128);
+MSHV_ABI_ASSERT_SIZE(message, struct hv_message, 256);
+MSHV_ABI_ASSERT_SIZE(post_message_direct, struct hv_input_post_message_direct, 280);
+MSHV_ABI_ASSERT_SIZE(vp_register_page, struct hv_vp_register_page, 696);
 
 #undef MSHV_ABI_ASSERT_SIZE
 

@@ -23,12 +23,16 @@
  * device and system functions may be called from any thread, concurrently. Each function says
  * "Thread: vcpu" or "Thread: any".
  *
- * Kernel differences: mainline kernels have only the ioctls of <linux/mshv.h> plus an allow-list
- * of 13 hypercalls behind MSHV_ROOT_HVCALL; Microsoft (Azure Linux / dom0) kernels add the
- * MSHV_EXT_* ioctls of <mshv/mshv-abi.h>. For operations that exist both as a hypercall and as
- * an MSHV_EXT_* ioctl, libmshv tries the hypercall first and, if the kernel lacks it (ENOTTY, or
- * EINVAL without an HV status = not allow-listed), the ioctl; the working path is remembered per
- * VM. Operations the kernel has in neither form return -EOPNOTSUPP.
+ * Kernel differences (fact sheet §11): mainline kernels have only the ioctls of <linux/mshv.h>
+ * plus an allow-list behind MSHV_ROOT_HVCALL (13 hypercalls in 6.15-6.18, 14 from 6.19);
+ * 6.19 adds MSHV_ROOT_HVCALL on /dev/mshv and partition bit 3, 7.0 bits 4-5; Microsoft (Azure
+ * Linux / dom0) kernels add the MSHV_EXT_* ioctls of <mshv/mshv-abi.h> and READ/WRITE_GPA.
+ * mshv_probe() finds out once per mshv object which of these the kernel has; VMs created
+ * afterwards start from that answer. For operations that exist both as a hypercall and as an
+ * MSHV_EXT_* ioctl, libmshv otherwise tries the hypercall first and, if the kernel lacks it
+ * (ENOTTY, or EINVAL without an HV status = not allow-listed), the ioctl (translate-GVA: the
+ * ioctl first); the working path is remembered per VM. Operations the kernel has in neither
+ * form return -EOPNOTSUPP.
  */
 #ifndef MSHV_MSHV_H
 #define MSHV_MSHV_H
@@ -123,7 +127,7 @@ int mshv_fd(const struct mshv *m);
  * What mshv_probe() found. Bits are set for what the kernel accepts.
  */
 enum mshv_cap {
-	MSHV_CAP_ROOT_HVCALL_ON_DEVICE,		/* MSHV_ROOT_HVCALL on /dev/mshv (patch only) */
+	MSHV_CAP_ROOT_HVCALL_ON_DEVICE,		/* MSHV_ROOT_HVCALL on /dev/mshv (6.19+) */
 	MSHV_CAP_EXT_GET_HOST_PARTITION_PROPERTY,
 	MSHV_CAP_EXT_CREATE_DEVICE,
 	MSHV_CAP_EXT_MODIFY_GPA_HOST_ACCESS,
@@ -138,7 +142,36 @@ enum mshv_cap {
 	MSHV_CAP_EXT_SIGNAL_EVENT_DIRECT,
 	MSHV_CAP_EXT_POST_MESSAGE_DIRECT,
 	MSHV_CAP_EXT_REGISTER_DELIVERABILITY_NOTIFICATIONS,
+	MSHV_CAP_TRANSLATE_GVA_IOCTL,		/* vp fd MSHV_TRANSLATE_GVA (0xC020B8F2) */
 	MSHV_CAP_COUNT
+};
+
+/*
+ * The driver generation mshv_probe() infers from what the kernel accepts (fact sheet §11):
+ * a kernel is placed in the newest generation whose additions it has.
+ */
+enum mshv_generation {
+	MSHV_GEN_UNKNOWN = 0,
+	MSHV_GEN_6_15,		/* mainline 6.15-6.18: first merge, 13 hypercalls, pt bits 0-2 */
+	MSHV_GEN_6_19,		/* + pt bit 3 / v2 struct, /dev/mshv ROOT_HVCALL, 0x0101 */
+	MSHV_GEN_7_0,		/* + pt bits 4-5 (nested virtualization, SMT guest) */
+	MSHV_GEN_MICROSOFT,	/* Microsoft (Azure Linux) kernel: MSHV_EXT_* ioctls, READ/WRITE_GPA */
+};
+
+/* Feature bits of struct mshv_caps.features (1 << MSHV_FEATURE_*). */
+enum mshv_feature {
+	MSHV_FEATURE_CPU_XSAVE_FEATURES,	/* pt bit 3 + 64-byte v2 create struct (6.19+) */
+	MSHV_FEATURE_NESTED_VIRTUALIZATION,	/* pt bit 4 (7.0+) */
+	MSHV_FEATURE_SMT_GUEST,			/* pt bit 5 (7.0+) */
+	MSHV_FEATURE_HOST_PROPERTIES,		/* host partition properties readable (6.19+, MS) */
+	MSHV_FEATURE_PROPERTY_EX,		/* GET_PARTITION_PROPERTY_EX 0x0101 (6.19+) */
+	MSHV_FEATURE_VMM_CAPS,			/* VMM_CAPABILITIES through /dev/mshv */
+	MSHV_FEATURE_DEPOSIT_IN_KERNEL,		/* no EAGAIN from deposits (inferred: 6.19+) */
+	MSHV_FEATURE_MOVABLE_MEMORY,		/* guest memory not pinned (inferred: mainline 6.19+) */
+	MSHV_FEATURE_TRANSLATE_GVA_IOCTL,	/* fault-in aware translation ioctl */
+	MSHV_FEATURE_GPA_READ_WRITE,		/* HVCALL_READ/WRITE_GPA or their ioctls */
+	MSHV_FEATURE_SCRUB_PARTITION,		/* 0x008D allowed (7.0-rc1..rc4 only) */
+	MSHV_FEATURE_COUNT
 };
 
 struct mshv_caps {
@@ -146,32 +179,55 @@ struct mshv_caps {
 	uint64_t ioctls;	/* 1 << MSHV_CAP_* */
 	uint64_t hvcalls[8];	/* bit c: hypercall code c (< 512) accepted by MSHV_ROOT_HVCALL */
 	bool root_hvcall;	/* MSHV_ROOT_HVCALL exists on partition fds at all */
+	enum mshv_generation generation;
+	uint64_t features;	/* 1 << MSHV_FEATURE_* */
+	uint64_t vmm_caps;	/* bank 0 of VMM_CAPABILITIES (HV_VMM_CAP_*), 0 if unknown */
 };
 
 /*
- * Find out which ioctls, hypercalls and partition flags this kernel accepts. Side-effect free
- * for the guest world, but creates (and destroys) short-lived scratch partitions:
+ * Find out which ioctls, hypercalls and partition flags this kernel accepts. Probes once per
+ * mshv object; later calls (and every libmshv function that adapts to the kernel) return the
+ * cached result. Side-effect free for the guest world, but the first call creates (and
+ * destroys) short-lived scratch partitions:
  *  - pt_flags: one MSHV_CREATE_PARTITION per MSHV_PT_BIT_* (bit 3 with the v2 struct, all
  *    features enabled); the bit is set when the call succeeds;
- *  - ioctls: each MSHV_EXT_* ioctl is issued with a NULL argument on the device or on an
- *    uninitialized scratch partition: -ENOTTY means absent, anything else (EFAULT) present;
+ *  - ioctls: each MSHV_EXT_* ioctl is issued with a NULL argument on the device, on an
+ *    uninitialized scratch partition or on a scratch VP: -ENOTTY means absent, anything else
+ *    (EFAULT) present;
  *  - hvcalls: MSHV_ROOT_HVCALL on the scratch partition with in_sz 8 and in_ptr pointing to an
  *    inaccessible (PROT_NONE) page: the kernel checks its allow-list first (-EINVAL when the
  *    code is not allowed) and then fails to copy the input (-EFAULT when it is). Codes probed:
- *    the 13 mainline ones plus READ/WRITE_GPA, import/complete isolated, PSP request and
- *    GET_PARTITION_PROPERTY_EX. MSHV_CAP_ROOT_HVCALL_ON_DEVICE uses the same trick on /dev/mshv.
+ *    the 13 mainline ones plus READ/WRITE_GPA, import/complete isolated, PSP request,
+ *    GET_PARTITION_PROPERTY_EX and SCRUB_PARTITION. MSHV_CAP_ROOT_HVCALL_ON_DEVICE uses the same
+ *    trick on /dev/mshv;
+ *  - generation, features and vmm_caps are derived from the above (and mshv_get_vmm_caps()).
  * Returns 0, or the error of the baseline MSHV_CREATE_PARTITION (flags 0). Thread: any.
  */
 int mshv_probe(struct mshv *m, struct mshv_caps *ret);
+
+/* "6.15", "6.19", "7.0", "microsoft" or "unknown". Thread: any. */
+const char *mshv_generation_name(enum mshv_generation gen);
+/* "nested-virtualization", ... (NULL for an unknown bit). Thread: any. */
+const char *mshv_feature_name(enum mshv_feature feature);
+bool mshv_caps_has_feature(const struct mshv_caps *caps, enum mshv_feature feature);
+
+/*
+ * VMM capabilities of the hypervisor (HVCALL_GET_PARTITION_PROPERTY_EX on /dev/mshv,
+ * VMM_CAPABILITIES; *ret = bank 0, HV_VMM_CAP_* bits). A hypervisor that refuses the property
+ * (ACCESS_DENIED) gives 0, like rust-vmm. -EOPNOTSUPP on kernels without /dev/mshv hypercalls
+ * or 0x0101 (before 6.19, older Microsoft kernels). Thread: any.
+ */
+int mshv_get_vmm_caps(struct mshv *m, uint64_t *ret);
 
 /* Query a struct mshv_caps. Thread: any. */
 bool mshv_caps_has(const struct mshv_caps *caps, enum mshv_cap cap);
 bool mshv_caps_has_hvcall(const struct mshv_caps *caps, uint16_t code);
 
 /*
- * Read a property of the host (root) partition: MSHV_EXT_GET_HOST_PARTITION_PROPERTY, else
- * HVCALL_GET_PARTITION_PROPERTY through MSHV_ROOT_HVCALL on /dev/mshv; -EOPNOTSUPP when the
- * kernel has neither (stored mainline). Thread: any.
+ * Read a property of the host (root) partition: HVCALL_GET_PARTITION_PROPERTY through
+ * MSHV_ROOT_HVCALL on /dev/mshv (6.19+), else MSHV_EXT_GET_HOST_PARTITION_PROPERTY (Microsoft
+ * kernels); -EOPNOTSUPP when the kernel has neither (6.15-6.18). Chooses by mshv_probe()'s
+ * cached result. Thread: any.
  */
 int mshv_get_host_partition_property(struct mshv *m, uint32_t property_code, uint64_t *ret);
 
@@ -223,6 +279,9 @@ void mshv_vm_args_init(struct mshv_vm_args *args, enum mshv_vm_type type);
 
 /*
  * Create a partition as described by args, in this order:
+ *   0. pt_flags bits 3-5 (CPU/XSAVE feature banks, nested virtualization, SMT guest) are
+ *      checked against mshv_probe() (probing if not done yet): a kernel without them gives
+ *      -EOPNOTSUPP and nothing is created (bits above 5: -EINVAL);
  *   1. MSHV_CREATE_PARTITION (16-byte struct, or the v2 struct if pt_flags has bit 3);
  *   2. if MSHV_VM_ARGS_SET_SYNTHETIC_PROC_FEATURES: set the early property
  *      HV_PARTITION_PROPERTY_SYNTHETIC_PROC_FEATURES;
@@ -420,6 +479,15 @@ int mshv_vm_create_device(struct mshv_vm *vm, uint32_t type, uint32_t flags,
  */
 int mshv_vm_hvcall(struct mshv_vm *vm, struct mshv_root_hvcall *args);
 
+/*
+ * HVCALL_GET_PARTITION_PROPERTY_EX (0x0101) on the partition fd: property `code` with `arg`
+ * (0 for partition-scoped properties); the output (up to HV_GET_PARTITION_PROPERTY_EX_MAX_OUTPUT
+ * bytes) is copied to buf (size bytes). -EOPNOTSUPP on kernels without it (before 6.19, older
+ * Microsoft kernels). Thread: any.
+ */
+int mshv_vm_get_partition_property_ex(struct mshv_vm *vm, uint32_t code, uint64_t arg,
+				      void *buf, size_t size);
+
 /* ==============================================================================================
  * Device (Microsoft kernels)
  * ============================================================================================ */
@@ -606,8 +674,12 @@ int mshv_vcpu_get_xsave(struct mshv_vcpu *vcpu, void *buf, size_t size, size_t *
 int mshv_vcpu_set_xsave(struct mshv_vcpu *vcpu, const void *buf, size_t size);
 
 /*
- * Translate a guest virtual address with the VP's current paging state
- * (HVCALL_TRANSLATE_VIRTUAL_ADDRESS; MSHV_EXT_TRANSLATE_GVA on kernels without it).
+ * Translate a guest virtual address with the VP's current paging state: the dedicated vp-fd
+ * ioctl MSHV_TRANSLATE_GVA where the kernel has it (it faults movable memory in), else
+ * HVCALL_TRANSLATE_VIRTUAL_ADDRESS. On kernels with movable guest memory (mainline 6.19+) the
+ * hypercall answers HV_TRANSLATE_GVA_GPA_NO_READ_ACCESS for a page the guest has not touched
+ * yet (or the host reclaimed): libmshv then fails with -EAGAIN (transient: run the VP and
+ * retry, or use the GPA of the intercept message).
  * flags: HV_TRANSLATE_GVA_* (e.g. VALIDATE_READ). On 0, *ret_result is the
  * HV_TRANSLATE_GVA_* result code and *ret_gpa the full GPA (page | gva & 0xfff), meaningful
  * only when the result is HV_TRANSLATE_GVA_SUCCESS. ret_result may be NULL. Thread: vcpu.
@@ -617,7 +689,8 @@ int mshv_vcpu_translate_gva(struct mshv_vcpu *vcpu, uint64_t gva, uint64_t flags
 
 /*
  * Read/write guest physical memory through the hypervisor (HVCALL_READ/WRITE_GPA, 16 bytes
- * per call; MSHV_EXT_READ/WRITE_GPA). Mainline rejects both: -EOPNOTSUPP. An access the
+ * per call; MSHV_EXT_READ/WRITE_GPA): Microsoft kernels only. Mainline (up to 7.0) rejects
+ * both: -EOPNOTSUPP, without a rejected call once mshv_probe() ran. An access the
  * hypervisor refuses (unmapped, intercept) gives -EFAULT. Thread: vcpu.
  */
 int mshv_vcpu_gpa_read(struct mshv_vcpu *vcpu, uint64_t gpa, void *buf, size_t len);

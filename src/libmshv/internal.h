@@ -3,7 +3,9 @@
 #ifndef MSHV_LIBMSHV_INTERNAL_H
 #define MSHV_LIBMSHV_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,7 +16,13 @@
 
 struct mshv {
 	int fd;
+	pthread_mutex_t lock;		/* serializes the one probe */
+	bool probed;			/* caps valid (set under lock, read after taking it) */
+	struct mshv_caps caps;
 };
+
+/* The cached probe of m (probing on first use): 0 and *ret, or the probe's -errno. */
+int mshv__caps(struct mshv *m, struct mshv_caps *ret);
 
 /*
  * Operations that exist as an allow-listed hypercall and as an MSHV_EXT_* ioctl. The path that
@@ -34,6 +42,7 @@ enum mshv__op {
 	MSHV__OP_SIGNAL_EVENT,
 	MSHV__OP_POST_MESSAGE,
 	MSHV__OP_DELIVERABILITY,
+	MSHV__OP_PROPERTY_EX,
 	MSHV__OP_COUNT
 };
 
@@ -47,6 +56,8 @@ enum mshv__path {
 struct mshv_vm {
 	int fd;
 	_Atomic int path[MSHV__OP_COUNT];
+	bool caps_known;		/* created after mshv_probe(): caps is its answer */
+	struct mshv_caps caps;
 };
 
 struct mshv_vcpu {

@@ -26,6 +26,7 @@ int mshv_open_path(const char *path, struct mshv **ret)
 		free(m);
 		return r;
 	}
+	pthread_mutex_init(&m->lock, NULL);
 	*ret = m;
 	return 0;
 }
@@ -41,6 +42,7 @@ struct mshv *mshv_free(struct mshv *m)
 		return NULL;
 	if (m->fd >= 0)
 		close(m->fd);
+	pthread_mutex_destroy(&m->lock);
 	free(m);
 	return NULL;
 }
@@ -101,7 +103,101 @@ static int hvcall_allowed(int fd, uint16_t code, void *noaccess)
 	return r == -EFAULT;
 }
 
-int mshv_probe(struct mshv *m, struct mshv_caps *ret)
+/*
+ * Does a VP fd know the dedicated translate ioctl? Needs an initialized partition with a VP:
+ * the scratch partition is initialized here (the caller closes it). With a NULL argument a
+ * kernel that has it fails to copy (EFAULT), one that lacks it answers ENOTTY.
+ */
+static bool probe_vp_ioctls(int pt)
+{
+	struct mshv_create_vp vp = { .vp_index = 0 };
+	bool has;
+	int fd;
+
+	if (mshv__ioctl(pt, MSHV_INITIALIZE_PARTITION, NULL) < 0)
+		return false;
+	fd = mshv__ioctl(pt, MSHV_CREATE_VP, &vp);
+	if (fd < 0)
+		return false;
+	has = mshv__ioctl(fd, MSHV_TRANSLATE_GVA, NULL) != -ENOTTY;
+	close(fd);
+	return has;
+}
+
+/* The generation and feature bits the probed facts imply (fact sheet §11). */
+static void derive(struct mshv_caps *c)
+{
+	bool ms = c->ioctls & ~((1ULL << MSHV_CAP_ROOT_HVCALL_ON_DEVICE) |
+				(1ULL << MSHV_CAP_TRANSLATE_GVA_IOCTL));
+	bool ex = mshv_caps_has_hvcall(c, HVCALL_GET_PARTITION_PROPERTY_EX);
+	uint64_t f = 0;
+
+	ms = ms || mshv_caps_has_hvcall(c, HVCALL_READ_GPA);
+	if (c->pt_flags & MSHV_BITS(MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES))
+		f |= 1ULL << MSHV_FEATURE_CPU_XSAVE_FEATURES;
+	if (c->pt_flags & MSHV_BITS(MSHV_PT_BIT_NESTED_VIRTUALIZATION))
+		f |= 1ULL << MSHV_FEATURE_NESTED_VIRTUALIZATION;
+	if (c->pt_flags & MSHV_BITS(MSHV_PT_BIT_SMT_ENABLED_GUEST))
+		f |= 1ULL << MSHV_FEATURE_SMT_GUEST;
+	if (mshv_caps_has(c, MSHV_CAP_ROOT_HVCALL_ON_DEVICE) ||
+	    mshv_caps_has(c, MSHV_CAP_EXT_GET_HOST_PARTITION_PROPERTY))
+		f |= 1ULL << MSHV_FEATURE_HOST_PROPERTIES;
+	if (ex)
+		f |= 1ULL << MSHV_FEATURE_PROPERTY_EX;
+	/* Not probeable without exhausting memory: the kernels that have 0x0101 also deposit
+	 * in the kernel (6.19+, the later Microsoft revision); the others return EAGAIN. */
+	if (ex)
+		f |= 1ULL << MSHV_FEATURE_DEPOSIT_IN_KERNEL;
+	/* Movable memory came with 6.19 on mainline; Microsoft kernels pin (inferred). */
+	if (ex && !ms)
+		f |= 1ULL << MSHV_FEATURE_MOVABLE_MEMORY;
+	if (mshv_caps_has(c, MSHV_CAP_TRANSLATE_GVA_IOCTL))
+		f |= 1ULL << MSHV_FEATURE_TRANSLATE_GVA_IOCTL;
+	if (mshv_caps_has_hvcall(c, HVCALL_READ_GPA) && mshv_caps_has_hvcall(c, HVCALL_WRITE_GPA))
+		f |= 1ULL << MSHV_FEATURE_GPA_READ_WRITE;
+	if (mshv_caps_has_hvcall(c, HVCALL_SCRUB_PARTITION))
+		f |= 1ULL << MSHV_FEATURE_SCRUB_PARTITION;
+	c->features = f;
+
+	if (!c->root_hvcall)
+		c->generation = MSHV_GEN_UNKNOWN;
+	else if (ms)
+		c->generation = MSHV_GEN_MICROSOFT;
+	else if (c->pt_flags & MSHV_BITS(MSHV_PT_BIT_NESTED_VIRTUALIZATION,
+					 MSHV_PT_BIT_SMT_ENABLED_GUEST))
+		c->generation = MSHV_GEN_7_0;
+	else if (ex || mshv_caps_has(c, MSHV_CAP_ROOT_HVCALL_ON_DEVICE) ||
+		 (c->pt_flags & MSHV_BITS(MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES)))
+		c->generation = MSHV_GEN_6_19;
+	else
+		c->generation = MSHV_GEN_6_15;
+}
+
+/* VMM_CAPABILITIES through 0x0101 on /dev/mshv; ACCESS_DENIED = none (as rust-vmm). */
+static int vmm_caps(int devfd, uint64_t *ret)
+{
+	struct hv_input_get_partition_property_ex in = {
+		.property_code = HV_PARTITION_PROPERTY_VMM_CAPABILITIES,
+	};
+	struct hv_partition_property_banks out;
+	struct mshv_root_hvcall args;
+	int r;
+
+	memset(&out, 0, sizeof(out));
+	mshv__hvcall_args(&args, HVCALL_GET_PARTITION_PROPERTY_EX, 0, &in, sizeof(in),
+			  &out, sizeof(out));
+	r = mshv__hvcall(devfd, &args);
+	if (r < 0 && args.status == HV_STATUS_ACCESS_DENIED) {
+		*ret = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	*ret = out.bank_count ? out.bank0 : 0;
+	return 0;
+}
+
+static int probe_kernel(struct mshv *m, struct mshv_caps *ret)
 {
 	static const uint16_t codes[] = {
 		HVCALL_GET_PARTITION_PROPERTY, HVCALL_SET_PARTITION_PROPERTY,
@@ -112,7 +208,7 @@ int mshv_probe(struct mshv *m, struct mshv_caps *ret)
 		HVCALL_POST_MESSAGE_DIRECT, HVCALL_GET_GPA_PAGES_ACCESS_STATES,
 		HVCALL_IMPORT_ISOLATED_PAGES, HVCALL_COMPLETE_ISOLATED_IMPORT,
 		HVCALL_ISSUE_SNP_PSP_GUEST_REQUEST, HVCALL_GET_VP_CPUID_VALUES,
-		HVCALL_GET_PARTITION_PROPERTY_EX,
+		HVCALL_GET_PARTITION_PROPERTY_EX, HVCALL_SCRUB_PARTITION,
 	};
 	static const struct {
 		enum mshv_cap cap;
@@ -180,11 +276,101 @@ int mshv_probe(struct mshv *m, struct mshv_caps *ret)
 	if (hvcall_allowed(m->fd, HVCALL_GET_PARTITION_PROPERTY, noaccess) > 0)
 		caps.ioctls |= 1ULL << MSHV_CAP_ROOT_HVCALL_ON_DEVICE;
 	munmap(noaccess, (size_t)page);
+	if (probe_vp_ioctls(pt))
+		caps.ioctls |= 1ULL << MSHV_CAP_TRANSLATE_GVA_IOCTL;
 	close(pt);
+	derive(&caps);
+	if (mshv_caps_has_feature(&caps, MSHV_FEATURE_PROPERTY_EX) &&
+	    mshv_caps_has(&caps, MSHV_CAP_ROOT_HVCALL_ON_DEVICE) &&
+	    vmm_caps(m->fd, &caps.vmm_caps) == 0)
+		caps.features |= 1ULL << MSHV_FEATURE_VMM_CAPS;
 
 	mshv__set_hv_status(HV_STATUS_SUCCESS);
 	*ret = caps;
 	return 0;
+}
+
+int mshv__caps(struct mshv *m, struct mshv_caps *ret)
+{
+	uint16_t status = mshv_last_hv_status();
+	int r = 0;
+
+	pthread_mutex_lock(&m->lock);
+	if (!m->probed) {
+		r = probe_kernel(m, &m->caps);
+		m->probed = r == 0;
+	}
+	if (r == 0)
+		*ret = m->caps;
+	pthread_mutex_unlock(&m->lock);
+	mshv__set_hv_status(status);
+	return r;
+}
+
+int mshv_probe(struct mshv *m, struct mshv_caps *ret)
+{
+	if (!m || !ret)
+		return -EINVAL;
+	return mshv__caps(m, ret);
+}
+
+const char *mshv_generation_name(enum mshv_generation gen)
+{
+	switch (gen) {
+	case MSHV_GEN_6_15:
+		return "6.15";
+	case MSHV_GEN_6_19:
+		return "6.19";
+	case MSHV_GEN_7_0:
+		return "7.0";
+	case MSHV_GEN_MICROSOFT:
+		return "microsoft";
+	case MSHV_GEN_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+const char *mshv_feature_name(enum mshv_feature feature)
+{
+	static const char *const names[MSHV_FEATURE_COUNT] = {
+		[MSHV_FEATURE_CPU_XSAVE_FEATURES] = "cpu-xsave-features",
+		[MSHV_FEATURE_NESTED_VIRTUALIZATION] = "nested-virtualization",
+		[MSHV_FEATURE_SMT_GUEST] = "smt-guest",
+		[MSHV_FEATURE_HOST_PROPERTIES] = "host-properties",
+		[MSHV_FEATURE_PROPERTY_EX] = "partition-property-ex",
+		[MSHV_FEATURE_VMM_CAPS] = "vmm-capabilities",
+		[MSHV_FEATURE_DEPOSIT_IN_KERNEL] = "deposit-in-kernel",
+		[MSHV_FEATURE_MOVABLE_MEMORY] = "movable-memory",
+		[MSHV_FEATURE_TRANSLATE_GVA_IOCTL] = "translate-gva-ioctl",
+		[MSHV_FEATURE_GPA_READ_WRITE] = "gpa-read-write",
+		[MSHV_FEATURE_SCRUB_PARTITION] = "scrub-partition",
+	};
+
+	return (unsigned)feature < MSHV_FEATURE_COUNT ? names[feature] : NULL;
+}
+
+bool mshv_caps_has_feature(const struct mshv_caps *caps, enum mshv_feature feature)
+{
+	if (!caps || (unsigned)feature >= MSHV_FEATURE_COUNT)
+		return false;
+	return caps->features & (1ULL << feature);
+}
+
+int mshv_get_vmm_caps(struct mshv *m, uint64_t *ret)
+{
+	struct mshv_caps caps;
+	int r;
+
+	if (!m || !ret)
+		return -EINVAL;
+	r = mshv__caps(m, &caps);
+	if (r < 0)
+		return r;
+	if (!mshv_caps_has(&caps, MSHV_CAP_ROOT_HVCALL_ON_DEVICE) ||
+	    !mshv_caps_has_feature(&caps, MSHV_FEATURE_PROPERTY_EX))
+		return -EOPNOTSUPP;
+	return vmm_caps(m->fd, ret);
 }
 
 int mshv_get_host_partition_property(struct mshv *m, uint32_t property_code, uint64_t *ret)
@@ -195,22 +381,31 @@ int mshv_get_host_partition_property(struct mshv *m, uint32_t property_code, uin
 	struct mshv_root_hvcall args;
 	int r;
 
+	struct mshv_caps caps;
+
 	if (!m || !ret)
 		return -EINVAL;
-	r = mshv__ioctl(m->fd, MSHV_EXT_GET_HOST_PARTITION_PROPERTY, &prop);
-	if (r != -ENOTTY) {
-		if (r < 0)
-			return r;
-		*ret = prop.property_value;
-		return 0;
-	}
-	mshv__hvcall_args(&args, HVCALL_GET_PARTITION_PROPERTY, 0, &in, sizeof(in),
-			  &out, sizeof(out));
-	r = mshv__hvcall(m->fd, &args);
+	r = mshv__caps(m, &caps);
 	if (r == -ENOTTY)
-		return -EOPNOTSUPP;
+		return -EOPNOTSUPP;	/* not an MSHV device at all */
 	if (r < 0)
 		return r;
-	*ret = out.property_value;
+	if (mshv_caps_has(&caps, MSHV_CAP_ROOT_HVCALL_ON_DEVICE) &&
+	    (caps.generation != MSHV_GEN_MICROSOFT ||
+	     !mshv_caps_has(&caps, MSHV_CAP_EXT_GET_HOST_PARTITION_PROPERTY))) {
+		mshv__hvcall_args(&args, HVCALL_GET_PARTITION_PROPERTY, 0, &in, sizeof(in),
+				  &out, sizeof(out));
+		r = mshv__hvcall(m->fd, &args);
+		if (r < 0)
+			return r;
+		*ret = out.property_value;
+		return 0;
+	}
+	if (!mshv_caps_has(&caps, MSHV_CAP_EXT_GET_HOST_PARTITION_PROPERTY))
+		return -EOPNOTSUPP;
+	r = mshv__ioctl(m->fd, MSHV_EXT_GET_HOST_PARTITION_PROPERTY, &prop);
+	if (r < 0)
+		return r;
+	*ret = prop.property_value;
 	return 0;
 }

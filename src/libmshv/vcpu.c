@@ -253,7 +253,7 @@ int mshv_vcpu_translate_gva(struct mshv_vcpu *vcpu, uint64_t gva, uint64_t flags
 	uint64_t ext_gpa = 0;
 	struct mshv_ext_translate_gva ext;
 	struct mshv_root_hvcall args;
-	enum mshv__path path = MSHV__PATH_HVCALL;
+	int path;
 	uint32_t result;
 	uint64_t gpa;
 	int r;
@@ -272,17 +272,52 @@ int mshv_vcpu_translate_gva(struct mshv_vcpu *vcpu, uint64_t gva, uint64_t flags
 	ext.gpa = (uint64_t)(uintptr_t)&ext_gpa;
 	mshv__hvcall_args(&args, HVCALL_TRANSLATE_VIRTUAL_ADDRESS, 0, &in, sizeof(in),
 			  &out, sizeof(out));
-	r = mshv__dual(vcpu->vm, MSHV__OP_TRANSLATE_GVA, vcpu->fd, &args, 0,
-		       MSHV_EXT_TRANSLATE_GVA, &ext, &path);
+	/*
+	 * The dedicated ioctl first (fact sheet §11.5/§11.6, as rust-vmm since v0.6.9): it faults
+	 * movable memory in, which the hypercall cannot. ENOTTY: the hypercall, remembered.
+	 */
+	path = mshv__path_get(vcpu->vm, MSHV__OP_TRANSLATE_GVA);
+	if (path == MSHV__PATH_NONE)
+		return -EOPNOTSUPP;
+	if (path == MSHV__PATH_UNKNOWN || path == MSHV__PATH_EXT) {
+		r = mshv__ioctl(vcpu->fd, MSHV_TRANSLATE_GVA, &ext);
+		if (r != -ENOTTY) {
+			mshv__path_set(vcpu->vm, MSHV__OP_TRANSLATE_GVA, MSHV__PATH_EXT);
+			if (r < 0)
+				return r;
+			result = ext_result.result_code;
+			gpa = ext_gpa;	/* the byte-exact GPA */
+			goto done;
+		}
+	}
+	r = mshv__hvcall(vcpu->fd, &args);
+	if (mshv__hvcall_missing(r, &args, 1)) {
+		mshv__path_set(vcpu->vm, MSHV__OP_TRANSLATE_GVA, MSHV__PATH_NONE);
+		return -EOPNOTSUPP;
+	}
+	mshv__path_set(vcpu->vm, MSHV__OP_TRANSLATE_GVA, MSHV__PATH_HVCALL);
 	if (r < 0)
 		return r;
-	if (path == MSHV__PATH_EXT) {
-		result = ext_result.result_code;
-		gpa = ext_gpa;	/* full GPA, as rust-vmm reads it (UNCONFIRMED) */
-	} else {
-		result = out.translation_result.result_code;
-		gpa = (out.gpa_page << HV_HYP_PAGE_SHIFT) | (gva & (HV_HYP_PAGE_SIZE - 1));
+	result = out.translation_result.result_code;
+	/*
+	 * Movable guest memory (6.19+): a page the guest has not touched, or the host reclaimed,
+	 * is no-access to the hypervisor; only a guest touch (the next run) faults it back in.
+	 */
+	if (result == HV_TRANSLATE_GVA_GPA_NO_READ_ACCESS) {
+		struct hv_register_assoc cr0 = { .name = HV_X64_REGISTER_CR0 };
+
+		/* Without paging the answer needs no guest page table: linear = physical, in a
+		 * region (else the result would be GPA_UNMAPPED). With paging: transient. */
+		r = mshv_vcpu_get_reg(vcpu, &cr0, 1);
+		if (r < 0)
+			return r;
+		if (cr0.value.reg64 & (1ULL << 31))
+			return -EAGAIN;
+		result = HV_TRANSLATE_GVA_SUCCESS;
+		out.gpa_page = gva >> HV_HYP_PAGE_SHIFT;
 	}
+	gpa = (out.gpa_page << HV_HYP_PAGE_SHIFT) | (gva & (HV_HYP_PAGE_SIZE - 1));
+done:
 	*ret_gpa = gpa;
 	if (ret_result)
 		*ret_result = result;

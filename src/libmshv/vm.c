@@ -29,6 +29,35 @@ void mshv_vm_args_init(struct mshv_vm_args *args, enum mshv_vm_type type)
 	args->flags = MSHV_VM_ARGS_SET_SYNTHETIC_PROC_FEATURES | MSHV_VM_ARGS_INITIALIZE;
 }
 
+/*
+ * A VM created after mshv_probe() starts from its answer, so it never tries a path the kernel
+ * lacks: translate-GVA (the dedicated ioctl, else the hypercall) and READ/WRITE_GPA.
+ */
+static void preset_paths(struct mshv *m, struct mshv_vm *vm)
+{
+	struct mshv_caps caps;
+	bool probed;
+
+	pthread_mutex_lock(&m->lock);
+	probed = m->probed;
+	caps = m->caps;
+	pthread_mutex_unlock(&m->lock);
+	if (!probed)
+		return;
+	vm->caps_known = true;
+	vm->caps = caps;
+	if (mshv_caps_has(&caps, MSHV_CAP_TRANSLATE_GVA_IOCTL))
+		mshv__path_set(vm, MSHV__OP_TRANSLATE_GVA, MSHV__PATH_EXT);
+	else if (mshv_caps_has_hvcall(&caps, HVCALL_TRANSLATE_VIRTUAL_ADDRESS))
+		mshv__path_set(vm, MSHV__OP_TRANSLATE_GVA, MSHV__PATH_HVCALL);
+	if (mshv_caps_has_hvcall(&caps, HVCALL_READ_GPA))
+		mshv__path_set(vm, MSHV__OP_GPA_RW, MSHV__PATH_HVCALL);
+	else if (!(caps.generation == MSHV_GEN_MICROSOFT))
+		mshv__path_set(vm, MSHV__OP_GPA_RW, MSHV__PATH_NONE);
+	if (!mshv_caps_has_hvcall(&caps, HVCALL_GET_PARTITION_PROPERTY_EX))
+		mshv__path_set(vm, MSHV__OP_PROPERTY_EX, MSHV__PATH_NONE);
+}
+
 int mshv_create_vm_with_args(struct mshv *m, const struct mshv_vm_args *args,
 			     struct mshv_vm **ret)
 {
@@ -40,6 +69,22 @@ int mshv_create_vm_with_args(struct mshv *m, const struct mshv_vm_args *args,
 		return -EINVAL;
 	if (args->flags & ~(MSHV_VM_ARGS_SET_SYNTHETIC_PROC_FEATURES | MSHV_VM_ARGS_INITIALIZE))
 		return -EINVAL;
+	if (args->pt_flags & ~MSHV_PT_FLAGS_MASK)
+		return -EINVAL;
+	/*
+	 * Options newer than the first merge: an older kernel would answer a bare EINVAL. Say
+	 * what is missing instead: -EOPNOTSUPP before anything is created.
+	 */
+	if (args->pt_flags & ~MSHV_BITS(MSHV_PT_BIT_LAPIC, MSHV_PT_BIT_X2APIC,
+					 MSHV_PT_BIT_GPA_SUPER_PAGES)) {
+		struct mshv_caps caps;
+
+		r = mshv__caps(m, &caps);
+		if (r < 0)
+			return r;
+		if (args->pt_flags & ~caps.pt_flags)
+			return -EOPNOTSUPP;
+	}
 
 	memset(&v2, 0, sizeof(v2));
 	v2.pt_flags = args->pt_flags;
@@ -61,6 +106,7 @@ int mshv_create_vm_with_args(struct mshv *m, const struct mshv_vm_args *args,
 		free(vm);
 		return r;
 	}
+	preset_paths(m, vm);
 
 	if (args->flags & MSHV_VM_ARGS_SET_SYNTHETIC_PROC_FEATURES) {
 		r = mshv_vm_set_partition_property(vm, HV_PARTITION_PROPERTY_SYNTHETIC_PROC_FEATURES,
@@ -524,4 +570,30 @@ int mshv_vm_hvcall(struct mshv_vm *vm, struct mshv_root_hvcall *args)
 	if (!vm || !args)
 		return -EINVAL;
 	return mshv__hvcall(vm->fd, args);
+}
+
+int mshv_vm_get_partition_property_ex(struct mshv_vm *vm, uint32_t code, uint64_t arg,
+				      void *buf, size_t size)
+{
+	struct hv_input_get_partition_property_ex in = { .property_code = code, .arg = arg };
+	static _Thread_local uint8_t out[HV_GET_PARTITION_PROPERTY_EX_MAX_OUTPUT];
+	struct mshv_root_hvcall args;
+	int r;
+
+	if (!vm || !buf || !size || size > sizeof(out))
+		return -EINVAL;
+	if (mshv__path_get(vm, MSHV__OP_PROPERTY_EX) == MSHV__PATH_NONE)
+		return -EOPNOTSUPP;
+	memset(out, 0, size);
+	mshv__hvcall_args(&args, HVCALL_GET_PARTITION_PROPERTY_EX, 0, &in, sizeof(in), out, size);
+	r = mshv__hvcall(vm->fd, &args);
+	if (mshv__hvcall_missing(r, &args, 1)) {
+		mshv__path_set(vm, MSHV__OP_PROPERTY_EX, MSHV__PATH_NONE);
+		return -EOPNOTSUPP;
+	}
+	if (r < 0)
+		return r;
+	mshv__path_set(vm, MSHV__OP_PROPERTY_EX, MSHV__PATH_HVCALL);
+	memcpy(buf, out, size);
+	return 0;
 }

@@ -12,7 +12,8 @@ status=0
 for f in \
 	mshv_open mshv_open_path mshv_free mshv_create_vm mshv_create_vm_with_args \
 	mshv_create_vm_with_type mshv_get_host_partition_property mshv_get_msr_index_list \
-	mshv_probe mshv_vm_initialize mshv_vm_map_user_memory mshv_vm_unmap_user_memory \
+	mshv_probe mshv_generation_name mshv_feature_name mshv_caps_has_feature mshv_get_vmm_caps \
+	mshv_vm_get_partition_property_ex mshv_vm_initialize mshv_vm_map_user_memory mshv_vm_unmap_user_memory \
 	mshv_vm_create_vcpu mshv_vm_register_irqfd mshv_vm_register_irqfd_with_resample \
 	mshv_vm_unregister_irqfd mshv_vm_register_ioevent mshv_vm_unregister_ioevent \
 	mshv_vm_set_msi_routing mshv_vm_request_virtual_interrupt mshv_vm_install_intercept \

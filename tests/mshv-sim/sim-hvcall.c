@@ -8,26 +8,11 @@
 
 #include "sim.h"
 
-static bool allowed(uint16_t code)
-{
-	switch (code) {
-	case HVCALL_GET_PARTITION_PROPERTY:
-	case HVCALL_SET_PARTITION_PROPERTY:
-	case HVCALL_INSTALL_INTERCEPT:
-	case HVCALL_GET_VP_REGISTERS:
-	case HVCALL_SET_VP_REGISTERS:
-	case HVCALL_TRANSLATE_VIRTUAL_ADDRESS:
-	case HVCALL_CLEAR_VIRTUAL_INTERRUPT:
-	case HVCALL_REGISTER_INTERCEPT_RESULT:
-	case HVCALL_ASSERT_VIRTUAL_INTERRUPT:
-	case HVCALL_GET_GPA_PAGES_ACCESS_STATES:
-	case HVCALL_SIGNAL_EVENT_DIRECT:
-	case HVCALL_POST_MESSAGE_DIRECT:
-	case HVCALL_GET_VP_CPUID_VALUES:
-		return true;
-	}
-	return false;
-}
+/* How often the 6.19+ kernel deposits and retries before giving up (sim choice). */
+#define SIM_DEPOSIT_RETRIES	16
+
+/* What the sim's hypervisor lets a VMM assign (rust-vmm's full default set, §6.5). */
+#define SIM_ASSIGNABLE_SYNTHETIC_PROC_FEATURES	0x0020004006400FFBULL
 
 static bool rep_code(uint16_t code)
 {
@@ -43,6 +28,7 @@ struct call {
 	const uint8_t *in;
 	size_t in_sz;
 	uint8_t *out;
+	bool fault_in;			/* the dedicated translate ioctl: faults pages in */
 };
 
 /* Lock a target VP unless it is the fd's own VP, whose lock the caller already holds. */
@@ -229,6 +215,12 @@ static uint16_t translate(struct call *c)
 		return HV_STATUS_INVALID_VP_STATE;
 	} else if (!emu_vm_gpa_to_host(c->pt->vm, gpa, 1, &prot)) {
 		result = HV_TRANSLATE_GVA_GPA_UNMAPPED;
+	} else if (c->pt->gen->movable && !c->fault_in && !atomic_load(&c->pt->touched)) {
+		/*
+		 * Movable memory (6.19+): nothing is faulted in before the guest touches it, so the
+		 * hypervisor finds the page no-access.  Success status, result 5 (§11.5).
+		 */
+		result = HV_TRANSLATE_GVA_GPA_NO_READ_ACCESS;
 	} else if ((in->control_flags & HV_TRANSLATE_GVA_VALIDATE_WRITE) && !(prot & EMU_PROT_WRITE)) {
 		result = HV_TRANSLATE_GVA_GPA_NO_WRITE_ACCESS;
 	}
@@ -358,6 +350,79 @@ static uint16_t cpuid_values(struct call *c)
 	return HV_STATUS_SUCCESS;
 }
 
+/* HVCALL_GET_PARTITION_PROPERTY_EX (6.19+): the banked properties, else the plain value. */
+static uint16_t property_ex(const struct hv_input_get_partition_property_ex *in, uint8_t *out,
+			    struct sim_partition *pt)
+{
+	struct hv_partition_property_banks *b = (void *)out;
+	uint16_t st = HV_STATUS_SUCCESS;
+
+	switch (in->property_code) {
+	case HV_PARTITION_PROPERTY_VMM_CAPABILITIES:
+		b->bank_count = 1;
+		b->bank0 = 1ULL << HV_VMM_CAP_ASSIGNABLE_SYNTHETIC_PROC_FEATURES_BIT;
+		return st;
+	case HV_PARTITION_PROPERTY_ASSIGNABLE_SYNTHETIC_PROC_FEATURES:
+		b->bank_count = 1;
+		b->bank0 = SIM_ASSIGNABLE_SYNTHETIC_PROC_FEATURES;
+		return st;
+	}
+	if (!pt)
+		return sim_host_property(in->property_code, (uint64_t *)out);
+	pthread_mutex_lock(&pt->state_lock);
+	{
+		struct sim_prop *p = prop_find(pt, in->property_code);
+
+		if (p)
+			memcpy(out, &p->value, sizeof(p->value));
+		else
+			st = HV_STATUS_UNKNOWN_PROPERTY;
+	}
+	pthread_mutex_unlock(&pt->state_lock);
+	return st;
+}
+
+/* Read or write <= 16 bytes of guest memory; returns an HV_ACCESS_GPA_* result. */
+static uint32_t gpa_rw(struct sim_partition *pt, uint64_t gpa, void *buf, uint32_t n, bool write)
+{
+	uint32_t result = HV_ACCESS_GPA_SUCCESS;
+	bool writable = false;
+	uint8_t *host;
+
+	pthread_rwlock_rdlock(&pt->mem_lock);
+	host = sim_gpa_to_host(pt, gpa, n, &writable);
+	if (!host)
+		result = HV_ACCESS_GPA_UNMAPPED;
+	else if (write && !writable)
+		result = HV_ACCESS_GPA_WRITE_INTERCEPT;
+	else if (write)
+		memcpy(host, buf, n);
+	else
+		memcpy(buf, host, n);
+	pthread_rwlock_unlock(&pt->mem_lock);
+	return result;
+}
+
+/* HVCALL_READ_GPA / WRITE_GPA (Microsoft kernels only). */
+static uint16_t read_write_gpa(struct call *c, bool write)
+{
+	const struct hv_input_read_gpa *in = (const void *)c->in;
+	const struct hv_input_write_gpa *win = (const void *)c->in;
+	struct hv_output_read_gpa *out = (void *)c->out;
+	uint8_t buf[HV_READ_WRITE_GPA_MAX_SIZE];
+
+	if (!sim_vp_lookup(c->pt, in->vp_index))
+		return HV_STATUS_INVALID_VP_INDEX;
+	if (!in->byte_count || in->byte_count > HV_READ_WRITE_GPA_MAX_SIZE)
+		return HV_STATUS_INVALID_PARAMETER;
+	if (write)
+		memcpy(buf, win->data, in->byte_count);
+	out->access_result = gpa_rw(c->pt, in->base_gpa, buf, in->byte_count, write);
+	if (!write && out->access_result == HV_ACCESS_GPA_SUCCESS)
+		memcpy(out->data, buf, in->byte_count);
+	return HV_STATUS_SUCCESS;
+}
+
 static uint16_t dispatch(struct call *c, uint16_t code)
 {
 	if (!rep_code(code) && c->reps)
@@ -387,8 +452,41 @@ static uint16_t dispatch(struct call *c, uint16_t code)
 		return post_message(c);
 	case HVCALL_GET_VP_CPUID_VALUES:
 		return cpuid_values(c);
+	case HVCALL_GET_PARTITION_PROPERTY_EX:
+		return property_ex((const void *)c->in, c->out, c->pt);
+	case HVCALL_READ_GPA:
+		return read_write_gpa(c, false);
+	case HVCALL_WRITE_GPA:
+		return read_write_gpa(c, true);
+	case HVCALL_SCRUB_PARTITION:
+		return HV_STATUS_SUCCESS;	/* 7.0-rc1..rc4: accepted, nothing modelled */
 	}
 	return HV_STATUS_INVALID_HYPERCALL_CODE;	/* GET_GPA_PAGES_ACCESS_STATES: not modelled */
+}
+
+/* The kernel's checks of the 32-byte argument; 0 or -errno. */
+static int hvcall_args_in(struct mshv_root_hvcall *a, struct mshv_root_hvcall *uargs)
+{
+	if (sim_copy_in(a, uargs, sizeof(*a)) < 0)
+		return -EFAULT;
+	for (size_t i = 0; i < sizeof(a->rsvd); i++)
+		if (a->rsvd[i])
+			return -EINVAL;
+	if (a->status || !a->in_ptr || a->in_sz < sizeof(uint64_t) || a->in_sz > HV_HYP_PAGE_SIZE)
+		return -EINVAL;
+	if (a->out_ptr && (!a->out_sz || a->out_sz > HV_HYP_PAGE_SIZE))
+		return -EINVAL;
+	return 0;
+}
+
+static int hvcall_args_out(struct mshv_root_hvcall *uargs, struct mshv_root_hvcall *a,
+			   const uint8_t *out)
+{
+	if (a->out_ptr && sim_copy_out((void *)(uintptr_t)a->out_ptr, out, a->out_sz) < 0)
+		return -EFAULT;
+	if (sim_copy_out(uargs, a, sizeof(*a)) < 0)
+		return -EFAULT;
+	return 0;
 }
 
 int sim_root_hvcall(struct sim_partition *pt, struct sim_vp *vp, struct mshv_root_hvcall *uargs)
@@ -397,19 +495,14 @@ int sim_root_hvcall(struct sim_partition *pt, struct sim_vp *vp, struct mshv_roo
 	struct mshv_root_hvcall a;
 	struct call c;
 	uint16_t status;
+	int r;
 
-	if (sim_copy_in(&a, uargs, sizeof(a)) < 0)
-		return -EFAULT;
-	for (size_t i = 0; i < sizeof(a.rsvd); i++)
-		if (a.rsvd[i])
-			return -EINVAL;
-	if (a.status || !a.in_ptr || a.in_sz < sizeof(uint64_t) || a.in_sz > HV_HYP_PAGE_SIZE)
-		return -EINVAL;
-	if (a.out_ptr && (!a.out_sz || a.out_sz > HV_HYP_PAGE_SIZE))
-		return -EINVAL;
-	if (!allowed(a.code))
-		return -EINVAL;
-	if (a.code == HVCALL_SET_PARTITION_PROPERTY && vp)
+	r = hvcall_args_in(&a, uargs);
+	if (r < 0)
+		return r;
+	if (!sim_gen_allows(pt->gen, a.code))
+		return sim_reject(-EINVAL);
+	if (sim_hvcall_async(a.code) && vp)
 		return -EINVAL;
 
 	memset(in, 0, sizeof(in));
@@ -418,16 +511,148 @@ int sim_root_hvcall(struct sim_partition *pt, struct sim_vp *vp, struct mshv_roo
 		return -EFAULT;
 	memcpy(in, &pt->id, sizeof(pt->id));
 
-	c = (struct call){
-		.pt = pt, .self = vp, .reps = a.reps, .in = in, .in_sz = a.in_sz, .out = out,
-	};
-	if (!sim_fault_hvcall(a.code, &status))
-		status = dispatch(&c, a.code);
+	for (unsigned tries = 0;; tries++) {
+		c = (struct call){
+			.pt = pt, .self = vp, .reps = a.reps, .in = in, .in_sz = a.in_sz, .out = out,
+		};
+		if (!sim_fault_hvcall(a.code, &status))
+			status = dispatch(&c, a.code);
+		if (status != HV_STATUS_INSUFFICIENT_MEMORY)
+			break;
+		/*
+		 * 6.15-6.18 and the older Microsoft kernel deposit one page and return EAGAIN for
+		 * the caller to retry; 6.19+ deposit and retry in the kernel (§11.1).
+		 */
+		if (pt->gen->eagain) {
+			a.status = status;
+			a.reps = c.done;
+			r = hvcall_args_out(uargs, &a, out);
+			return r < 0 ? r : -EAGAIN;
+		}
+		if (tries == SIM_DEPOSIT_RETRIES)
+			break;
+	}
 	a.status = status;
 	a.reps = c.done;
-	if (a.out_ptr && sim_copy_out((void *)(uintptr_t)a.out_ptr, out, a.out_sz) < 0)
+	r = hvcall_args_out(uargs, &a, out);
+	return r < 0 ? r : sim_hv_status_to_errno(status);
+}
+
+/* ---- /dev/mshv: the host (root) partition --------------------------------------------------- */
+
+static void host_cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
+
+uint16_t sim_host_property(uint32_t code, uint64_t *ret)
+{
+	uint32_t a, b, c, d;
+
+	switch (code) {
+	case HV_PARTITION_PROPERTY_PROCESSOR_VENDOR:
+		host_cpuid(0, &a, &b, &c, &d);
+		*ret = b == 0x68747541 ? 1 : 0;
+		return HV_STATUS_SUCCESS;
+	case HV_PARTITION_PROPERTY_PHYSICAL_ADDRESS_WIDTH:
+		host_cpuid(0x80000008, &a, &b, &c, &d);
+		*ret = a & 0xff;
+		return HV_STATUS_SUCCESS;
+	case HV_PARTITION_PROPERTY_PROCESSOR_FEATURES0:
+	case HV_PARTITION_PROPERTY_PROCESSOR_FEATURES1:
+	case HV_PARTITION_PROPERTY_PROCESSOR_XSAVE_FEATURES:
+	case HV_PARTITION_PROPERTY_PRIVILEGE_FLAGS:
+		*ret = 0;	/* sim choice: no feature bits */
+		return HV_STATUS_SUCCESS;
+	case HV_PARTITION_PROPERTY_MAX_XSAVE_DATA_SIZE:
+		*ret = 4096;
+		return HV_STATUS_SUCCESS;
+	case HV_PARTITION_PROPERTY_PROCESSOR_CLOCK_FREQUENCY:
+		*ret = 1000000000ULL;
+		return HV_STATUS_SUCCESS;
+	}
+	return HV_STATUS_UNKNOWN_PROPERTY;
+}
+
+int sim_dev_hvcall(struct mshv_root_hvcall *uargs)
+{
+	static __thread uint8_t in[HV_HYP_PAGE_SIZE], out[HV_HYP_PAGE_SIZE];
+	const uint64_t self = HV_PARTITION_ID_SELF;
+	struct mshv_root_hvcall a;
+	uint16_t status;
+	int r;
+
+	r = hvcall_args_in(&a, uargs);
+	if (r < 0)
+		return r;
+	if (!sim_gen_allows_self(sim_gen(), a.code))
+		return sim_reject(-EINVAL);
+	memset(in, 0, sizeof(in));
+	memset(out, 0, sizeof(out));
+	if (sim_copy_in(in, (const void *)(uintptr_t)a.in_ptr, a.in_sz) < 0)
 		return -EFAULT;
-	if (sim_copy_out(uargs, &a, sizeof(a)) < 0)
-		return -EFAULT;
-	return sim_hv_status_to_errno(status);
+	memcpy(in, &self, sizeof(self));
+	if (a.reps)
+		status = HV_STATUS_INVALID_HYPERCALL_INPUT;
+	else if (sim_fault_hvcall(a.code, &status))
+		;
+	else if (a.code == HVCALL_GET_PARTITION_PROPERTY)
+		status = sim_host_property(((const struct hv_input_get_partition_property *)in)->property_code,
+					   (uint64_t *)out);
+	else if (a.code == HVCALL_GET_PARTITION_PROPERTY_EX)
+		status = property_ex((const void *)in, out, NULL);
+	else
+		status = HV_STATUS_ACCESS_DENIED;	/* sim choice: only properties of self */
+	a.status = status;
+	a.reps = 0;
+	r = hvcall_args_out(uargs, &a, out);
+	return r < 0 ? r : sim_hv_status_to_errno(status);
+}
+
+/* ---- Microsoft vp-fd ioctls ------------------------------------------------------------------ */
+
+int sim_vp_ms_ioctl(struct sim_vp *vp, unsigned long req, void *arg)
+{
+	if (req == MSHV_EXT_TRANSLATE_GVA) {
+		struct mshv_ext_translate_gva t;
+		struct hv_input_translate_virtual_address in;
+		struct hv_output_translate_virtual_address out;
+		struct call c;
+		uint16_t st;
+		uint64_t gpa;
+
+		if (sim_copy_in(&t, arg, sizeof(t)) < 0)
+			return -EFAULT;
+		memset(&in, 0, sizeof(in));
+		memset(&out, 0, sizeof(out));
+		in.vp_index = vp->index;
+		in.control_flags = t.flags;
+		in.gva_page = t.gva >> 12;
+		/* The kernel faults no-access pages in and retries: never result 5 (§11.5). */
+		c = (struct call){ .pt = vp->pt, .self = vp, .in = (const void *)&in,
+				   .in_sz = sizeof(in), .out = (void *)&out, .fault_in = true };
+		st = translate(&c);
+		if (st)
+			return sim_hv_status_to_errno(st);
+		gpa = (out.gpa_page << 12) | (t.gva & 0xfff);
+		if (sim_copy_out((void *)(uintptr_t)t.result, &out.translation_result,
+				 sizeof(out.translation_result)) < 0 ||
+		    sim_copy_out((void *)(uintptr_t)t.gpa, &gpa, sizeof(gpa)) < 0)
+			return -EFAULT;
+		return 0;
+	} else {
+		struct mshv_ext_read_write_gpa g;
+		bool write = req == MSHV_EXT_WRITE_GPA;
+
+		if (sim_copy_in(&g, arg, sizeof(g)) < 0)
+			return -EFAULT;
+		if (!g.byte_count || g.byte_count > HV_READ_WRITE_GPA_MAX_SIZE || g.flags)
+			return -EINVAL;
+		/* sim choice: an access the hypervisor refuses is EFAULT */
+		if (gpa_rw(vp->pt, g.base_gpa, g.data, g.byte_count, write) != HV_ACCESS_GPA_SUCCESS)
+			return -EFAULT;
+		if (!write && sim_copy_out(arg, &g, sizeof(g)) < 0)
+			return -EFAULT;
+		return 0;
+	}
 }

@@ -17,15 +17,6 @@
 
 static atomic_ullong next_partition_id = 0x5100;
 
-/* Accepted MSHV_PT_BIT_* count: 3 = first merged uapi (default), 4 = v2 struct, 6 = newest. */
-static unsigned pt_bit_count(void)
-{
-	const char *s = getenv("MSHV_SIM_PT_BITS");
-	unsigned long n = s ? strtoul(s, NULL, 0) : 3;
-
-	return n >= 3 && n <= MSHV_PT_BIT_COUNT ? (unsigned)n : 3;
-}
-
 static void irq_thread_stop(struct sim_partition *pt);
 
 struct sim_partition *sim_pt_ref(struct sim_partition *pt)
@@ -126,13 +117,16 @@ static int create_partition(void *arg, int *ret_fd)
 	struct mshv_create_partition_v2 v2;
 	struct emu_vm_config cfg;
 	struct sim_partition *pt;
-	uint64_t mask = (1ULL << pt_bit_count()) - 1;
+	const struct sim_gen *gen = sim_gen();
+	uint64_t mask = (1ULL << gen->pt_bits) - 1;
 	int r;
 
 	memset(&v2, 0, sizeof(v2));
 	if (sim_copy_in(&v2, arg, sizeof(struct mshv_create_partition)) < 0)
 		return -EFAULT;
-	if ((v2.pt_flags & ~mask) || v2.pt_isolation != MSHV_PT_ISOLATION_NONE)
+	if (v2.pt_flags & ~mask)
+		return sim_reject(-EINVAL);	/* a bit this generation's uapi lacks */
+	if (v2.pt_isolation != MSHV_PT_ISOLATION_NONE)
 		return -EINVAL;
 	if (v2.pt_flags & (1ULL << MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES)) {
 		/* Same request number; the kernel then reads all 64 bytes.  Features are ignored. */
@@ -155,6 +149,7 @@ static int create_partition(void *arg, int *ret_fd)
 	pthread_mutex_init(&pt->state_lock, NULL);
 	pt->id = atomic_fetch_add(&next_partition_id, 1);
 	pt->pt_flags = v2.pt_flags;
+	pt->gen = gen;
 	pt->lapic = v2.pt_flags & (1ULL << MSHV_PT_BIT_LAPIC);
 	pt->irq_wake = -1;
 	props_init(pt);
@@ -189,9 +184,26 @@ fail:
 
 int sim_dev_ioctl(unsigned long req, void *arg, int *ret_fd)
 {
+	const struct sim_gen *gen = sim_gen();
+
 	if (req == MSHV_CREATE_PARTITION)
 		return create_partition(arg, ret_fd);
-	return -ENOTTY;
+	if (req == MSHV_ROOT_HVCALL && sim_gen_dev_hvcall(gen))
+		return sim_dev_hvcall(arg);
+	if (req == MSHV_EXT_GET_HOST_PARTITION_PROPERTY && gen->ms_ioctls) {
+		struct mshv_ext_partition_property p;
+		uint64_t v = 0;
+		uint16_t st;
+
+		if (sim_copy_in(&p, arg, sizeof(p)) < 0)
+			return -EFAULT;
+		st = sim_host_property(p.property_code, &v);
+		p.property_value = v;
+		if (st)
+			return sim_hv_status_to_errno(st);
+		return sim_copy_out(arg, &p, sizeof(p));
+	}
+	return sim_reject(-ENOTTY);
 }
 
 /* ---- guest memory ------------------------------------------------------------------------------ */
@@ -740,7 +752,7 @@ int sim_pt_ioctl(struct sim_partition *pt, unsigned long req, void *arg, int *re
 		r = sim_root_hvcall(pt, NULL, arg);
 		break;
 	default:
-		r = -ENOTTY;
+		r = sim_reject(-ENOTTY);
 		break;
 	}
 	pthread_mutex_unlock(&pt->lock);

@@ -571,6 +571,8 @@ static int run_vp(struct sim_vp *vp, struct hv_message *msg)
 		sim_set_running(vp->ev);
 		ret = emu_vcpu_run(vp->ev, &x);
 		sim_set_running(NULL);
+		/* The guest touched its pages: movable memory is faulted in (§11.5). */
+		atomic_store(&vp->pt->touched, true);
 		if (ret == -EINVAL) {
 			/* A state the engine cannot enter: what a failed VM entry is on the hypervisor. */
 			latch_dead(vp, msg);
@@ -839,8 +841,16 @@ int sim_vp_ioctl(struct sim_vp *vp, unsigned long req, void *arg)
 	case MSHV_ROOT_HVCALL:
 		r = sim_root_hvcall(vp->pt, vp, arg);
 		break;
+	case MSHV_EXT_TRANSLATE_GVA:
+	case MSHV_EXT_READ_GPA:
+	case MSHV_EXT_WRITE_GPA:
+		if (vp->pt->gen->ms_ioctls) {
+			r = sim_vp_ms_ioctl(vp, req, arg);
+			break;
+		}
+		/* fall through */
 	default:
-		r = -ENOTTY;
+		r = sim_reject(-ENOTTY);
 		break;
 	}
 	pthread_mutex_unlock(&vp->lock);

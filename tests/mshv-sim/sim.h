@@ -37,6 +37,29 @@ int sim_copy_out(void *udst, const void *src, size_t n);
 int sim_fault_ioctl(unsigned long req);
 int sim_fault_hvcall(uint16_t code, uint16_t *ret_status);
 
+/*
+ * The driver generation the sim plays (MSHV_SIM_GEN, read at every call so a test can switch
+ * between partitions; a partition keeps the generation it was created under).  sim-gen.c.
+ */
+struct sim_gen {
+	const char *name;		/* MSHV_SIM_GEN value: "6.15", "6.19", "7.0", "ms", ... */
+	const char *desc;
+	unsigned pt_bits;		/* MSHV_PT_BIT_COUNT of that uapi */
+	const uint16_t *hvcalls;	/* allow-list on pt/vp fds, 0-terminated */
+	const uint16_t *self;		/* MSHV_ROOT_HVCALL on /dev/mshv: its own list, or NULL */
+	bool self_any;			/* ... or any allowed non-async code (later MS kernels) */
+	bool eagain;			/* INSUFFICIENT_MEMORY: deposit one page, return EAGAIN */
+	bool movable;			/* movable guest memory (translate result 5 before a touch) */
+	bool ms_ioctls;			/* Microsoft ioctls: host property, vp 0xF2/0xF5/0xF6 */
+};
+const struct sim_gen *sim_gen(void);
+bool sim_gen_allows(const struct sim_gen *g, uint16_t code);
+bool sim_gen_allows_self(const struct sim_gen *g, uint16_t code);
+bool sim_gen_dev_hvcall(const struct sim_gen *g);
+bool sim_hvcall_async(uint16_t code);
+/* Count a call the generation rejects (see mshv_sim_rejections()); returns err. */
+int sim_reject(int err);
+
 /* hv_result_to_errno() of the mainline kernel (negative errno). */
 int sim_hv_status_to_errno(uint16_t status);
 
@@ -83,6 +106,8 @@ struct sim_partition {
 	pthread_mutex_t state_lock;	/* props, intercepts, CPUID overrides (after pt/vp locks) */
 	uint64_t id;
 	uint64_t pt_flags;
+	const struct sim_gen *gen;	/* the kernel generation it was created under */
+	atomic_bool touched;		/* movable memory: a VP ran since the last map (§11.5) */
 	bool lapic;
 	bool initialized;
 	bool dirty_tracking;
@@ -180,6 +205,12 @@ int sim_vp_mmap_check(struct sim_vp *vp, size_t len, off_t off);
 
 /* hvcall.c: MSHV_ROOT_HVCALL on a pt fd (vp == NULL) or vp fd. */
 int sim_root_hvcall(struct sim_partition *pt, struct sim_vp *vp, struct mshv_root_hvcall *args);
+/* MSHV_ROOT_HVCALL on /dev/mshv: self-targeted (6.19+ and later Microsoft kernels). */
+int sim_dev_hvcall(struct mshv_root_hvcall *args);
+/* Microsoft vp-fd ioctls MSHV_EXT_TRANSLATE_GVA / READ_GPA / WRITE_GPA; the VP lock is held. */
+int sim_vp_ms_ioctl(struct sim_vp *vp, unsigned long req, void *arg);
+/* The host partition's value of a property (GET_PARTITION_PROPERTY on self). */
+uint16_t sim_host_property(uint32_t code, uint64_t *ret);
 
 /* regs.c: register access by HV name; the VP lock is held. */
 struct sim_regs_ctx {

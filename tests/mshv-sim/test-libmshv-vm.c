@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* libmshv system and partition functions through mshv-sim: success and mainline error paths. */
 #include "config.h"
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <string.h>
 #include <stdbool.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -30,27 +32,10 @@ static void test_system(void)
 	check(mshv_fd(m) >= 0);
 	check_eq_int(fcntl(mshv_fd(m), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 
-	/* The first merged uapi: bits 0-2, the 13 allow-listed hypercalls, no MS extensions. */
+	/* The generation rows are checked in test_generation(); here only the API basics. */
 	require_ok(mshv_probe(m, &caps));
-	check_eq_u64(caps.pt_flags, 0x7);
 	check(caps.root_hvcall);
-	check_eq_u64(caps.ioctls, 0);
-	check(mshv_caps_has_hvcall(&caps, HVCALL_GET_VP_REGISTERS));
-	check(mshv_caps_has_hvcall(&caps, HVCALL_SET_VP_REGISTERS));
-	check(mshv_caps_has_hvcall(&caps, HVCALL_ASSERT_VIRTUAL_INTERRUPT));
-	check(mshv_caps_has_hvcall(&caps, HVCALL_GET_VP_CPUID_VALUES));
-	check(!mshv_caps_has_hvcall(&caps, HVCALL_READ_GPA));
-	check(!mshv_caps_has_hvcall(&caps, HVCALL_GET_PARTITION_PROPERTY_EX));
-	check(!mshv_caps_has(&caps, MSHV_CAP_ROOT_HVCALL_ON_DEVICE));
-	check(!mshv_caps_has(&caps, MSHV_CAP_EXT_CREATE_DEVICE));
-	/* A newer kernel with the v2 struct: bit 3 appears. */
-	setenv("MSHV_SIM_PT_BITS", "4", 1);
-	require_ok(mshv_probe(m, &caps));
-	check_eq_u64(caps.pt_flags, 0xf);
-	unsetenv("MSHV_SIM_PT_BITS");
-
-	check_eq_int(mshv_get_host_partition_property(m, HV_PARTITION_PROPERTY_PROCESSOR_VENDOR, &v),
-		     -EOPNOTSUPP);
+	(void)v;
 	require_ok(mshv_get_msr_index_list(m, &msrs, &n));
 	check(n > 0);
 	mshv_free(m);
@@ -63,9 +48,9 @@ static void test_create(struct mshv *m)
 	struct mshv_vm *vm = NULL;
 	uint64_t v = 0;
 
-	/* Mainline rejects the v2 bit and SNP isolation. */
+	/* Mainline rejects SNP isolation; unknown pt bits are refused before the kernel. */
 	mshv_vm_args_init(&args, MSHV_VM_TYPE_NORMAL);
-	args.pt_flags |= 1ULL << MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES;
+	args.pt_flags |= 1ULL << 6;
 	check_eq_int(mshv_create_vm_with_args(m, &args, &vm), -EINVAL);
 	check(vm == NULL);
 	check_eq_int(mshv_create_vm_with_type(m, MSHV_VM_TYPE_SNP, &vm), -EINVAL);
@@ -288,6 +273,102 @@ static void test_not_mainline(struct mshv_vm *vm)
 	check(mshv_device_free(NULL) == NULL);
 }
 
+/* What mshv_probe() must report under each MSHV_SIM_GEN (fact sheet §11). */
+static const struct gen_row {
+	const char *sim;
+	enum mshv_generation gen;
+	uint64_t pt_flags;
+	uint64_t features;
+} gen_rows[] = {
+#define F(x) (1ULL << MSHV_FEATURE_##x)
+	{ "6.15", MSHV_GEN_6_15, 0x7, 0 },
+	{ "6.19", MSHV_GEN_6_19, 0xf,
+	  F(CPU_XSAVE_FEATURES) | F(HOST_PROPERTIES) | F(PROPERTY_EX) | F(VMM_CAPS) |
+	  F(DEPOSIT_IN_KERNEL) | F(MOVABLE_MEMORY) },
+	{ "7.0-rc1", MSHV_GEN_7_0, 0x3f,
+	  F(CPU_XSAVE_FEATURES) | F(NESTED_VIRTUALIZATION) | F(SMT_GUEST) | F(HOST_PROPERTIES) |
+	  F(PROPERTY_EX) | F(VMM_CAPS) | F(DEPOSIT_IN_KERNEL) | F(MOVABLE_MEMORY) |
+	  F(SCRUB_PARTITION) },
+	{ "7.0", MSHV_GEN_7_0, 0x3f,
+	  F(CPU_XSAVE_FEATURES) | F(NESTED_VIRTUALIZATION) | F(SMT_GUEST) | F(HOST_PROPERTIES) |
+	  F(PROPERTY_EX) | F(VMM_CAPS) | F(DEPOSIT_IN_KERNEL) | F(MOVABLE_MEMORY) },
+	{ "ms-2025", MSHV_GEN_MICROSOFT, 0xf,
+	  F(CPU_XSAVE_FEATURES) | F(HOST_PROPERTIES) | F(TRANSLATE_GVA_IOCTL) | F(GPA_READ_WRITE) },
+	{ "ms", MSHV_GEN_MICROSOFT, 0xf,
+	  F(CPU_XSAVE_FEATURES) | F(HOST_PROPERTIES) | F(PROPERTY_EX) | F(VMM_CAPS) |
+	  F(DEPOSIT_IN_KERNEL) | F(TRANSLATE_GVA_IOCTL) | F(GPA_READ_WRITE) },
+#undef F
+};
+
+static unsigned rejections(void)
+{
+	unsigned (*f)(void) = (unsigned (*)(void))dlsym(RTLD_DEFAULT, "mshv_sim_rejections");
+
+	require(f != NULL);
+	return f();
+}
+
+static void test_generation(const struct gen_row *g)
+{
+	struct mshv_vm_args args;
+	struct hv_partition_property_banks banks;
+	struct mshv_caps caps, again;
+	struct mshv_vm *vm = NULL;
+	struct mshv *m;
+	uint64_t v = 0;
+	unsigned before;
+
+	test_note("generation %s", g->sim);
+	require_ok(mshv_open(&m));
+	require_ok(mshv_probe(m, &caps));
+	check_eq_int(caps.generation, g->gen);
+	check_eq_u64(caps.pt_flags, g->pt_flags);
+	check_eq_u64(caps.features, g->features);
+	check_eq_str(mshv_generation_name(caps.generation),
+		     g->gen == MSHV_GEN_MICROSOFT ? "microsoft" : g->gen == MSHV_GEN_6_15 ? "6.15" :
+		     g->gen == MSHV_GEN_6_19 ? "6.19" : "7.0");
+	/* Probed once: the second call is the cached answer and makes no kernel call. */
+	before = rejections();
+	require_ok(mshv_probe(m, &again));
+	check(memcmp(&caps, &again, sizeof(caps)) == 0);
+	check_eq_int(rejections(), before);
+
+	/* Host properties and VMM capabilities where the driver has them, else -EOPNOTSUPP. */
+	check_eq_int(mshv_get_host_partition_property(m, HV_PARTITION_PROPERTY_PHYSICAL_ADDRESS_WIDTH,
+						      &v),
+		     g->features & (1ULL << MSHV_FEATURE_HOST_PROPERTIES) ? 0 : -EOPNOTSUPP);
+	v = 0;
+	check_eq_int(mshv_get_vmm_caps(m, &v),
+		     g->features & (1ULL << MSHV_FEATURE_VMM_CAPS) ? 0 : -EOPNOTSUPP);
+	if (g->features & (1ULL << MSHV_FEATURE_VMM_CAPS))
+		check(v & (1ULL << HV_VMM_CAP_ASSIGNABLE_SYNTHETIC_PROC_FEATURES_BIT));
+
+	/* Each new creation option: created where the kernel has it, -EOPNOTSUPP elsewhere. */
+	for (unsigned bit = MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES; bit < MSHV_PT_BIT_COUNT; bit++) {
+		mshv_vm_args_init(&args, MSHV_VM_TYPE_NORMAL);
+		args.pt_flags |= 1ULL << bit;
+		vm = NULL;
+		check_eq_int(mshv_create_vm_with_args(m, &args, &vm),
+			     g->pt_flags & (1ULL << bit) ? 0 : -EOPNOTSUPP);
+		vm = mshv_vm_free(vm);
+	}
+
+	/* A normal VM: nothing libmshv does with it is rejected by this generation. */
+	before = rejections();
+	require_ok(mshv_create_vm(m, &vm));
+	memset(&banks, 0, sizeof(banks));
+	check_eq_int(mshv_vm_get_partition_property_ex(vm, HV_PARTITION_PROPERTY_VMM_CAPABILITIES, 0,
+						       &banks, sizeof(banks)),
+		     g->features & (1ULL << MSHV_FEATURE_PROPERTY_EX) ? 0 : -EOPNOTSUPP);
+	test_memory(vm);
+	test_vcpus(vm);
+	test_irq(vm);
+	test_hypercalls(vm);
+	check_eq_int(rejections(), before);
+	mshv_vm_free(vm);
+	mshv_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	struct mshv_vm *vm;
@@ -295,17 +376,18 @@ int main(int argc, char **argv)
 
 	(void)argc;
 	sim_test_init(argv);
+	setenv("MSHV_SIM_GEN", "6.15", 1);
 	test_system();
 	require_ok(mshv_open(&m));
 	test_create(m);
 	require_ok(mshv_create_vm(m, &vm));
-	test_memory(vm);
-	test_vcpus(vm);
-	test_irq(vm);
-	test_hypercalls(vm);
 	test_not_mainline(vm);
 	check_eq_str(mshv_strerror(HV_STATUS_INVALID_PARAMETER), "HV_STATUS_INVALID_PARAMETER");
 	mshv_vm_free(vm);
 	mshv_free(m);
+	for (size_t i = 0; i < sizeof(gen_rows) / sizeof(gen_rows[0]); i++) {
+		setenv("MSHV_SIM_GEN", gen_rows[i].sim, 1);
+		test_generation(&gen_rows[i]);
+	}
 	return test_done();
 }

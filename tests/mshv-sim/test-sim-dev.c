@@ -2,6 +2,7 @@
 /* mshv-sim raw ioctls: /dev/mshv and partition fd semantics and error codes of the mainline driver. */
 #include "config.h"
 #include <fcntl.h>
+#include <stdbool.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -334,12 +335,148 @@ static void test_dirty(int dev)
 	munmap(ram, 4 * 4096);
 }
 
+/* One row per MSHV_SIM_GEN value: what §11 of the fact sheet says that kernel does. */
+static const struct gen_row {
+	const char *gen;
+	unsigned pt_bits;
+	bool dev_hvcall;	/* ROOT_HVCALL on /dev/mshv */
+	bool dev_any;		/* ... for any non-async allowed code */
+	bool ex;		/* 0x0101 */
+	bool gpa_rw;		/* 0x53/0x54 */
+	bool scrub;		/* 0x8D */
+	bool ms;		/* Microsoft ioctls */
+	bool movable;
+} gen_rows[] = {
+	{ "6.15", 3, false, false, false, false, false, false, false },
+	{ "6.19", 4, true, false, true, false, false, false, true },
+	{ "7.0-rc1", 6, true, false, true, false, true, false, true },
+	{ "7.0", 6, true, false, true, false, false, false, true },
+	{ "ms-2025", 4, false, false, false, true, false, true, false },
+	{ "ms", 4, true, true, true, true, false, true, false },
+};
+
+/* -EINVAL from the kernel's allow-list (status untouched), else 0 whatever the hypervisor says. */
+static int hv_probe(int fd, uint16_t code)
+{
+	uint64_t in[4] = { 0 };
+	uint64_t out[2];
+	uint16_t st = 0;
+	int r = sim_test_hvcall(fd, code, 0, in, sizeof(in), out, sizeof(out), &st, NULL);
+
+	return r == -EINVAL && st == 0 ? -EINVAL : 0;
+}
+
+static void test_generations(void)
+{
+	for (size_t i = 0; i < sizeof(gen_rows) / sizeof(gen_rows[0]); i++) {
+		const struct gen_row *g = &gen_rows[i];
+		struct hv_input_get_partition_property gp = {
+			.property_code = HV_PARTITION_PROPERTY_PROCESSOR_VENDOR,
+		};
+		struct hv_input_get_partition_property_ex gx = {
+			.property_code = HV_PARTITION_PROPERTY_VMM_CAPABILITIES,
+		};
+		struct hv_partition_property_banks banks = { 0 };
+		struct mshv_ext_partition_property hp = {
+			.property_code = HV_PARTITION_PROPERTY_PHYSICAL_ADDRESS_WIDTH,
+		};
+		struct hv_output_get_partition_property out = { 0 };
+		struct mshv_ext_translate_gva tg = { 0 };
+		uint16_t st = 0xffff;
+		int dev, pt, vp;
+
+		setenv("MSHV_SIM_GEN", g->gen, 1);
+		test_note("generation %s", g->gen);
+		dev = open("/dev/mshv", O_RDWR | O_CLOEXEC);
+		require(dev >= 0);
+
+		/* Partition bits: exactly pt_bits of them (bit 3 with the v2 struct). */
+		for (unsigned bit = 0; bit < 7; bit++) {
+			struct mshv_create_partition_v2 v2 = { .pt_flags = 1ULL << bit,
+							       .pt_num_cpu_fbanks = 2 };
+			int fd = sim_test_ioctl(dev, MSHV_CREATE_PARTITION, &v2);
+
+			check_eq_int(fd >= 0, bit < g->pt_bits);
+			if (fd >= 0)
+				close(fd);
+		}
+
+		/* /dev/mshv MSHV_ROOT_HVCALL, self-targeted. */
+		check_eq_int(sim_test_hvcall(dev, HVCALL_GET_PARTITION_PROPERTY, 0, &gp, sizeof(gp),
+					     &out, sizeof(out), &st, NULL), g->dev_hvcall ? 0 : -ENOTTY);
+		if (g->dev_hvcall) {
+			check_eq_u64(st, HV_STATUS_SUCCESS);
+			check_eq_int(sim_test_hvcall(dev, HVCALL_GET_PARTITION_PROPERTY_EX, 0, &gx,
+						     sizeof(gx), &banks, sizeof(banks), &st, NULL), 0);
+			check_eq_int(banks.bank_count, 1);
+			/* Async codes never; others only on the Microsoft kernel. */
+			check_eq_int(hv_probe(dev, HVCALL_SET_PARTITION_PROPERTY), -EINVAL);
+			check_eq_int(hv_probe(dev, HVCALL_INSTALL_INTERCEPT) == -EINVAL, !g->dev_any);
+		}
+		check_eq_int(sim_test_ioctl(dev, MSHV_EXT_GET_HOST_PARTITION_PROPERTY, &hp),
+			     g->ms ? 0 : -ENOTTY);
+		if (g->ms)
+			check(hp.property_value >= 32);
+
+		/* The pt/vp allow-list. */
+		pt = create_pt(dev, 0x7, 0);
+		require(pt >= 0);
+		require_ok(sim_test_ioctl(pt, MSHV_INITIALIZE_PARTITION, NULL));
+		vp = sim_test_ioctl(pt, MSHV_CREATE_VP, &(struct mshv_create_vp){ 0 });
+		require(vp >= 0);
+		check_eq_int(hv_probe(pt, HVCALL_GET_PARTITION_PROPERTY_EX) == -EINVAL, !g->ex);
+		check_eq_int(hv_probe(pt, HVCALL_READ_GPA) == -EINVAL, !g->gpa_rw);
+		check_eq_int(hv_probe(pt, HVCALL_WRITE_GPA) == -EINVAL, !g->gpa_rw);
+		check_eq_int(hv_probe(pt, HVCALL_SCRUB_PARTITION) == -EINVAL, !g->scrub);
+		check_eq_int(hv_probe(pt, HVCALL_IMPORT_ISOLATED_PAGES) == -EINVAL, !g->ms);
+		check_eq_int(hv_probe(pt, HVCALL_GET_VP_CPUID_VALUES) == -EINVAL, false);
+
+		/* Translate: result 5 before the guest touched movable memory; the dedicated
+		 * ioctl (Microsoft kernels) faults in and never says 5. */
+		{
+			struct hv_input_translate_virtual_address tin = {
+				.control_flags = HV_TRANSLATE_GVA_VALIDATE_READ, .gva_page = 1,
+			};
+			struct hv_output_translate_virtual_address tout = { 0 };
+			union hv_translate_gva_result res = { .as_uint64 = 0xff };
+			uint64_t gpa = 0;
+			uint8_t *ram = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
+					    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+			require(ram != MAP_FAILED);
+			require_ok(mem(pt, 1 << 16, 0, ram, 0x3));
+			require_ok(sim_test_hvcall(vp, HVCALL_TRANSLATE_VIRTUAL_ADDRESS, 0, &tin,
+						   sizeof(tin), &tout, sizeof(tout), &st, NULL));
+			check_eq_int(tout.translation_result.result_code,
+				     g->movable ? HV_TRANSLATE_GVA_GPA_NO_READ_ACCESS
+						: HV_TRANSLATE_GVA_SUCCESS);
+			tg.gva = 0x1234;
+			tg.flags = HV_TRANSLATE_GVA_VALIDATE_READ;
+			tg.result = (uintptr_t)&res;
+			tg.gpa = (uintptr_t)&gpa;
+			check_eq_int(sim_test_ioctl(vp, MSHV_TRANSLATE_GVA, &tg), g->ms ? 0 : -ENOTTY);
+			if (g->ms) {
+				check_eq_int(res.result_code, HV_TRANSLATE_GVA_SUCCESS);
+				check_eq_u64(gpa, 0x1234);
+			}
+			munmap(ram, 1 << 16);
+		}
+		close(vp);
+		close(pt);
+		close(dev);
+	}
+	setenv("MSHV_SIM_GEN", "6.15", 1);
+}
+
 int main(int argc, char **argv)
 {
 	int dev, pt;
 
 	(void)argc;
 	sim_test_init(argv);
+	test_generations();
+	/* The tests below check the first merged driver's semantics. */
+	setenv("MSHV_SIM_GEN", "6.15", 1);
 	test_device();
 
 	dev = open("/dev/mshv", O_RDWR | O_CLOEXEC);

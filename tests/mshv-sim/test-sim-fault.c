@@ -41,14 +41,42 @@ int main(int argc, char **argv)
 	check(sim_test_ioctl(pt, MSHV_CREATE_VP, &vp) >= 0);
 
 	/* Hypercall rule: status kept, errno from hv_result_to_errno, nothing done. */
-	require_ok(sim_test_set_fault("hvcall=0x51:nth=1:status=0xB"));
+	require_ok(sim_test_set_fault("hvcall=0x51:nth=1:status=0x71"));
 	check_eq_int(sim_test_hvcall(fd, HVCALL_SET_VP_REGISTERS, 1, &in, sizeof(in), NULL, 0, &st,
-				     &reps), -ENOMEM);
-	check_eq_u64(st, HV_STATUS_INSUFFICIENT_MEMORY);
+				     &reps), -EIO);
+	check_eq_u64(st, HV_STATUS_OPERATION_FAILED);
 	check_eq_int(reps, 0);
 	check_eq_int(sim_test_hvcall(fd, HVCALL_SET_VP_REGISTERS, 1, &in, sizeof(in), NULL, 0, &st,
 				     &reps), 0);
 	check_eq_int(reps, 1);
+	close(fd);
+	close(pt);
+
+	/*
+	 * INSUFFICIENT_MEMORY: 6.15-6.18 deposit a page and return EAGAIN (status kept); 6.19+
+	 * deposit and retry inside the kernel, so the caller sees success (§11.1).
+	 */
+	for (int g = 0; g < 2; g++) {
+		setenv("MSHV_SIM_GEN", g ? "7.0" : "6.15", 1);
+		pt = sim_test_ioctl(dev, MSHV_CREATE_PARTITION, &cp);
+		require(pt >= 0);
+		require_ok(sim_test_ioctl(pt, MSHV_INITIALIZE_PARTITION, NULL));
+		vp.vp_index = 0;
+		fd = sim_test_ioctl(pt, MSHV_CREATE_VP, &vp);
+		require(fd >= 0);
+		require_ok(sim_test_set_fault("hvcall=0x51:nth=1:status=0xB"));
+		check_eq_int(sim_test_hvcall(fd, HVCALL_SET_VP_REGISTERS, 1, &in, sizeof(in), NULL, 0,
+					     &st, &reps), g ? 0 : -EAGAIN);
+		check_eq_u64(st, g ? HV_STATUS_SUCCESS : HV_STATUS_INSUFFICIENT_MEMORY);
+		check_eq_int(reps, g ? 1 : 0);
+		check_eq_int(sim_test_hvcall(fd, HVCALL_SET_VP_REGISTERS, 1, &in, sizeof(in), NULL, 0,
+					     &st, &reps), 0);
+		if (g)
+			break;
+		close(fd);
+		close(pt);
+	}
+	unsetenv("MSHV_SIM_GEN");
 
 	/* count=0: every matching call from nth on; several rules at once. */
 	require_ok(sim_test_set_fault("hvcall=0x51:nth=2:count=0:status=0x5;ioctl=0xB800:errno=16"));
