@@ -51,18 +51,38 @@ void mailbox_post(const struct vcpu_msg *msg)
 	}
 }
 
+/*
+ * Messages handled per wake-up.  A storm of exits keeps up to VCPU_MAX_QUEUED messages per
+ * vCPU waiting; handling them all in one callback would hold requests on the sockets behind
+ * them for that long.  After a batch the eventfd is signalled again, so the loop polls the
+ * sockets before the next batch (order within the queue is kept).
+ */
+#define MAILBOX_BATCH	32
+
 static void mailbox_drain(evutil_socket_t fd, short what, void *arg)
 {
-	struct mbox_node *n, *next;
+	struct mbox_node *n, *next, **cut;
+	bool more;
 	uint64_t cnt;
 
 	/* Read the eventfd before taking the list: a post after the swap then wakes us again. */
 	(void)!read(fd, &cnt, sizeof(cnt));
 	pthread_mutex_lock(&mbox_lock);
 	n = mbox_head;
-	mbox_head = NULL;
-	mbox_tail = &mbox_head;
+	cut = &mbox_head;
+	for (unsigned i = 0; i < MAILBOX_BATCH && *cut; i++)
+		cut = &(*cut)->next;
+	mbox_head = *cut;
+	*cut = NULL;
+	if (!mbox_head)
+		mbox_tail = &mbox_head;
+	more = mbox_head != NULL;
 	pthread_mutex_unlock(&mbox_lock);
+	if (more) {
+		uint64_t one = 1;
+
+		(void)!write(fd, &one, sizeof(one));
+	}
 	for (; n; n = next) {
 		next = n->next;
 		vcpu_handle_msg(&n->msg);
