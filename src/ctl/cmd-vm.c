@@ -55,6 +55,8 @@ int cmd_create(struct ctl *ctl, int argc, char **argv)
 		{ "lapic", no_argument, NULL, 'l' },
 		{ "x2apic", no_argument, NULL, 'x' },
 		{ "irqchip", no_argument, NULL, 'i' },
+		{ "nested-virtualization", no_argument, NULL, 'n' },
+		{ "smt-guest", no_argument, NULL, 's' },
 		{ "autodestroy", no_argument, NULL, 'a' },
 		{ 0 },
 	};
@@ -63,7 +65,8 @@ int cmd_create(struct ctl *ctl, int argc, char **argv)
 
 	while ((c = ctl_getopt(ctl, argc, argv, "", opts)) != -1) {
 		const char *key = c == 'l' ? "lapic" : c == 'x' ? "x2apic" :
-				  c == 'i' ? "irqchip" : "autodestroy";
+				  c == 'i' ? "irqchip" : c == 'n' ? "nested_virtualization" :
+				  c == 's' ? "smt_guest" : "autodestroy";
 
 		json_object_set_new(params, key, json_true());
 	}

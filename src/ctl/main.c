@@ -14,11 +14,13 @@
 #define VMV	"VM VCPU"
 
 const struct ctl_command ctl_commands[] = {
-	{ "info", "", "show the daemon's version, backend, isolation, capabilities and limits", NULL, cmd_info },
+	{ "info", "", "version, backend, MSHV driver, isolation, capabilities, limits", NULL, cmd_info },
 	{ "create", "[NAME]", "create a VM",
 	  "  --lapic          give the partition a local APIC\n"
 	  "  --x2apic         enable x2APIC\n"
 	  "  --irqchip        in-kernel interrupt controller (needed for irqfds on kvm)\n"
+	  "  --nested-virtualization  let the guest run a hypervisor (mshv driver 7.0+)\n"
+	  "  --smt-guest      schedule the VPs as SMT siblings (mshv driver 7.0+)\n"
 	  "  --autodestroy    destroy the VM when this connection closes (i.e. at once)\n",
 	  cmd_create },
 	{ "destroy", VM, "destroy a VM (teardown finishes in the background)", NULL, cmd_destroy },

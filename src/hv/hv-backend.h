@@ -61,6 +61,8 @@ struct hv_ops {
 	/* -ENODEV/-ENOENT/-EACCES when the device is absent or unusable. */
 	int (*open)(const char *path, struct hv **ret);
 	void (*free)(struct hv *hv);
+	/* hv_driver_info(); NULL for backends without driver generations. */
+	const struct hv_driver_info *(*driver_info)(const struct hv *hv);
 
 	int (*vm_new)(struct hv *hv, const struct hv_vm_options *opts, struct hv_vm **ret);
 	void (*vm_free)(struct hv_vm *vm);

@@ -150,6 +150,26 @@ static void probe_scratch(struct mshv_hv *m)
 	mshv_vm_free(vm);
 }
 
+/* The generation and features mshv_probe() found, as names for hv_driver_info(). */
+static void driver_fill(struct mshv_hv *m)
+{
+	struct hv_driver_info *d = &m->driver;
+	unsigned n = 0;
+
+	d->generation = mshv_generation_name(m->caps.generation);
+	for (unsigned f = 0; f < MSHV_FEATURE_COUNT && n < HV_DRIVER_MAX_FEATURES; f++)
+		if (mshv_caps_has_feature(&m->caps, f))
+			d->features[n++] = mshv_feature_name(f);
+	d->features[n] = NULL;
+	d->vmm_caps_known = mshv_caps_has_feature(&m->caps, MSHV_FEATURE_VMM_CAPS);
+	d->vmm_caps = m->caps.vmm_caps;
+}
+
+static const struct hv_driver_info *mshv_hv_driver_info(const struct hv *hv)
+{
+	return &to_mshv((struct hv *)hv)->driver;
+}
+
 static int mshv_hv_open(const char *path, struct hv **ret)
 {
 	struct mshv_hv *m;
@@ -183,6 +203,14 @@ static int mshv_hv_open(const char *path, struct hv **ret)
 		m->base.caps |= HV_CAP_X2APIC;
 	if (m->caps.pt_flags & MSHV_BITS(MSHV_PT_BIT_GPA_SUPER_PAGES))
 		m->base.caps |= HV_CAP_GPA_SUPER_PAGES;
+	/* The partition bits later generations added (§11.4): 3 in 6.19, 4 and 5 in 7.0. */
+	if (m->caps.pt_flags & MSHV_BITS(MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES))
+		m->base.caps |= HV_CAP_CPU_FEATURES;
+	if (m->caps.pt_flags & MSHV_BITS(MSHV_PT_BIT_NESTED_VIRTUALIZATION))
+		m->base.caps |= HV_CAP_NESTED_VIRT;
+	if (m->caps.pt_flags & MSHV_BITS(MSHV_PT_BIT_SMT_ENABLED_GUEST))
+		m->base.caps |= HV_CAP_SMT_GUEST;
+	driver_fill(m);
 	if (mshv_caps_has_hvcall(&m->caps, HVCALL_ASSERT_VIRTUAL_INTERRUPT) ||
 	    mshv_caps_has(&m->caps, MSHV_CAP_EXT_ASSERT_INTERRUPT))
 		m->base.caps |= HV_CAP_ASSERT_INTERRUPT;
@@ -226,6 +254,16 @@ static int mshv_hv_vm_new(struct hv *hv, const struct hv_vm_options *opts, struc
 		args.pt_flags |= MSHV_BITS(MSHV_PT_BIT_X2APIC);
 	if (opts->gpa_super_pages)
 		args.pt_flags |= MSHV_BITS(MSHV_PT_BIT_GPA_SUPER_PAGES);
+	if (opts->nested_virtualization)
+		args.pt_flags |= MSHV_BITS(MSHV_PT_BIT_NESTED_VIRTUALIZATION);
+	if (opts->smt_guest)
+		args.pt_flags |= MSHV_BITS(MSHV_PT_BIT_SMT_ENABLED_GUEST);
+	if (opts->cpu_features) {
+		args.pt_flags |= MSHV_BITS(MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES);
+		for (unsigned i = 0; i < MSHV_NUM_CPU_FEATURES_BANKS; i++)
+			args.disabled_cpu_features[i] = opts->disabled_cpu_features[i];
+		args.disabled_xsave_features = opts->disabled_xsave_features;
+	}
 	r = mshv_create_vm_with_args(m->dev, &args, &mv->vm);
 	if (r < 0) {
 		hv->last_status = mshv_last_hv_status();
@@ -991,6 +1029,7 @@ const struct hv_ops hv_mshv_ops = {
 				       "mmio doorbell" },
 	.open = mshv_hv_open,
 	.free = mshv_hv_free,
+	.driver_info = mshv_hv_driver_info,
 	.vm_new = mshv_hv_vm_new,
 	.vm_free = mshv_hv_vm_free,
 	.vm_map = mshv_hv_vm_map,

@@ -16,6 +16,7 @@ struct mshv_hv {
 	struct hv base;
 	struct mshv *dev;
 	struct mshv_caps caps;
+	struct hv_driver_info driver;	/* hv_driver_info(): from caps, filled at open */
 };
 
 struct mshv_hv_vm {

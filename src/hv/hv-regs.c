@@ -87,6 +87,9 @@ const char *hv_cap_name(uint32_t cap)
 	case HV_CAP_REG_PAGE: return "reg-page";
 	case HV_CAP_READONLY_MEM: return "readonly-mem";
 	case HV_CAP_NOEXEC_MEM: return "noexec-mem";
+	case HV_CAP_NESTED_VIRT: return "nested-virtualization";
+	case HV_CAP_SMT_GUEST: return "smt-guest";
+	case HV_CAP_CPU_FEATURES: return "cpu-features";
 	default: return NULL;
 	}
 }

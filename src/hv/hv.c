@@ -154,6 +154,11 @@ uint32_t hv_caps(const struct hv *hv)
 	return hv ? hv->caps : 0;
 }
 
+const struct hv_driver_info *hv_driver_info(const struct hv *hv)
+{
+	return hv && hv->ops->driver_info ? hv->ops->driver_info(hv) : NULL;
+}
+
 uint32_t hv_last_status(const struct hv *hv)
 {
 	return hv ? hv->last_status : 0;
@@ -184,7 +189,10 @@ int hv_vm_new(struct hv *hv, const struct hv_vm_options *opts, struct hv_vm **re
 	if ((opts->irqchip && !(hv->caps & HV_CAP_IRQCHIP)) ||
 	    (opts->lapic && !(hv->caps & HV_CAP_LAPIC)) ||
 	    (opts->x2apic && !(hv->caps & HV_CAP_X2APIC)) ||
-	    (opts->gpa_super_pages && !(hv->caps & HV_CAP_GPA_SUPER_PAGES)))
+	    (opts->gpa_super_pages && !(hv->caps & HV_CAP_GPA_SUPER_PAGES)) ||
+	    (opts->nested_virtualization && !(hv->caps & HV_CAP_NESTED_VIRT)) ||
+	    (opts->smt_guest && !(hv->caps & HV_CAP_SMT_GUEST)) ||
+	    (opts->cpu_features && !(hv->caps & HV_CAP_CPU_FEATURES)))
 		return -EOPNOTSUPP;
 	r = hv->ops->vm_new(hv, opts, &vm);
 	if (r < 0)

@@ -51,6 +51,9 @@ enum {
 	HV_CAP_REG_PAGE		= 1u << 12,	/* register page / sync-regs fast path on exits */
 	HV_CAP_READONLY_MEM	= 1u << 13,	/* mappings without HV_MAP_WRITE */
 	HV_CAP_NOEXEC_MEM	= 1u << 14,	/* mappings without HV_MAP_EXEC are enforced */
+	HV_CAP_NESTED_VIRT	= 1u << 15,	/* hv_vm_options.nested_virtualization */
+	HV_CAP_SMT_GUEST	= 1u << 16,	/* hv_vm_options.smt_guest */
+	HV_CAP_CPU_FEATURES	= 1u << 17,	/* hv_vm_options.cpu_features (feature banks) */
 };
 
 /* Ceilings of the hv layer, the same on every backend.  The daemon's limits that they back
@@ -95,6 +98,22 @@ bool hv_backend_available(enum hv_backend backend);
 uint32_t hv_caps(const struct hv *hv);
 int hv_backend_from_name(const char *name, enum hv_backend *ret);
 
+/*
+ * The kernel driver under a backend whose ABI moves by driver generation (mshv: fact sheet
+ * §11), as detected once when the backend opened.  Strings are static.
+ */
+#define HV_DRIVER_MAX_FEATURES	32
+struct hv_driver_info {
+	const char *generation;		/* "6.15", "6.19", "7.0", "microsoft" or "unknown" */
+	const char *features[HV_DRIVER_MAX_FEATURES + 1];	/* names, NULL-terminated */
+	bool vmm_caps_known;		/* the hypervisor answered VMM_CAPABILITIES */
+	uint64_t vmm_caps;		/* its bank 0 (0 also when it refused) */
+};
+
+/* What the backend knows of its kernel driver (borrowed, lives as long as hv), or NULL when
+ * the backend has no driver generations (kvm, emu).  Thread: any. */
+const struct hv_driver_info *hv_driver_info(const struct hv *hv);
+
 /* Raw hypervisor status of the last failed call on that object (0 when none or on kvm). */
 uint32_t hv_last_status(const struct hv *hv);
 uint32_t hv_vm_last_status(const struct hv_vm *vm);
@@ -107,6 +126,12 @@ struct hv_vm_options {
 	bool x2apic;
 	bool gpa_super_pages;
 	bool irqchip;		/* in-kernel irqchip: needed for irqfd on kvm */
+	/* Partition bits newer kernels added (each behind its HV_CAP_* bit, else -EOPNOTSUPP). */
+	bool nested_virtualization;	/* the guest may run its own hypervisor */
+	bool smt_guest;			/* the hypervisor schedules VPs as SMT siblings */
+	bool cpu_features;		/* apply the feature banks below (zero = all enabled) */
+	uint64_t disabled_cpu_features[2];	/* processor feature banks, 1 = disabled */
+	uint64_t disabled_xsave_features;	/* 1 = disabled */
 };
 
 int hv_vm_new(struct hv *hv, const struct hv_vm_options *opts, struct hv_vm **ret);

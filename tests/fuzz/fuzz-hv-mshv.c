@@ -86,6 +86,23 @@ bool mshv_caps_has_hvcall(const struct mshv_caps *caps, uint16_t code)
 	return code < 512 && (caps->hvcalls[code / 64] & (1ull << (code % 64)));
 }
 
+bool mshv_caps_has_feature(const struct mshv_caps *caps, enum mshv_feature feature)
+{
+	return (unsigned)feature < MSHV_FEATURE_COUNT && (caps->features & (1ull << feature));
+}
+
+const char *mshv_generation_name(enum mshv_generation gen)
+{
+	(void)gen;
+	return "fuzz";
+}
+
+const char *mshv_feature_name(enum mshv_feature feature)
+{
+	(void)feature;
+	return "fuzz";
+}
+
 void mshv_vm_args_init(struct mshv_vm_args *args, enum mshv_vm_type type)
 {
 	(void)type;

@@ -53,7 +53,10 @@ int main(void)
 		if (name)
 			ncaps++;
 	}
-	check_eq_int(ncaps, 15);
+	check_eq_int(ncaps, 18);
+	check_eq_str(hv_cap_name(HV_CAP_NESTED_VIRT), "nested-virtualization");
+	check_eq_str(hv_cap_name(HV_CAP_SMT_GUEST), "smt-guest");
+	check_eq_str(hv_cap_name(HV_CAP_CPU_FEATURES), "cpu-features");
 	check_eq_str(hv_cap_name(HV_CAP_IOEVENTFD_PIO), "ioeventfd-pio");
 	check(hv_cap_name(HV_CAP_IRQCHIP | HV_CAP_LAPIC) == NULL);
 

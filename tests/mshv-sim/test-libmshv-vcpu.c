@@ -332,6 +332,124 @@ static void test_raw(struct mshv_vcpu *vcpu)
 	check_eq_int(mshv_vcpu_hvcall(vcpu, &a), -EINVAL);
 }
 
+/* Run VP 0 of vm once on a hlt at 0x100 (real mode): the guest touches its memory, which
+ * faults movable memory in (§11.5). */
+static void touch_guest(struct mshv_vm *vm, uint8_t *ram)
+{
+	struct mshv_vcpu *bsp = NULL;
+	struct mshv_sregs sregs;
+	struct mshv_regs regs;
+	struct hv_message msg;
+
+	ram[0x100] = 0xf4;
+	require_ok(mshv_vm_create_vcpu(vm, 0, &bsp));
+	require_ok(mshv_vcpu_get_sregs(bsp, &sregs));
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	require_ok(mshv_vcpu_set_sregs(bsp, &sregs));
+	require_ok(mshv_vcpu_get_regs(bsp, &regs));
+	regs.rip = 0x100;
+	require_ok(mshv_vcpu_set_regs(bsp, &regs));
+	require_ok(mshv_vcpu_run(bsp, &msg));
+	check_eq_u64(msg.header.message_type, HVMSG_X64_HALT);
+	mshv_vcpu_free(bsp);
+}
+
+/*
+ * Translate-GVA with paging on (32-bit, two levels: PD at 0x2000, PT at 0x3000, GVA page 1 ->
+ * GPA 0x5000) on a fresh partition whose memory the guest never touched. Movable memory
+ * reached through the hypercall (mainline 6.19+): the hypervisor finds the page-table pages
+ * no-access, libmshv cannot answer from the guest's page tables itself and says -EAGAIN; after
+ * a guest run the same call succeeds. Pinned memory, or the fault-in aware ioctl (Microsoft
+ * kernels): the answer at once.
+ */
+static void test_translate_paging(struct mshv *m, const struct mshv_caps *caps)
+{
+	bool transient = mshv_caps_has_feature(caps, MSHV_FEATURE_MOVABLE_MEMORY) &&
+			 !mshv_caps_has_feature(caps, MSHV_FEATURE_TRANSLATE_GVA_IOCTL);
+	uint8_t *ram = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct mshv_user_mem_region r = { .size = 0x10000, .guest_pfn = 0,
+					  .userspace_addr = (uintptr_t)ram, .flags = 3 };
+	struct mshv_vcpu *vcpu = NULL;
+	struct mshv_vm *vm = NULL;
+	struct mshv_sregs sregs;
+	uint32_t result = 99;
+	uint64_t gpa = 0;
+	uint32_t *pd, *pt;
+
+	require(ram != MAP_FAILED);
+	pd = (uint32_t *)(ram + 0x2000);
+	pt = (uint32_t *)(ram + 0x3000);
+	pd[0] = 0x3000 | 7;	/* present, writable, user */
+	pt[1] = 0x5000 | 7;
+	require_ok(mshv_create_vm(m, &vm));
+	require_ok(mshv_vm_map_user_memory(vm, &r));
+	require_ok(mshv_vm_create_vcpu(vm, 1, &vcpu));
+	require_ok(mshv_vcpu_get_sregs(vcpu, &sregs));
+	sregs.cr0 = 0x80000011;	/* PG | ET | PE */
+	sregs.cr3 = 0x2000;
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	require_ok(mshv_vcpu_set_sregs(vcpu, &sregs));
+
+	if (transient) {
+		check_eq_int(mshv_vcpu_translate_gva(vcpu, 0x1234, HV_TRANSLATE_GVA_VALIDATE_READ,
+						     &gpa, &result), -EAGAIN);
+		check_eq_u64(gpa, 0);	/* ret_ params untouched on failure */
+		check_eq_u64(result, 99);
+		touch_guest(vm, ram);
+	}
+	check_ok(mshv_vcpu_translate_gva(vcpu, 0x1234, HV_TRANSLATE_GVA_VALIDATE_READ, &gpa,
+					 &result));
+	check_eq_u64(result, HV_TRANSLATE_GVA_SUCCESS);
+	check_eq_u64(gpa, 0x5234);
+	/* Page 2 is not present in the guest's table: an answer, not an error. */
+	check_ok(mshv_vcpu_translate_gva(vcpu, 0x2000, HV_TRANSLATE_GVA_VALIDATE_READ, &gpa,
+					 &result));
+	check_eq_u64(result, HV_TRANSLATE_GVA_PAGE_NOT_PRESENT);
+
+	mshv_vcpu_free(vcpu);
+	check_ok(mshv_vm_unmap_user_memory(vm, &r));
+	mshv_vm_free(vm);
+	munmap(ram, 0x10000);
+}
+
+/*
+ * HV_STATUS_INSUFFICIENT_MEMORY from a pass-through hypercall: 6.15-6.18 (and the older
+ * Microsoft kernel) deposit a page and return EAGAIN, and libmshv repeats the call; 6.19+
+ * deposit and retry in the kernel. Either way a few shortages are invisible to the caller; a
+ * hypervisor that never has enough memory ends the retries (bounded) with the status kept.
+ */
+static void test_deposit_retry(struct mshv_vcpu *vcpu, bool in_kernel)
+{
+	struct {
+		struct hv_input_get_vp_registers h;
+		uint32_t name;
+	} in = { .h = { .vp_index = mshv_vcpu_index(vcpu) }, .name = HV_X64_REGISTER_VP_INDEX };
+	union hv_register_value out;
+	struct mshv_root_hvcall a;
+
+	/* Three shortages in a row: libmshv (or the 6.19+ kernel) retries past them. */
+	require_ok(sim_test_set_fault("hvcall=0x50:count=3:status=0xB"));
+	a = (struct mshv_root_hvcall){
+		.code = HVCALL_GET_VP_REGISTERS, .reps = 1, .in_sz = sizeof(in),
+		.out_sz = sizeof(out), .in_ptr = (uintptr_t)&in, .out_ptr = (uintptr_t)&out,
+	};
+	out.reg64 = 0;
+	check_ok(mshv_vcpu_hvcall(vcpu, &a));
+	check_eq_u64(a.reps, 1);
+	check_eq_u64(out.reg64, mshv_vcpu_index(vcpu));
+	/* Never enough: bounded, the status kept. */
+	require_ok(sim_test_set_fault("hvcall=0x50:count=0:status=0xB"));
+	a = (struct mshv_root_hvcall){
+		.code = HVCALL_GET_VP_REGISTERS, .reps = 1, .in_sz = sizeof(in),
+		.out_sz = sizeof(out), .in_ptr = (uintptr_t)&in, .out_ptr = (uintptr_t)&out,
+	};
+	check_eq_int(mshv_vcpu_hvcall(vcpu, &a), in_kernel ? -ENOMEM : -EAGAIN);
+	check_eq_u64(mshv_last_hv_status(), HV_STATUS_INSUFFICIENT_MEMORY);
+	require_ok(sim_test_set_fault(NULL));
+}
+
 static const char *const gens[] = { "6.15", "6.19", "7.0", "ms-2025", "ms" };
 
 int main(int argc, char **argv)
@@ -361,6 +479,9 @@ int main(int argc, char **argv)
 				     !mshv_caps_has_feature(&caps, MSHV_FEATURE_TRANSLATE_GVA_IOCTL),
 				     mshv_caps_has_feature(&caps, MSHV_FEATURE_GPA_READ_WRITE));
 		test_raw(vcpu);
+		test_deposit_retry(vcpu,
+				   mshv_caps_has_feature(&caps, MSHV_FEATURE_DEPOSIT_IN_KERNEL));
+		test_translate_paging(m, &caps);
 		mshv_vcpu_free(vcpu);
 		mshv_vm_free(vm);
 		mshv_free(m);

@@ -3,6 +3,7 @@
 #include "config.h"
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <stdbool.h>
 #include <sys/eventfd.h>
@@ -308,6 +309,76 @@ static unsigned rejections(void)
 	return f();
 }
 
+/*
+ * Host partition properties by the path the generation has: HVCALL_GET_PARTITION_PROPERTY on
+ * /dev/mshv (6.19+, the later Microsoft revision) or the Microsoft MSHV_EXT ioctl (older
+ * Microsoft kernels, preferred there when both exist). The answer is the host's (CPUID 0x80000008 for the address width), and a
+ * failure injected into the other path's call must not matter: only the chosen one is used.
+ */
+static void test_host_property(struct mshv *m, const struct mshv_caps *caps)
+{
+	bool ext = mshv_caps_has(caps, MSHV_CAP_EXT_GET_HOST_PARTITION_PROPERTY);
+	/* A Microsoft kernel that has both: its own ioctl first. */
+	bool dev = mshv_caps_has(caps, MSHV_CAP_ROOT_HVCALL_ON_DEVICE) &&
+		   !(caps->generation == MSHV_GEN_MICROSOFT && ext);
+	uint32_t a, b, c, d;
+	uint64_t v = 0;
+	char spec[64];
+
+	if (!dev && !ext)
+		return;		/* -EOPNOTSUPP: test_generation */
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000008), "c"(0));
+	check_ok(mshv_get_host_partition_property(m, HV_PARTITION_PROPERTY_PHYSICAL_ADDRESS_WIDTH,
+						  &v));
+	check_eq_u64(v, a & 0xff);
+	check(mshv_get_host_partition_property(m, 0x7fffffff, &v) < 0);	/* unknown property */
+
+	/* The ioctl fails: only the Microsoft path sees it. */
+	snprintf(spec, sizeof(spec), "ioctl=0x%lx:errno=5",
+		 (unsigned long)MSHV_EXT_GET_HOST_PARTITION_PROPERTY);
+	require_ok(sim_test_set_fault(spec));
+	v = 1234;
+	check_eq_int(mshv_get_host_partition_property(m, HV_PARTITION_PROPERTY_PHYSICAL_ADDRESS_WIDTH,
+						      &v), dev ? 0 : -EIO);
+	check_eq_u64(v, dev ? (a & 0xff) : 1234);	/* ret_ untouched on failure */
+	/* The hypercall fails: only the /dev/mshv path sees it. */
+	require_ok(sim_test_set_fault("hvcall=0x44:status=0x5"));
+	v = 1234;
+	check_eq_int(mshv_get_host_partition_property(m, HV_PARTITION_PROPERTY_PHYSICAL_ADDRESS_WIDTH,
+						      &v), dev ? -EINVAL : 0);
+	if (dev)
+		check_eq_u64(mshv_last_hv_status(), HV_STATUS_INVALID_PARAMETER);
+	require_ok(sim_test_set_fault(NULL));
+}
+
+/*
+ * VMM_CAPABILITIES refused by the hypervisor (ACCESS_DENIED, older hypervisors): no
+ * capabilities, not an error (as rust-vmm), both from mshv_get_vmm_caps() and in what
+ * mshv_probe() caches; any other refusal is an error.
+ */
+static void test_vmm_caps_denied(void)
+{
+	struct mshv_caps caps;
+	struct mshv *m;
+	uint64_t v = 0xdead;
+
+	require_ok(sim_test_set_fault("hvcall=0x101:count=0:status=0x6"));
+	require_ok(mshv_open(&m));
+	require_ok(mshv_probe(m, &caps));
+	check(mshv_caps_has_feature(&caps, MSHV_FEATURE_VMM_CAPS));
+	check_eq_u64(caps.vmm_caps, 0);
+	check_ok(mshv_get_vmm_caps(m, &v));
+	check_eq_u64(v, 0);
+	require_ok(sim_test_set_fault("hvcall=0x101:status=0x5"));
+	v = 0xdead;
+	check_eq_int(mshv_get_vmm_caps(m, &v), -EINVAL);
+	check_eq_u64(v, 0xdead);
+	require_ok(sim_test_set_fault(NULL));
+	check_ok(mshv_get_vmm_caps(m, &v));
+	check(v & (1ULL << HV_VMM_CAP_ASSIGNABLE_SYNTHETIC_PROC_FEATURES_BIT));
+	mshv_free(m);
+}
+
 static void test_generation(const struct gen_row *g)
 {
 	struct mshv_vm_args args;
@@ -342,6 +413,9 @@ static void test_generation(const struct gen_row *g)
 		     g->features & (1ULL << MSHV_FEATURE_VMM_CAPS) ? 0 : -EOPNOTSUPP);
 	if (g->features & (1ULL << MSHV_FEATURE_VMM_CAPS))
 		check(v & (1ULL << HV_VMM_CAP_ASSIGNABLE_SYNTHETIC_PROC_FEATURES_BIT));
+	test_host_property(m, &caps);
+	if (g->features & (1ULL << MSHV_FEATURE_VMM_CAPS))
+		test_vmm_caps_denied();
 
 	/* Each new creation option: created where the kernel has it, -EOPNOTSUPP elsewhere. */
 	for (unsigned bit = MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES; bit < MSHV_PT_BIT_COUNT; bit++) {

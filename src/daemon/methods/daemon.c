@@ -8,6 +8,24 @@
 #include "mshvd/version.h"
 #include "methods.h"
 
+/*
+ * The kernel driver's generation and features where the backend has driver generations
+ * (mshv), else JSON null.  New reference.
+ */
+static json_t *driver_json(void)
+{
+	const struct hv_driver_info *d = hv_driver_info(mshvd.hv);
+	json_t *features;
+
+	if (!d)
+		return json_null();
+	features = json_array();
+	for (unsigned i = 0; d->features[i]; i++)
+		json_array_append_new(features, json_string(d->features[i]));
+	return json_pack("{s:s, s:o, s:o}", "generation", d->generation, "features", features,
+			 "vmm_capabilities", d->vmm_caps_known ? json_hex(d->vmm_caps) : json_null());
+}
+
 static int daemon_info(struct rpc_call *call, json_t *params)
 {
 	json_t *caps = json_array();
@@ -58,6 +76,7 @@ static int daemon_info(struct rpc_call *call, json_t *params)
 	 * for development and CI and is not an isolation boundary. */
 	json_object_set_new(reply, "isolation",
 			    json_string(hv_hardware_isolation(mshvd.hv) ? "hardware" : "none-emulated"));
+	json_object_set_new(reply, "driver", driver_json());
 	rpc_reply(call, reply);
 	return RPC_DONE;
 }
@@ -68,5 +87,5 @@ const struct method method_daemon_info = {
 	.perm = PERM_READ,
 	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){ { NULL } },
-	.summary = "version, backend, isolation, capabilities, limits and counts",
+	.summary = "version, backend, driver, isolation, capabilities, limits and counts",
 };

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "methods.h"
@@ -25,6 +26,46 @@ static bool name_valid(const char *name)
 	return !digits;
 }
 
+/*
+ * The partition options later MSHV driver generations added: nested_virtualization,
+ * smt_guest, and the CPU/XSAVE feature banks (disabled_cpu_features, disabled_xsave_features).
+ * Returns false after answering the call (invalid-params).
+ */
+static bool new_partition_options(struct rpc_call *call, json_t *params,
+				  struct hv_vm_options *opts)
+{
+	const size_t nbanks = sizeof(opts->disabled_cpu_features) /
+			      sizeof(opts->disabled_cpu_features[0]);
+	json_t *banks = json_object_get(params, "disabled_cpu_features");
+	json_t *bank;
+	size_t i;
+
+	opts->nested_virtualization = param_bool(params, "nested_virtualization", false);
+	opts->smt_guest = param_bool(params, "smt_guest", false);
+	if (banks) {
+		if (json_array_size(banks) > nbanks) {
+			rpc_invalid_params(call, "disabled_cpu_features has at most %zu banks", nbanks);
+			return false;
+		}
+		json_array_foreach(banks, i, bank) {
+			if (json_to_u64(bank, &opts->disabled_cpu_features[i]) < 0) {
+				rpc_invalid_params(call, "disabled_cpu_features[%zu] is not a 64-bit "
+						   "number", i);
+				return false;
+			}
+		}
+		opts->cpu_features = true;
+	}
+	if (json_object_get(params, "disabled_xsave_features")) {
+		if (!param_u64(params, "disabled_xsave_features", &opts->disabled_xsave_features)) {
+			rpc_invalid_params(call, "disabled_xsave_features is not a 64-bit number");
+			return false;
+		}
+		opts->cpu_features = true;
+	}
+	return true;
+}
+
 static int create_vm(struct rpc_call *call, json_t *params)
 {
 	struct hv_vm_options opts = {
@@ -34,6 +75,7 @@ static int create_vm(struct rpc_call *call, json_t *params)
 	};
 	const char *name = param_string(params, "name");
 	uint32_t caps = hv_caps(mshvd.hv);
+	const char *missing = NULL;
 	struct vm *vm;
 	int r;
 
@@ -42,9 +84,28 @@ static int create_vm(struct rpc_call *call, json_t *params)
 				   MSHVD_DEFAULT_MAX_NAME);
 		return RPC_DONE;
 	}
+	if (!new_partition_options(call, params, &opts))
+		return RPC_DONE;
 	if ((opts.lapic && !(caps & HV_CAP_LAPIC)) || (opts.x2apic && !(caps & HV_CAP_X2APIC)) ||
-	    (opts.irqchip && !(caps & HV_CAP_IRQCHIP))) {
-		rpc_error_hv(call, -EOPNOTSUPP, 0, "create-vm option");
+	    (opts.irqchip && !(caps & HV_CAP_IRQCHIP)))
+		missing = "create-vm option";
+	else if (opts.nested_virtualization && !(caps & HV_CAP_NESTED_VIRT))
+		missing = "create-vm option nested_virtualization";
+	else if (opts.smt_guest && !(caps & HV_CAP_SMT_GUEST))
+		missing = "create-vm option smt_guest";
+	else if (opts.cpu_features && !(caps & HV_CAP_CPU_FEATURES))
+		missing = "create-vm CPU/XSAVE feature banks";
+	if (missing) {
+		const struct hv_driver_info *d = hv_driver_info(mshvd.hv);
+		char what[128];
+
+		/* Name the driver generation that lacks it, where the backend has generations. */
+		if (d)
+			snprintf(what, sizeof(what), "%s (MSHV driver generation %s)", missing,
+				 d->generation);
+		else
+			snprintf(what, sizeof(what), "%s", missing);
+		rpc_error_hv(call, -EOPNOTSUPP, 0, what);
 		return RPC_DONE;
 	}
 	if (nvms >= mshvd.limits.max_vms) {
@@ -241,6 +302,10 @@ const struct method method_create_vm = {
 		{ "lapic", PT_BOOL, false, NULL },
 		{ "x2apic", PT_BOOL, false, NULL },
 		{ "irqchip", PT_BOOL, false, NULL },
+		{ "nested_virtualization", PT_BOOL, false, NULL },
+		{ "smt_guest", PT_BOOL, false, NULL },
+		{ "disabled_cpu_features", PT_ARRAY, false, NULL },
+		{ "disabled_xsave_features", PT_U64, false, NULL },
 		{ "autodestroy", PT_BOOL, false, NULL },
 		{ NULL },
 	},
