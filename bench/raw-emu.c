@@ -74,7 +74,8 @@ int raw_emu_create(struct raw_vm *v, size_t ram_size, const void *image, size_t 
 		v->ram = NULL;
 		goto fail;
 	}
-	memcpy((uint8_t *)v->ram + 0x1000, image, len);
+	if (len)
+		memcpy((uint8_t *)v->ram + 0x1000, image, len);
 
 	r = emu_vcpu_new(v->evm, 0, &v->evcpu);
 	if (r < 0)

@@ -88,7 +88,8 @@ int raw_kvm_create(struct raw_vm *v, size_t ram_size, const void *image, size_t 
 		errno = EINVAL;
 		goto fail;
 	}
-	memcpy((uint8_t *)v->ram + 0x1000, image, len);
+	if (len)
+		memcpy((uint8_t *)v->ram + 0x1000, image, len);
 
 	v->vcpu_fd = ioctl(v->vm_fd, KVM_CREATE_VCPU, 0);
 	if (v->vcpu_fd < 0)
