@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -85,9 +86,11 @@ struct rpc_batch;
 struct method;
 
 /*
- * One request being served.  A handler either finishes it at once (rpc_reply/rpc_error) or
- * keeps it (return RPC_DEFERRED) and finishes it later from the loop.  If the client goes away
- * meanwhile, call->client becomes NULL and finishing it only frees it.
+ * One request being served.  A handler either finishes it at once (rpc_reply/rpc_error) and
+ * returns RPC_DONE, or keeps it and returns RPC_DEFERRED: the dispatcher then links it to its
+ * client (rpc.c), so that a disconnect detaches it and finishing it later only frees it.  A
+ * handler that returns RPC_DONE without finishing the call gets it finished with
+ * internal-error by the dispatcher: a call is never kept without being linked.
  */
 struct rpc_call {
 	struct client *client;		/* NULL once the client has gone */
@@ -100,6 +103,7 @@ struct rpc_call {
 	struct vcpu *vcpu;		/* TARGET_VCPU */
 	TAILQ_ENTRY(rpc_call) entry;	/* client->calls while deferred */
 	bool deferred;
+	bool *finished;			/* set by rpc_finish() while the handler runs */
 	/* Called once after the reply was queued (subscribe uses it to replay events). */
 	void (*after_reply)(struct rpc_call *call, void *arg);
 	void *after_arg;
@@ -109,8 +113,11 @@ struct rpc_call {
 };
 TAILQ_HEAD(rpc_call_list, rpc_call);
 
-#define RPC_DONE	0
-#define RPC_DEFERRED	1
+/* What a handler did with its call (tmux's enum cmd_retval); the dispatcher acts on it. */
+enum rpc_retval {
+	RPC_DONE,	/* finished (rpc_reply or an rpc_error*) */
+	RPC_DEFERRED,	/* kept: a waiter or callback finishes it from the loop later */
+};
 
 /* Finish a call with a result (stolen reference).  Frees the call. */
 void rpc_reply(struct rpc_call *call, json_t *result);
@@ -134,8 +141,6 @@ void rpc_error_hv(struct rpc_call *call, int err, uint32_t hv_status, const char
 /* Resolve call->vm from ref as the caller may see it; else finish the call with no-such-vm
  * (identical for missing and foreign VMs) and return -ENOENT. */
 int rpc_resolve_vm(struct rpc_call *call, const json_t *ref);
-/* Mark a call as answered later; it is linked to its client so a disconnect detaches it. */
-void rpc_defer(struct rpc_call *call);
 
 /* Handle one request line from client c (loop thread).  Returns false when the client must be
  * closed after its output is flushed. */
@@ -172,12 +177,42 @@ enum param_type {
 	PT_ARRAY,
 };
 
+/*
+ * One parameter of a row (systemd's JSON dispatch tables are the model): the dispatcher checks
+ * it and decodes it once into the row's args struct at offset, as
+ *   PT_VM      const json_t *  (only where it is not the row's target: subscribe's filter)
+ *   PT_UINT    unsigned        PT_U64  uint64_t        PT_BOOL  bool
+ *   PT_STRING  const char *    PT_ENUM unsigned, the index in values
+ *   PT_ENUMS   unsigned, a mask of the indexes in values (at most 32)
+ *   PT_STRINGS, PT_OBJECT, PT_ARRAY  json_t *
+ * Pointers are borrowed from the request: valid while the handler runs.  An absent optional
+ * param leaves its field zero; has (when not 0) is 1 + the offset of a bool set when present.
+ * The row's target params (vm, vcpu) have no field: the dispatcher resolves them.
+ */
 struct param_spec {
 	const char *name;
 	enum param_type type;
 	bool required;
 	const char *const *values;	/* PT_ENUM, PT_ENUMS: NULL-terminated */
+	size_t offset;			/* PARAM_NO_FIELD: not decoded */
+	size_t has;
 };
+
+#define PARAM_NO_FIELD	SIZE_MAX
+/* The row's target (params.vm, params.vcpu): resolved into call->vm / call->vcpu. */
+#define PARAM_TARGET(n, t) \
+	{ .name = (n), .type = (t), .required = true, .offset = PARAM_NO_FIELD }
+#define PARAM(n, t, req, st, f) \
+	{ .name = (n), .type = (t), .required = (req), .offset = offsetof(st, f) }
+#define PARAM_VALUES(n, t, req, vals, st, f) \
+	{ .name = (n), .type = (t), .required = (req), .values = (vals), .offset = offsetof(st, f) }
+/* An optional param whose absence matters: hf says whether it was given. */
+#define PARAM_HAS(n, t, st, f, hf) \
+	{ .name = (n), .type = (t), .offset = offsetof(st, f), .has = offsetof(st, hf) + 1 }
+#define PARAM_VALUES_HAS(n, t, vals, st, f, hf) \
+	{ .name = (n), .type = (t), .values = (vals), .offset = offsetof(st, f), \
+	  .has = offsetof(st, hf) + 1 }
+#define PARAM_END	{ .name = NULL }
 
 /* What a method acts on, resolved by the dispatcher (rpc.c) before the handler runs: the VM
  * of params.vm as the caller may see it (else no-such-vm, identical for missing and foreign
@@ -191,10 +226,13 @@ enum target {
 
 struct method {
 	const char *name;
-	int (*handler)(struct rpc_call *call, json_t *params);	/* params: borrowed */
+	/* Runs once the dispatcher checked permission, resolved the target and decoded params
+	 * into args (a struct of args_size bytes, borrowed for the call of the handler). */
+	enum rpc_retval (*handler)(struct rpc_call *call, const void *args);
 	enum perm perm;
 	enum target target;
-	const struct param_spec *params;	/* terminated by a NULL name */
+	const struct param_spec *params;	/* terminated by PARAM_END */
+	size_t args_size;
 	const char *summary;
 };
 
@@ -205,11 +243,6 @@ const char *param_type_name(enum param_type t);
 /* New reference: the table as JSON (for --print-methods and the schema checks). */
 json_t *methods_to_json(void);
 
-/* Param accessors for handlers; the params were already type-checked against the spec. */
-bool param_u64(json_t *params, const char *name, uint64_t *ret);
-bool param_uint(json_t *params, const char *name, unsigned *ret);
-bool param_bool(json_t *params, const char *name, bool def);
-const char *param_string(json_t *params, const char *name);
 
 extern const struct method method_daemon_info, method_create_vm, method_destroy_vm,
 	method_list_vms, method_vm_info, method_pause_vm, method_resume_vm, method_map_memory,
@@ -513,7 +546,9 @@ void vcpu_handle_msg(const struct vcpu_msg *m);
 /* Build the "exit" object (new ref) of an exit. */
 json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value);
 
-/* Waiters: deferred calls finished by a later vCPU state change (run wait, stop, pause-vm). */
+/* Waiters: deferred calls finished by a later vCPU state change (run wait, stop, pause-vm).
+ * waiter_add() only keeps the call: its handler returns RPC_DEFERRED and the dispatcher links it
+ * to its client. */
 enum waiter_kind { WAIT_PARK, WAIT_PAUSE };
 int waiter_add(struct vm *vm, struct vcpu *v, enum waiter_kind kind, struct rpc_call *call,
 	       unsigned timeout_ms);

@@ -343,7 +343,6 @@ int waiter_add(struct vm *vm, struct vcpu *v, enum waiter_kind kind, struct rpc_
 		}
 	}
 	TAILQ_INSERT_TAIL(&vm->waiters, w, entry);
-	rpc_defer(call);
 	return 0;
 }
 

@@ -8,19 +8,24 @@
 
 #include "methods.h"
 
+static const char *const mode_names[] = { "step", "stream", NULL };	/* enum run_mode */
+static const char *const access_names[] = { "read", "write", "exec", NULL };
+
 /* How long stop and pause may take before the caller gets "timeout". */
 #define STOP_TIMEOUT_MS	5000
 
-static int create_vcpu(struct rpc_call *call, json_t *params)
-{
-	struct vm *vm = call_vm(call, params);
-	struct vcpu *v;
+struct create_vcpu_args {
 	unsigned index;
+};
+
+static enum rpc_retval create_vcpu(struct rpc_call *call, const void *args)
+{
+	const struct create_vcpu_args *a = args;
+	struct vm *vm = call->vm;
+	unsigned index = a->index;
+	struct vcpu *v;
 	int r;
 
-	if (!vm)
-		return RPC_DONE;
-	param_uint(params, "index", &index);
 	if (index >= mshvd.limits.max_vcpus) {
 		rpc_error_limit(call, LIMIT_max_vcpus);
 		return RPC_DONE;
@@ -245,18 +250,20 @@ static int regs_apply(struct vcpu *v, struct reg_edit *edits)
 	return nout ? hv_vcpu_set_regs(v->hv, out, nout) : 0;
 }
 
-static int get_regs(struct rpc_call *call, json_t *params)
+struct get_regs_args {
+	json_t *names;
+};
+
+static enum rpc_retval get_regs(struct rpc_call *call, const void *args)
 {
+	const struct get_regs_args *a = args;
 	struct hv_reg_value regs[HV_REG_COUNT];
-	json_t *names = json_object_get(params, "names"), *jn, *out;
-	struct vm *vm = call_vm(call, params);
-	struct vcpu *v;
+	json_t *names = a->names, *jn, *out;
+	struct vcpu *v = call->vcpu;
 	unsigned n = 0;
 	size_t i;
 	int r;
 
-	if (!vm || !(v = call_vcpu(call, vm, params)))
-		return RPC_DONE;
 	if (names) {
 		if (json_array_size(names) > HV_REG_COUNT) {
 			rpc_invalid_params(call, "too many names");
@@ -291,17 +298,20 @@ static int get_regs(struct rpc_call *call, json_t *params)
 	return RPC_DONE;
 }
 
-static int set_regs(struct rpc_call *call, json_t *params)
+struct set_regs_args {
+	json_t *regs;
+};
+
+static enum rpc_retval set_regs(struct rpc_call *call, const void *args)
 {
+	const struct set_regs_args *a = args;
 	struct reg_edit edits[HV_REG_COUNT];
-	struct vm *vm = call_vm(call, params);
-	struct vcpu *v;
+	struct vm *vm = call->vm;
+	struct vcpu *v = call->vcpu;
 	char err[128];
 	int r;
 
-	if (!vm || !(v = call_vcpu(call, vm, params)))
-		return RPC_DONE;
-	if (regs_parse(json_object_get(params, "regs"), edits, err, sizeof(err)) < 0) {
+	if (regs_parse(a->regs, edits, err, sizeof(err)) < 0) {
 		rpc_invalid_params(call, "%s", err);
 		return RPC_DONE;
 	}
@@ -320,20 +330,22 @@ static int set_regs(struct rpc_call *call, json_t *params)
 
 /* ---- running -------------------------------------------------------------------------------- */
 
-static int run(struct rpc_call *call, json_t *params)
-{
-	struct vm *vm = call_vm(call, params);
-	const char *mode = param_string(params, "mode");
-	bool wait = param_bool(params, "wait", false);
-	unsigned timeout_ms = 0;
-	uint64_t dflt = 0;
-	bool has_default;
-	struct vcpu *v;
+struct run_args {
+	unsigned mode;		/* enum run_mode: the index in mode_names */
+	bool wait;
+	unsigned timeout_ms;
+	bool has_timeout;
+	uint64_t default_read;
+	bool has_default_read;
+};
 
-	if (!vm || !(v = call_vcpu(call, vm, params)))
-		return RPC_DONE;
-	has_default = param_u64(params, "default_read", &dflt);
-	if (param_uint(params, "timeout_ms", &timeout_ms) && (!wait || timeout_ms == 0)) {
+static enum rpc_retval run(struct rpc_call *call, const void *args)
+{
+	const struct run_args *a = args;
+	struct vm *vm = call->vm;
+	struct vcpu *v = call->vcpu;
+
+	if (a->has_timeout && (!a->wait || a->timeout_ms == 0)) {
 		rpc_invalid_params(call, "timeout_ms needs wait: true and is at least 1");
 		return RPC_DONE;
 	}
@@ -341,35 +353,40 @@ static int run(struct rpc_call *call, json_t *params)
 		return RPC_DONE;
 	if (vm->state == VM_CREATED)
 		vm_set_state(vm, VM_RUNNING);
-	vcpu_start(v, mode && strcmp(mode, "stream") == 0 ? RUN_STREAM : RUN_STEP, has_default,
-		   dflt);
-	if (!wait) {
+	vcpu_start(v, (enum run_mode)a->mode, a->has_default_read, a->default_read);
+	if (!a->wait) {
 		rpc_reply(call, json_pack("{s:i, s:i, s:s}", "vm", vm->id, "vcpu", v->index,
 					  "state", "running"));
 		return RPC_DONE;
 	}
-	if (waiter_add(vm, v, WAIT_PARK, call, timeout_ms) < 0) {
+	if (waiter_add(vm, v, WAIT_PARK, call, a->timeout_ms) < 0) {
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
 		return RPC_DONE;
 	}
 	return RPC_DEFERRED;
 }
 
-static int complete(struct rpc_call *call, json_t *params)
+struct complete_args {
+	uint64_t value;
+	bool has_value;
+	json_t *regs;
+	json_t *cpuid;
+	bool inject_gp;
+};
+
+static enum rpc_retval complete(struct rpc_call *call, const void *args)
 {
+	const struct complete_args *a = args;
 	struct reg_edit edits[HV_REG_COUNT];
-	struct hv_completion c = { .value = UINT64_MAX, .cpuid = { 0 } };
+	struct hv_completion c = { .value = a->has_value ? a->value : UINT64_MAX,
+				   .inject_gp = a->inject_gp };
 	struct hv_reg_value rip = { .reg = HV_REG_RIP };
-	json_t *regs = json_object_get(params, "regs"), *cpuid = json_object_get(params, "cpuid");
-	struct vm *vm = call_vm(call, params);
-	struct vcpu *v;
+	json_t *regs = a->regs, *cpuid = a->cpuid;
+	struct vm *vm = call->vm;
+	struct vcpu *v = call->vcpu;
 	char err[128];
 	int r;
 
-	if (!vm || !(v = call_vcpu(call, vm, params)))
-		return RPC_DONE;
-	param_u64(params, "value", &c.value);
-	c.inject_gp = param_bool(params, "inject_gp", false);
 	if (v->parked_exit.kind == HV_EXIT_CPUID)
 		memcpy(c.cpuid, v->parked_exit.cpuid.result, sizeof(c.cpuid));
 	if (cpuid) {
@@ -414,13 +431,12 @@ static int complete(struct rpc_call *call, json_t *params)
 	return RPC_DONE;
 }
 
-static int stop(struct rpc_call *call, json_t *params)
+static enum rpc_retval stop(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
-	struct vcpu *v;
+	struct vm *vm = call->vm;
+	struct vcpu *v = call->vcpu;
 
-	if (!vm || !(v = call_vcpu(call, vm, params)))
-		return RPC_DONE;
+	(void)args;
 	if (v->state == VCPU_PARKED && v->last_exit) {
 		rpc_reply(call, park_reply(v->last_exit));
 		return RPC_DONE;
@@ -439,24 +455,20 @@ static int stop(struct rpc_call *call, json_t *params)
 	return RPC_DEFERRED;
 }
 
-static const char *const access_names[] = { "read", "write", "exec", NULL };
+struct translate_gva_args {
+	uint64_t gva;
+	unsigned access;	/* the index in access_names */
+};
 
-static int translate_gva(struct rpc_call *call, json_t *params)
+static enum rpc_retval translate_gva(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
-	const char *access = param_string(params, "access");
-	unsigned mask = HV_MAP_READ;
-	uint64_t gva, gpa;
-	struct vcpu *v;
+	const struct translate_gva_args *a = args;
+	static const unsigned access_flags[] = { 0, HV_MAP_WRITE, HV_MAP_EXEC };
+	unsigned mask = HV_MAP_READ | access_flags[a->access];
+	struct vcpu *v = call->vcpu;
+	uint64_t gva = a->gva, gpa;
 	int r;
 
-	if (!vm || !(v = call_vcpu(call, vm, params)))
-		return RPC_DONE;
-	param_u64(params, "gva", &gva);
-	if (access && strcmp(access, "write") == 0)
-		mask |= HV_MAP_WRITE;
-	else if (access && strcmp(access, "exec") == 0)
-		mask |= HV_MAP_EXEC;
 	if (!(hv_caps(mshvd.hv) & HV_CAP_TRANSLATE_GVA)) {
 		rpc_error_hv(call, -EOPNOTSUPP, 0, "translate-gva");
 		return RPC_DONE;
@@ -474,18 +486,17 @@ static int translate_gva(struct rpc_call *call, json_t *params)
 	return RPC_DONE;
 }
 
-static const char *const mode_names[] = { "step", "stream", NULL };
-
 const struct method method_create_vcpu = {
 	.name = "create-vcpu",
 	.handler = create_vcpu,
 	.perm = PERM_OWNER,
 	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "index", PT_UINT, true, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM("index", PT_UINT, true, struct create_vcpu_args, index),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct create_vcpu_args),
 	.summary = "create vCPU index and its thread (parked)",
 };
 
@@ -495,11 +506,12 @@ const struct method method_get_regs = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "vcpu", PT_UINT, true, NULL },
-		{ "names", PT_STRINGS, false, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM_TARGET("vcpu", PT_UINT),
+		PARAM("names", PT_STRINGS, false, struct get_regs_args, names),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct get_regs_args),
 	.summary = "read registers of a parked vCPU",
 };
 
@@ -509,11 +521,12 @@ const struct method method_set_regs = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "vcpu", PT_UINT, true, NULL },
-		{ "regs", PT_OBJECT, true, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM_TARGET("vcpu", PT_UINT),
+		PARAM("regs", PT_OBJECT, true, struct set_regs_args, regs),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct set_regs_args),
 	.summary = "write registers of a parked vCPU",
 };
 
@@ -523,14 +536,15 @@ const struct method method_run = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "vcpu", PT_UINT, true, NULL },
-		{ "mode", PT_ENUM, false, mode_names },
-		{ "wait", PT_BOOL, false, NULL },
-		{ "timeout_ms", PT_UINT, false, NULL },
-		{ "default_read", PT_U64, false, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM_TARGET("vcpu", PT_UINT),
+		PARAM_VALUES("mode", PT_ENUM, false, mode_names, struct run_args, mode),
+		PARAM("wait", PT_BOOL, false, struct run_args, wait),
+		PARAM_HAS("timeout_ms", PT_UINT, struct run_args, timeout_ms, has_timeout),
+		PARAM_HAS("default_read", PT_U64, struct run_args, default_read, has_default_read),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct run_args),
 	.summary = "start or resume a vCPU; with wait, reply with the exit that parks it",
 };
 
@@ -540,14 +554,15 @@ const struct method method_complete = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "vcpu", PT_UINT, true, NULL },
-		{ "value", PT_U64, false, NULL },
-		{ "regs", PT_OBJECT, false, NULL },
-		{ "cpuid", PT_ARRAY, false, NULL },
-		{ "inject_gp", PT_BOOL, false, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM_TARGET("vcpu", PT_UINT),
+		PARAM_HAS("value", PT_U64, struct complete_args, value, has_value),
+		PARAM("regs", PT_OBJECT, false, struct complete_args, regs),
+		PARAM("cpuid", PT_ARRAY, false, struct complete_args, cpuid),
+		PARAM("inject_gp", PT_BOOL, false, struct complete_args, inject_gp),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct complete_args),
 	.summary = "finish the parked exit (read value, RIP advance) without resuming",
 };
 
@@ -557,9 +572,9 @@ const struct method method_stop = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "vcpu", PT_UINT, true, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM_TARGET("vcpu", PT_UINT),
+		PARAM_END,
 	},
 	.summary = "kick a running vCPU; replies once it parked (exit \"stopped\")",
 };
@@ -570,11 +585,12 @@ const struct method method_translate_gva = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "vcpu", PT_UINT, true, NULL },
-		{ "gva", PT_U64, true, NULL },
-		{ "access", PT_ENUM, false, access_names },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM_TARGET("vcpu", PT_UINT),
+		PARAM("gva", PT_U64, true, struct translate_gva_args, gva),
+		PARAM_VALUES("access", PT_ENUM, false, access_names, struct translate_gva_args, access),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct translate_gva_args),
 	.summary = "translate a guest virtual address with the vCPU's paging state",
 };

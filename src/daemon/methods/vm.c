@@ -25,14 +25,20 @@ static bool name_valid(const char *name)
 	return !digits;
 }
 
-static int create_vm(struct rpc_call *call, json_t *params)
+struct create_vm_args {
+	const char *name;
+	bool lapic, x2apic, irqchip, autodestroy;
+};
+
+static enum rpc_retval create_vm(struct rpc_call *call, const void *args)
 {
+	const struct create_vm_args *a = args;
 	struct hv_vm_options opts = {
-		.lapic = param_bool(params, "lapic", false),
-		.x2apic = param_bool(params, "x2apic", false),
-		.irqchip = param_bool(params, "irqchip", false),
+		.lapic = a->lapic,
+		.x2apic = a->x2apic,
+		.irqchip = a->irqchip,
 	};
-	const char *name = param_string(params, "name");
+	const char *name = a->name;
 	uint32_t caps = hv_caps(mshvd.hv);
 	struct vm *vm;
 	int r;
@@ -55,8 +61,7 @@ static int create_vm(struct rpc_call *call, json_t *params)
 		rpc_error_limit(call, LIMIT_max_vms_per_uid);
 		return RPC_DONE;
 	}
-	r = vm_new(call->uid, call->client, name, param_bool(params, "autodestroy", false), &opts,
-		   &vm);
+	r = vm_new(call->uid, call->client, name, a->autodestroy, &opts, &vm);
 	if (r == -EEXIST) {
 		rpc_invalid_params(call, "you already have a vm named \"%s\"", name);
 		return RPC_DONE;
@@ -69,20 +74,20 @@ static int create_vm(struct rpc_call *call, json_t *params)
 	return RPC_DONE;
 }
 
-static int destroy_vm(struct rpc_call *call, json_t *params)
+static enum rpc_retval destroy_vm(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
+	struct vm *vm = call->vm;
 	unsigned id;
 
-	if (!vm)
-		return RPC_DONE;
+
+	(void)args;
 	id = vm->id;
 	vm_destroy(vm, "destroy-vm");
 	rpc_reply(call, json_pack("{s:i, s:s}", "vm", id, "state", "destroying"));
 	return RPC_DONE;
 }
 
-static int list_vms(struct rpc_call *call, json_t *params)
+static enum rpc_retval list_vms(struct rpc_call *call, const void *args)
 {
 	json_t *list = json_array();
 	struct vm *vm;
@@ -121,14 +126,14 @@ static json_t *msi_routes_json(const struct vm *vm)
 	return list;
 }
 
-static int vm_info(struct rpc_call *call, json_t *params)
+static enum rpc_retval vm_info(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
+	struct vm *vm = call->vm;
 	json_t *info, *regions, *vcpus, *exits;
 	struct region *r;
 
-	if (!vm)
-		return RPC_DONE;
+
+	(void)args;
 	info = vm_summary(vm);
 	regions = json_array();
 	TAILQ_FOREACH(r, &vm->regions, entry)
@@ -167,13 +172,13 @@ static int vm_info(struct rpc_call *call, json_t *params)
 	return RPC_DONE;
 }
 
-static int pause_vm(struct rpc_call *call, json_t *params)
+static enum rpc_retval pause_vm(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
+	struct vm *vm = call->vm;
 	int r;
 
-	if (!vm)
-		return RPC_DONE;
+
+	(void)args;
 	if (vm->state == VM_PAUSED) {
 		rpc_error_invalid_state(call, "paused", "vm %u is already paused", vm->id);
 		return RPC_DONE;
@@ -199,13 +204,13 @@ static int pause_vm(struct rpc_call *call, json_t *params)
 	return RPC_DEFERRED;
 }
 
-static int resume_vm(struct rpc_call *call, json_t *params)
+static enum rpc_retval resume_vm(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
+	struct vm *vm = call->vm;
 	int r;
 
-	if (!vm)
-		return RPC_DONE;
+
+	(void)args;
 	if (vm->state != VM_PAUSED) {
 		rpc_error_invalid_state(call, vm_state_name(vm->state), "vm %u is not paused",
 					vm->id);
@@ -227,8 +232,8 @@ static int resume_vm(struct rpc_call *call, json_t *params)
 }
 
 static const struct param_spec vm_only[] = {
-	{ "vm", PT_VM, true, NULL },
-	{ NULL },
+	PARAM_TARGET("vm", PT_VM),
+	PARAM_END,
 };
 
 const struct method method_create_vm = {
@@ -237,13 +242,14 @@ const struct method method_create_vm = {
 	.perm = PERM_READ,	/* any user may create; the VM is then owned by the caller */
 	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){
-		{ "name", PT_STRING, false, NULL },
-		{ "lapic", PT_BOOL, false, NULL },
-		{ "x2apic", PT_BOOL, false, NULL },
-		{ "irqchip", PT_BOOL, false, NULL },
-		{ "autodestroy", PT_BOOL, false, NULL },
-		{ NULL },
+		PARAM("name", PT_STRING, false, struct create_vm_args, name),
+		PARAM("lapic", PT_BOOL, false, struct create_vm_args, lapic),
+		PARAM("x2apic", PT_BOOL, false, struct create_vm_args, x2apic),
+		PARAM("irqchip", PT_BOOL, false, struct create_vm_args, irqchip),
+		PARAM("autodestroy", PT_BOOL, false, struct create_vm_args, autodestroy),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct create_vm_args),
 	.summary = "create a partition owned by the caller",
 };
 
@@ -261,7 +267,7 @@ const struct method method_list_vms = {
 	.handler = list_vms,
 	.perm = PERM_READ,
 	.target = TARGET_NONE,
-	.params = (const struct param_spec[]){ { NULL } },
+	.params = (const struct param_spec[]){ PARAM_END },
 	.summary = "the VMs the caller may see",
 };
 
