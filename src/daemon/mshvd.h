@@ -492,6 +492,17 @@ void vm_destroy(struct vm *vm, const char *why);
 /* MSG_VM_GONE arrived: join the reaper, publish "destroyed", free the VM. */
 void vm_gone(struct vm *vm);
 void vm_set_state(struct vm *vm, enum vm_state s);
+/* The partition operations (partition.c owns the hv_vm_* calls).  Raw status of the last
+ * failed one: vm_last_status(). */
+uint32_t vm_last_status(const struct vm *vm);
+/* Pause the partition (where the backend can) and ask every vCPU to pause; the vCPUs report
+ * "paused" (or park) later.  -EALREADY when paused. */
+int vm_pause(struct vm *vm);
+/* Resume a paused VM and its vCPUs; it returns to its state before the pause.  -EINVAL unless
+ * paused. */
+int vm_resume(struct vm *vm);
+/* Inject an interrupt.  Thread: loop (the backend allows it while vCPUs run). */
+int vm_assert_interrupt(struct vm *vm, const struct hv_interrupt *irq);
 json_t *vm_summary(const struct vm *vm);		/* new ref */
 void vm_client_gone(struct client *c);
 uint64_t vm_count_vcpus(void);
@@ -513,6 +524,8 @@ const char *vm_irqchip_option(void);
 bool vm_gsi_routed(const struct vm *vm, uint32_t gsi);
 struct vm_eventfd *vm_eventfd_find(struct vm *vm, enum vm_eventfd_kind kind, unsigned id);
 struct vm_eventfd *vm_irqfd_by_gsi(struct vm *vm, uint32_t gsi);
+/* Signal irqfd e (trigger-irq) and count it.  Negative errno from write(). */
+int vm_irqfd_trigger(struct vm_eventfd *e);
 /* Create, register and (ioevent) watch an eventfd; e is a template with the kind and its
  * fields.  On success *ret is linked to vm.  Negative errno from eventfd() or the hypervisor. */
 int vm_eventfd_add(struct vm *vm, const struct vm_eventfd *e, struct vm_eventfd **ret);
@@ -530,6 +543,41 @@ void vm_eventfds_free(struct vm *vm);
 json_t *vm_eventfds_json(const struct vm *vm);	/* new ref */
 /* Replace the MSI table; the hypervisor first, then the copy.  routes is copied. */
 int vm_set_msi_routes(struct vm *vm, const struct hv_msi_route *routes, unsigned n);
+
+/* A register write of set-regs or complete: whole registers, or some fields of a segment or
+ * table register merged with its current value.  Indexed by enum hv_reg. */
+enum { REG_F_BASE = 1, REG_F_LIMIT = 2, REG_F_SELECTOR = 4, REG_F_ATTRIBUTES = 8 };
+struct vcpu_reg_edit {
+	bool set;
+	unsigned fields;	/* segments and tables: which REG_F_* were given */
+	struct hv_reg_value v;
+};
+
+/*
+ * The vCPU operations of the loop thread (vcpu.c owns the protocol: lock, request bits, go
+ * flag, hv_vcpu_* calls).  Register access, complete and translate need the vCPU idle (created
+ * or parked; complete: parked) and return -EBUSY otherwise; other errors are the backend's,
+ * with vcpu_last_status() for its raw status.
+ */
+/* Create vCPU index of vm with its (parked) thread, register it, publish vcpu-state created.
+ * -ERANGE past max-vcpus, -EEXIST when it exists, else the backend's error. */
+int vcpu_create(struct vm *vm, unsigned index, struct vcpu **ret);
+bool vcpu_idle(const struct vcpu *v);
+uint32_t vcpu_last_status(const struct vcpu *v);
+int vcpu_get_regs(struct vcpu *v, struct hv_reg_value *regs, unsigned n);
+/* edits[HV_REG_COUNT]. */
+int vcpu_set_regs(struct vcpu *v, const struct vcpu_reg_edit *edits);
+/* Complete the parked exit with value (reads), cpuid (NULL: the exit's own result) or a #GP,
+ * then apply edits (NULL: none; a given rip overrides the advanced one); *ret_rip: the rip. */
+int vcpu_complete(struct vcpu *v, uint64_t value, const uint32_t *cpuid, bool inject_gp,
+		  const struct vcpu_reg_edit *edits, uint64_t *ret_rip);
+bool vcpu_can_translate_gva(void);
+/* -EOPNOTSUPP without the capability (checked first). */
+int vcpu_translate_gva(struct vcpu *v, uint64_t gva, unsigned access, uint64_t *ret_gpa);
+/* Start an idle vCPU (its VM becomes running if it was created). */
+int vcpu_run(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read);
+/* Ask a running or paused vCPU to park (exit "stopped"); false when it is idle already. */
+bool vcpu_stop(struct vcpu *v);
 
 int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret);
 /* Teardown-thread side: stop and join the thread, free the hv vCPU. Thread: reaper. */

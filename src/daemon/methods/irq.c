@@ -172,7 +172,7 @@ static enum rpc_retval add_ioeventfd(struct rpc_call *call, const void *args)
 		return RPC_DONE;
 	}
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "add-ioeventfd");
+		rpc_error_hv(call, r, vm_last_status(vm), "add-ioeventfd");
 		return RPC_DONE;
 	}
 	log_debug("vm %u: ioeventfd %u at %s 0x%llx len %u", vm->id, e->id, t.pio ? "pio" : "mmio",
@@ -201,7 +201,7 @@ static enum rpc_retval remove_eventfd(struct rpc_call *call, const struct remove
 	}
 	r = vm_eventfd_remove(e);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vm_last_status(vm->hv),
+		rpc_error_hv(call, r, vm_last_status(vm),
 			     kind == VM_EVENTFD_IRQ ? "remove-irqfd" : "remove-ioeventfd");
 		return RPC_DONE;
 	}
@@ -276,7 +276,7 @@ static enum rpc_retval add_irqfd(struct rpc_call *call, const void *args)
 	t.gsi = gsi;
 	r = vm_eventfd_add(vm, &t, &e);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "add-irqfd");
+		rpc_error_hv(call, r, vm_last_status(vm), "add-irqfd");
 		return RPC_DONE;
 	}
 	log_debug("vm %u: irqfd %u on gsi %u%s", vm->id, e->id, gsi, resample ? " (resample)" : "");
@@ -292,9 +292,9 @@ static enum rpc_retval trigger_irq(struct rpc_call *call, const void *args)
 {
 	const struct trigger_irq_args *a = args;
 	struct vm *vm = call->vm;
-	const uint64_t one = 1;
 	unsigned gsi = a->gsi;
 	struct vm_eventfd *e;
+	int r;
 
 	e = vm_irqfd_by_gsi(vm, gsi);
 	if (!e) {
@@ -303,14 +303,12 @@ static enum rpc_retval trigger_irq(struct rpc_call *call, const void *args)
 			  "vm %u has no irqfd on gsi %u (add-irqfd first)", vm->id, gsi);
 		return RPC_DONE;
 	}
-	/* Non-blocking eventfd: only a counter at its maximum refuses, and then the
-	 * interrupt is pending anyway. */
-	if (write(e->fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+	r = vm_irqfd_trigger(e);
+	if (r < 0) {
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
-			  "writing irqfd %u: %s", e->id, strerror(errno));
+			  "writing irqfd %u: %s", e->id, strerror(-r));
 		return RPC_DONE;
 	}
-	e->triggers++;
 	rpc_reply(call, json_pack("{s:i, s:i, s:i}", "vm", vm->id, "gsi", gsi, "id", e->id));
 	return RPC_DONE;
 }
@@ -404,7 +402,7 @@ static enum rpc_retval set_msi_routing(struct rpc_call *call, const void *args)
 	}
 	r = vm_set_msi_routes(vm, routes, (unsigned)n);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "set-msi-routing");
+		rpc_error_hv(call, r, vm_last_status(vm), "set-msi-routing");
 		goto out;
 	}
 	rpc_reply(call, json_pack("{s:i, s:i}", "vm", vm->id, "entries", (int)n));
@@ -451,7 +449,7 @@ static enum rpc_retval assert_interrupt(struct rpc_call *call, const void *args)
 	      hv_irq_model(mshvd.hv)->nmi_without_irqchip) &&
 	    !need_irqchip(call, vm, "assert-interrupt"))
 		return RPC_DONE;
-	r = hv_vm_assert_interrupt(vm->hv, &irq);
+	r = vm_assert_interrupt(vm, &irq);
 	if (r == -ENOENT) {
 		rpc_invalid_params(call, "vm %u has no vcpu with apic_id %u", vm->id, irq.apic_id);
 		return RPC_DONE;
@@ -461,7 +459,7 @@ static enum rpc_retval assert_interrupt(struct rpc_call *call, const void *args)
 		return RPC_DONE;
 	}
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "assert-interrupt");
+		rpc_error_hv(call, r, vm_last_status(vm), "assert-interrupt");
 		return RPC_DONE;
 	}
 	rpc_reply(call, json_pack("{s:i, s:i, s:s}", "vm", vm->id, "vector", vector, "type",

@@ -68,7 +68,7 @@ static enum rpc_retval map_memory(struct rpc_call *call, const void *args)
 	}
 	ret = vm_map(vm, gpa, size, flags);
 	if (ret < 0) {
-		rpc_error_hv(call, ret, hv_vm_last_status(vm->hv), "map-memory");
+		rpc_error_hv(call, ret, vm_last_status(vm), "map-memory");
 		return RPC_DONE;
 	}
 	rpc_reply(call, json_pack("{s:o, s:o}", "gpa", json_hex(gpa), "size", json_hex(size)));
@@ -94,7 +94,7 @@ static enum rpc_retval unmap_memory(struct rpc_call *call, const void *args)
 	}
 	ret = vm_unmap(vm, r);
 	if (ret < 0) {
-		rpc_error_hv(call, ret, hv_vm_last_status(vm->hv), "unmap-memory");
+		rpc_error_hv(call, ret, vm_last_status(vm), "unmap-memory");
 		return RPC_DONE;
 	}
 	rpc_reply(call, json_pack("{s:o}", "gpa", json_hex(gpa)));

@@ -38,18 +38,12 @@ static enum rpc_retval create_vcpu(struct rpc_call *call, const void *args)
 		rpc_error_limit(call, LIMIT_max_vcpus_per_uid);
 		return RPC_DONE;
 	}
-	r = vcpu_new(vm, index, &v);
+	/* Checked above in the order the answers are documented; -ERANGE/-EEXIST cannot come. */
+	r = vcpu_create(vm, index, &v);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "create-vcpu");
+		rpc_error_hv(call, r, vm_last_status(vm), "create-vcpu");
 		return RPC_DONE;
 	}
-	vm->vcpus[index] = v;
-	vm->nvcpus++;
-	if (vm->state == VM_PAUSED)
-		atomic_fetch_or(&v->requests, VCPU_REQ_PAUSE);
-	log_full(LOG_LVL_DEBUG, vm->id, (int)index, NULL, 0, "vm %u vcpu %u created", vm->id,
-		 index);
-	event_publish(EV_VCPU_STATE, vm, (int)index, json_pack("{s:s}", "state", "created"));
 	rpc_reply(call, json_pack("{s:i, s:i}", "vm", vm->id, "vcpu", index));
 	return RPC_DONE;
 }
@@ -72,37 +66,29 @@ static json_t *reg_to_json(const struct hv_reg_value *r)
 	return json_hex(r->u64);
 }
 
-enum { F_BASE = 1, F_LIMIT = 2, F_SELECTOR = 4, F_ATTRIBUTES = 8 };
-
-struct reg_edit {
-	bool set;
-	unsigned fields;	/* segments and tables: which fields were given */
-	struct hv_reg_value v;
-};
-
 static int field_from_name(enum hv_reg_kind kind, const char *name, unsigned *ret)
 {
 	if (strcmp(name, "base") == 0)
-		*ret = F_BASE;
+		*ret = REG_F_BASE;
 	else if (strcmp(name, "limit") == 0)
-		*ret = F_LIMIT;
+		*ret = REG_F_LIMIT;
 	else if (kind == HV_REG_KIND_SEGMENT && strcmp(name, "selector") == 0)
-		*ret = F_SELECTOR;
+		*ret = REG_F_SELECTOR;
 	else if (kind == HV_REG_KIND_SEGMENT && strcmp(name, "attributes") == 0)
-		*ret = F_ATTRIBUTES;
+		*ret = REG_F_ATTRIBUTES;
 	else
 		return -ENOENT;
 	return 0;
 }
 
-static int field_set(struct reg_edit *e, unsigned field, const json_t *jv, char *err, size_t len)
+static int field_set(struct vcpu_reg_edit *e, unsigned field, const json_t *jv, char *err, size_t len)
 {
 	bool seg = hv_reg_kind(e->v.reg) == HV_REG_KIND_SEGMENT;
 	uint64_t max = UINT64_MAX, v;
 
-	if (field == F_LIMIT)
+	if (field == REG_F_LIMIT)
 		max = seg ? UINT32_MAX : UINT16_MAX;
-	else if (field == F_SELECTOR || field == F_ATTRIBUTES)
+	else if (field == REG_F_SELECTOR || field == REG_F_ATTRIBUTES)
 		max = UINT16_MAX;
 	if (json_to_u64(jv, &v) < 0 || v > max) {
 		snprintf(err, len, "bad value for a field of \"%s\"", hv_reg_name(e->v.reg));
@@ -110,22 +96,22 @@ static int field_set(struct reg_edit *e, unsigned field, const json_t *jv, char 
 	}
 	e->fields |= field;
 	switch (field) {
-	case F_BASE:
+	case REG_F_BASE:
 		if (seg)
 			e->v.seg.base = v;
 		else
 			e->v.table.base = v;
 		break;
-	case F_LIMIT:
+	case REG_F_LIMIT:
 		if (seg)
 			e->v.seg.limit = (uint32_t)v;
 		else
 			e->v.table.limit = (uint16_t)v;
 		break;
-	case F_SELECTOR:
+	case REG_F_SELECTOR:
 		e->v.seg.selector = (uint16_t)v;
 		break;
-	case F_ATTRIBUTES:
+	case REG_F_ATTRIBUTES:
 		e->v.seg.attributes = (uint16_t)v;
 		break;
 	}
@@ -134,7 +120,7 @@ static int field_set(struct reg_edit *e, unsigned field, const json_t *jv, char 
 
 /* Parse a regs object ({"rax": 1, "cs": {"base": 0}, "cs.selector": 0}) without side
  * effects.  edits[HV_REG_COUNT]. */
-static int regs_parse(json_t *regs, struct reg_edit *edits, char *err, size_t len)
+static int regs_parse(json_t *regs, struct vcpu_reg_edit *edits, char *err, size_t len)
 {
 	const char *key;
 	json_t *jv;
@@ -145,7 +131,7 @@ static int regs_parse(json_t *regs, struct reg_edit *edits, char *err, size_t le
 		const char *dot = strchr(key, '.');
 		enum hv_reg reg;
 		enum hv_reg_kind kind;
-		struct reg_edit *e;
+		struct vcpu_reg_edit *e;
 		size_t n = dot ? (size_t)(dot - key) : strlen(key);
 
 		if (n >= sizeof(name) || (memcpy(name, key, n), name[n] = 0,
@@ -196,60 +182,6 @@ static int regs_parse(json_t *regs, struct reg_edit *edits, char *err, size_t le
 	return 0;
 }
 
-/* Write parsed edits; partial segments/tables are merged with the current value.  Call
- * with v->lock held and the vCPU idle.  Returns 0 or a negative errno. */
-static int regs_apply(struct vcpu *v, struct reg_edit *edits)
-{
-	struct hv_reg_value cur[HV_REG_COUNT], out[HV_REG_COUNT];
-	unsigned ncur = 0, nout = 0;
-	int r;
-
-	for (unsigned i = 0; i < HV_REG_COUNT; i++) {
-		enum hv_reg_kind kind = hv_reg_kind(i);
-		unsigned all = kind == HV_REG_KIND_SEGMENT ? 15 : 3;
-
-		if (edits[i].set && kind != HV_REG_KIND_U64 && edits[i].fields != all)
-			cur[ncur++].reg = i;
-	}
-	if (ncur) {
-		r = hv_vcpu_get_regs(v->hv, cur, ncur);
-		if (r < 0)
-			return r;
-	}
-	for (unsigned i = 0, k = 0; i < HV_REG_COUNT; i++) {
-		struct reg_edit *e = &edits[i];
-		struct hv_reg_value *o;
-
-		if (!e->set)
-			continue;
-		o = &out[nout++];
-		*o = e->v;
-		if (k < ncur && cur[k].reg == (enum hv_reg)i) {
-			const struct hv_reg_value *c = &cur[k++];
-			bool seg = hv_reg_kind(i) == HV_REG_KIND_SEGMENT;
-
-			if (seg) {
-				o->seg = c->seg;
-				if (e->fields & F_BASE)
-					o->seg.base = e->v.seg.base;
-				if (e->fields & F_LIMIT)
-					o->seg.limit = e->v.seg.limit;
-				if (e->fields & F_SELECTOR)
-					o->seg.selector = e->v.seg.selector;
-				if (e->fields & F_ATTRIBUTES)
-					o->seg.attributes = e->v.seg.attributes;
-			} else {
-				o->table = c->table;
-				if (e->fields & F_BASE)
-					o->table.base = e->v.table.base;
-				if (e->fields & F_LIMIT)
-					o->table.limit = e->v.table.limit;
-			}
-		}
-	}
-	return nout ? hv_vcpu_set_regs(v->hv, out, nout) : 0;
-}
-
 struct get_regs_args {
 	json_t *names;
 };
@@ -284,11 +216,9 @@ static enum rpc_retval get_regs(struct rpc_call *call, const void *args)
 	}
 	if (!call_vcpu_idle(call, v))
 		return RPC_DONE;
-	pthread_mutex_lock(&v->lock);
-	r = n ? hv_vcpu_get_regs(v->hv, regs, n) : 0;
-	pthread_mutex_unlock(&v->lock);
+	r = vcpu_get_regs(v, regs, n);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vcpu_last_status(v->hv), "get-regs");
+		rpc_error_hv(call, r, vcpu_last_status(v), "get-regs");
 		return RPC_DONE;
 	}
 	out = json_object();
@@ -305,7 +235,7 @@ struct set_regs_args {
 static enum rpc_retval set_regs(struct rpc_call *call, const void *args)
 {
 	const struct set_regs_args *a = args;
-	struct reg_edit edits[HV_REG_COUNT];
+	struct vcpu_reg_edit edits[HV_REG_COUNT];
 	struct vm *vm = call->vm;
 	struct vcpu *v = call->vcpu;
 	char err[128];
@@ -317,11 +247,9 @@ static enum rpc_retval set_regs(struct rpc_call *call, const void *args)
 	}
 	if (!call_vcpu_idle(call, v))
 		return RPC_DONE;
-	pthread_mutex_lock(&v->lock);
-	r = regs_apply(v, edits);
-	pthread_mutex_unlock(&v->lock);
+	r = vcpu_set_regs(v, edits);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vcpu_last_status(v->hv), "set-regs");
+		rpc_error_hv(call, r, vcpu_last_status(v), "set-regs");
 		return RPC_DONE;
 	}
 	rpc_reply(call, json_pack("{s:i, s:i}", "vm", vm->id, "vcpu", v->index));
@@ -351,9 +279,7 @@ static enum rpc_retval run(struct rpc_call *call, const void *args)
 	}
 	if (!call_vcpu_idle(call, v))
 		return RPC_DONE;
-	if (vm->state == VM_CREATED)
-		vm_set_state(vm, VM_RUNNING);
-	vcpu_start(v, (enum run_mode)a->mode, a->has_default_read, a->default_read);
+	vcpu_run(v, (enum run_mode)a->mode, a->has_default_read, a->default_read);
 	if (!a->wait) {
 		rpc_reply(call, json_pack("{s:i, s:i, s:s}", "vm", vm->id, "vcpu", v->index,
 					  "state", "running"));
@@ -377,18 +303,15 @@ struct complete_args {
 static enum rpc_retval complete(struct rpc_call *call, const void *args)
 {
 	const struct complete_args *a = args;
-	struct reg_edit edits[HV_REG_COUNT];
-	struct hv_completion c = { .value = a->has_value ? a->value : UINT64_MAX,
-				   .inject_gp = a->inject_gp };
-	struct hv_reg_value rip = { .reg = HV_REG_RIP };
+	struct vcpu_reg_edit edits[HV_REG_COUNT];
+	uint32_t cpuid_result[4];
+	uint64_t rip;
 	json_t *regs = a->regs, *cpuid = a->cpuid;
 	struct vm *vm = call->vm;
 	struct vcpu *v = call->vcpu;
 	char err[128];
 	int r;
 
-	if (v->parked_exit.kind == HV_EXIT_CPUID)
-		memcpy(c.cpuid, v->parked_exit.cpuid.result, sizeof(c.cpuid));
 	if (cpuid) {
 		uint64_t w;
 
@@ -401,7 +324,7 @@ static enum rpc_retval complete(struct rpc_call *call, const void *args)
 				rpc_invalid_params(call, "cpuid is [eax, ebx, ecx, edx]");
 				return RPC_DONE;
 			}
-			c.cpuid[i] = (uint32_t)w;
+			cpuid_result[i] = (uint32_t)w;
 		}
 	}
 	if (regs && regs_parse(regs, edits, err, sizeof(err)) < 0) {
@@ -414,20 +337,14 @@ static enum rpc_retval complete(struct rpc_call *call, const void *args)
 					vm->id, vcpu_state_name(v->state));
 		return RPC_DONE;
 	}
-	pthread_mutex_lock(&v->lock);
-	r = hv_vcpu_complete(v->hv, &c);
-	/* regs after the completion: a given rip overrides the advanced one. */
-	if (r == 0 && regs)
-		r = regs_apply(v, edits);
-	if (r == 0)
-		r = hv_vcpu_get_regs(v->hv, &rip, 1);
-	pthread_mutex_unlock(&v->lock);
+	r = vcpu_complete(v, a->has_value ? a->value : UINT64_MAX, cpuid ? cpuid_result : NULL,
+			  a->inject_gp, regs ? edits : NULL, &rip);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vcpu_last_status(v->hv), "complete");
+		rpc_error_hv(call, r, vcpu_last_status(v), "complete");
 		return RPC_DONE;
 	}
 	rpc_reply(call, json_pack("{s:i, s:i, s:o}", "vm", vm->id, "vcpu", v->index, "rip",
-				  json_hex(rip.u64)));
+				  json_hex(rip)));
 	return RPC_DONE;
 }
 
@@ -451,7 +368,7 @@ static enum rpc_retval stop(struct rpc_call *call, const void *args)
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
 		return RPC_DONE;
 	}
-	vcpu_request(v, VCPU_REQ_STOP);
+	vcpu_stop(v);
 	return RPC_DEFERRED;
 }
 
@@ -469,17 +386,16 @@ static enum rpc_retval translate_gva(struct rpc_call *call, const void *args)
 	uint64_t gva = a->gva, gpa;
 	int r;
 
-	if (!(hv_caps(mshvd.hv) & HV_CAP_TRANSLATE_GVA)) {
+	/* Unsupported before busy: the answer does not depend on the vCPU's state. */
+	if (!vcpu_can_translate_gva()) {
 		rpc_error_hv(call, -EOPNOTSUPP, 0, "translate-gva");
 		return RPC_DONE;
 	}
 	if (!call_vcpu_idle(call, v))
 		return RPC_DONE;
-	pthread_mutex_lock(&v->lock);
-	r = hv_vcpu_translate_gva(v->hv, gva, mask, &gpa);
-	pthread_mutex_unlock(&v->lock);
+	r = vcpu_translate_gva(v, gva, mask, &gpa);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vcpu_last_status(v->hv), "translate-gva");
+		rpc_error_hv(call, r, vcpu_last_status(v), "translate-gva");
 		return RPC_DONE;
 	}
 	rpc_reply(call, json_pack("{s:o, s:o}", "gva", json_hex(gva), "gpa", json_hex(gpa)));

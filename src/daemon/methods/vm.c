@@ -183,18 +183,11 @@ static enum rpc_retval pause_vm(struct rpc_call *call, const void *args)
 		rpc_error_invalid_state(call, "paused", "vm %u is already paused", vm->id);
 		return RPC_DONE;
 	}
-	if (hv_caps(mshvd.hv) & HV_CAP_PAUSE) {
-		r = hv_vm_pause(vm->hv);
-		if (r < 0) {
-			rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "pause-vm");
-			return RPC_DONE;
-		}
+	r = vm_pause(vm);
+	if (r < 0) {
+		rpc_error_hv(call, r, vm_last_status(vm), "pause-vm");
+		return RPC_DONE;
 	}
-	vm->prev_state = vm->state;
-	vm_set_state(vm, VM_PAUSED);
-	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
-		if (vm->vcpus[i])
-			vcpu_request(vm->vcpus[i], VCPU_REQ_PAUSE);
 	/* Answered once no vCPU runs any more (each one reports "paused" or parks). */
 	if (waiter_add(vm, NULL, WAIT_PAUSE, call, 5000) < 0) {
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
@@ -216,17 +209,11 @@ static enum rpc_retval resume_vm(struct rpc_call *call, const void *args)
 					vm->id);
 		return RPC_DONE;
 	}
-	if (hv_caps(mshvd.hv) & HV_CAP_PAUSE) {
-		r = hv_vm_resume(vm->hv);
-		if (r < 0) {
-			rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "resume-vm");
-			return RPC_DONE;
-		}
+	r = vm_resume(vm);
+	if (r < 0) {
+		rpc_error_hv(call, r, vm_last_status(vm), "resume-vm");
+		return RPC_DONE;
 	}
-	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
-		if (vm->vcpus[i])
-			vcpu_clear_request(vm->vcpus[i], VCPU_REQ_PAUSE);
-	vm_set_state(vm, vm->prev_state == VM_PAUSED ? VM_RUNNING : vm->prev_state);
 	rpc_reply(call, json_pack("{s:i, s:s}", "vm", vm->id, "state", vm_state_name(vm->state)));
 	return RPC_DONE;
 }
