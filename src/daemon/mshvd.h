@@ -449,6 +449,13 @@ struct vm_eventfd {
 };
 TAILQ_HEAD(vm_eventfd_list, vm_eventfd);
 
+/* vm->exit_counts: one per enum hv_exit_kind, then the "stopped" parks (an interrupted run
+ * that answered a stop; HV_EXIT_INTERRUPTED itself is never counted). */
+enum {
+	VM_EXIT_COUNT_STOPPED = HV_EXIT_UNKNOWN + 1,
+	VM_EXIT_COUNTS,
+};
+
 struct vm {
 	unsigned id;
 	char *name;
@@ -464,7 +471,7 @@ struct vm {
 	uint64_t mem_total;
 	struct vcpu **vcpus;		/* [limits.max_vcpus] */
 	unsigned nvcpus;
-	uint64_t exit_counts[HV_EXIT_UNKNOWN + 2];	/* by hv_exit_kind, + stopped */
+	uint64_t exit_counts[VM_EXIT_COUNTS];	/* by enum hv_exit_kind, + stopped */
 	struct waiter_list waiters;
 	struct vm_eventfd_list eventfds;
 	unsigned neventfds;
@@ -621,9 +628,11 @@ extern const char *const event_kind_names[EV__COUNT + 1];
 const char *event_kind_name(enum event_kind k);
 int event_kind_from_name(const char *name, enum event_kind *ret);
 uint64_t events_last_seq(void);
-/* Publish an event: params (stolen) get seq, time, kind, vm (and vcpu when >= 0).  Returns a
- * borrowed reference to the params stored in the ring (valid until the end of this loop turn). */
-json_t *event_publish(enum event_kind kind, const struct vm *vm, int vcpu, json_t *params);
+/* Publish an event: params (stolen) get seq, time, kind, vm (and vcpu when >= 0). */
+void event_publish(enum event_kind kind, const struct vm *vm, int vcpu, json_t *params);
+/* The same, returning a new reference to the published event: the ring's own may be evicted
+ * by the next publish. */
+json_t *event_publish_ref(enum event_kind kind, const struct vm *vm, int vcpu, json_t *params);
 int subscription_add(struct client *c, struct vm *vm, unsigned kinds_mask, unsigned *ret_id);
 int subscription_remove(struct client *c, unsigned id);
 /* Replay ring events with seq > since to subscription id (events-lost first if needed). */

@@ -478,7 +478,8 @@ void vm_destroy(struct vm *vm, const char *why)
 		return;
 	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\": destroying (%s)", vm->id,
 		 vm->name, why);
-	vm->state = VM_DESTROYING;
+	/* vm-state destroying, as the schema lists, before the VM leaves `vms`. */
+	vm_set_state(vm, VM_DESTROYING);
 	TAILQ_REMOVE(&vms, vm, entry);
 	TAILQ_INSERT_TAIL(&dying_vms, vm, entry);
 	nvms--;

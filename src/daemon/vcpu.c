@@ -580,13 +580,17 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 		bool stopped = m->exit.kind == HV_EXIT_INTERRUPTED;
 
 		v->exits++;
-		vm->exit_counts[stopped ? HV_EXIT_UNKNOWN + 1 : m->exit.kind]++;
+		vm->exit_counts[stopped ? VM_EXIT_COUNT_STOPPED : m->exit.kind]++;
 		exit = exit_to_json(&m->exit, stopped, m->completed, m->completed_value);
-		ev = event_publish(EV_EXIT, vm, (int)v->index, json_pack("{s:o}", "exit", exit));
-		if (!m->parks)
+		ev = event_publish_ref(EV_EXIT, vm, (int)v->index, json_pack("{s:o}", "exit", exit));
+		if (!m->parks) {
+			json_decref(ev);
 			break;
+		}
+		/* v->last_exit holds ev (stolen) across the publishes below, which may evict it
+		 * from the ring. */
 		json_decref(v->last_exit);
-		v->last_exit = json_incref(ev);
+		v->last_exit = ev;
 		v->parked_exit = m->exit;
 		vcpu_set_state(v, VCPU_PARKED);
 		if (m->exit.kind == HV_EXIT_SHUTDOWN)
@@ -601,9 +605,9 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 		exit = json_pack("{s:s, s:o, s:i, s:o, s:s}", "type", "unknown", "code", json_hex(0),
 				 "errno", -m->err, "hv_status", json_hex(m->hv_status), "error",
 				 strerror(-m->err));
-		ev = event_publish(EV_EXIT, vm, (int)v->index, json_pack("{s:o}", "exit", exit));
+		ev = event_publish_ref(EV_EXIT, vm, (int)v->index, json_pack("{s:o}", "exit", exit));
 		json_decref(v->last_exit);
-		v->last_exit = json_incref(ev);
+		v->last_exit = ev;
 		memset(&v->parked_exit, 0, sizeof(v->parked_exit));
 		v->parked_exit.kind = HV_EXIT_UNKNOWN;
 		vcpu_set_state(v, VCPU_PARKED);

@@ -267,7 +267,7 @@ enum hv_exit_kind {
 	HV_EXIT_MSR,
 	HV_EXIT_EXCEPTION,
 	HV_EXIT_INTERRUPTED,	/* hv_vcpu_kick() or a signal; nothing to complete */
-	HV_EXIT_UNKNOWN,	/* anything else: raw code kept */
+	HV_EXIT_UNKNOWN,	/* anything else: raw code kept; the last kind (mshvd sizes counters on it) */
 };
 
 const char *hv_exit_kind_name(enum hv_exit_kind kind);	/* "io", "mmio", "halt", ... */

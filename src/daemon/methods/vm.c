@@ -159,7 +159,7 @@ static enum rpc_retval vm_info(struct rpc_call *call, const void *args)
 			json_object_set_new(exits, hv_exit_kind_name(k),
 					    json_integer((json_int_t)vm->exit_counts[k]));
 	json_object_set_new(exits, "stopped",
-			    json_integer((json_int_t)vm->exit_counts[HV_EXIT_UNKNOWN + 1]));
+			    json_integer((json_int_t)vm->exit_counts[VM_EXIT_COUNT_STOPPED]));
 	json_object_set_new(info, "options", json_pack("{s:b, s:b, s:b}", "lapic", vm->opts.lapic,
 						       "x2apic", vm->opts.x2apic, "irqchip",
 						       vm->opts.irqchip));
