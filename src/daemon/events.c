@@ -117,7 +117,7 @@ void event_send_lost(struct client *c, uint64_t from, uint64_t to)
 	json_decref(msg);
 }
 
-json_t *event_publish(enum event_kind kind, const struct vm *vm, int vcpu, json_t *params)
+json_t *event_publish_ref(enum event_kind kind, const struct vm *vm, int vcpu, json_t *params)
 {
 	struct ring_entry *e;
 	struct client *c;
@@ -164,7 +164,12 @@ json_t *event_publish(enum event_kind kind, const struct vm *vm, int vcpu, json_
 	/* VMs and vCPUs come and go with these events: the service status follows them. */
 	if (kind == EV_VM_STATE || kind == EV_VCPU_STATE)
 		systemd_status_changed();
-	return ev;
+	return json_incref(ev);
+}
+
+void event_publish(enum event_kind kind, const struct vm *vm, int vcpu, json_t *params)
+{
+	json_decref(event_publish_ref(kind, vm, vcpu, params));
 }
 
 int subscription_add(struct client *c, struct vm *vm, unsigned kinds_mask, unsigned *ret_id)

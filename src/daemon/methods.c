@@ -121,32 +121,3 @@ json_t *methods_to_json(void)
 	}
 	return all;
 }
-
-bool param_u64(json_t *params, const char *name, uint64_t *ret)
-{
-	json_t *v = json_object_get(params, name);
-
-	return v && json_to_u64(v, ret) == 0;
-}
-
-bool param_uint(json_t *params, const char *name, unsigned *ret)
-{
-	json_t *v = json_object_get(params, name);
-
-	if (!json_is_integer(v))
-		return false;
-	*ret = (unsigned)json_integer_value(v);
-	return true;
-}
-
-bool param_bool(json_t *params, const char *name, bool def)
-{
-	json_t *v = json_object_get(params, name);
-
-	return json_is_boolean(v) ? json_is_true(v) : def;
-}
-
-const char *param_string(json_t *params, const char *name)
-{
-	return json_string_value(json_object_get(params, name));
-}

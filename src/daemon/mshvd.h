@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -85,9 +86,11 @@ struct rpc_batch;
 struct method;
 
 /*
- * One request being served.  A handler either finishes it at once (rpc_reply/rpc_error) or
- * keeps it (return RPC_DEFERRED) and finishes it later from the loop.  If the client goes away
- * meanwhile, call->client becomes NULL and finishing it only frees it.
+ * One request being served.  A handler either finishes it at once (rpc_reply/rpc_error) and
+ * returns RPC_DONE, or keeps it and returns RPC_DEFERRED: the dispatcher then links it to its
+ * client (rpc.c), so that a disconnect detaches it and finishing it later only frees it.  A
+ * handler that returns RPC_DONE without finishing the call gets it finished with
+ * internal-error by the dispatcher: a call is never kept without being linked.
  */
 struct rpc_call {
 	struct client *client;		/* NULL once the client has gone */
@@ -100,6 +103,7 @@ struct rpc_call {
 	struct vcpu *vcpu;		/* TARGET_VCPU */
 	TAILQ_ENTRY(rpc_call) entry;	/* client->calls while deferred */
 	bool deferred;
+	bool *finished;			/* set by rpc_finish() while the handler runs */
 	/* Called once after the reply was queued (subscribe uses it to replay events). */
 	void (*after_reply)(struct rpc_call *call, void *arg);
 	void *after_arg;
@@ -109,8 +113,11 @@ struct rpc_call {
 };
 TAILQ_HEAD(rpc_call_list, rpc_call);
 
-#define RPC_DONE	0
-#define RPC_DEFERRED	1
+/* What a handler did with its call (tmux's enum cmd_retval); the dispatcher acts on it. */
+enum rpc_retval {
+	RPC_DONE,	/* finished (rpc_reply or an rpc_error*) */
+	RPC_DEFERRED,	/* kept: a waiter or callback finishes it from the loop later */
+};
 
 /* Finish a call with a result (stolen reference).  Frees the call. */
 void rpc_reply(struct rpc_call *call, json_t *result);
@@ -134,8 +141,6 @@ void rpc_error_hv(struct rpc_call *call, int err, uint32_t hv_status, const char
 /* Resolve call->vm from ref as the caller may see it; else finish the call with no-such-vm
  * (identical for missing and foreign VMs) and return -ENOENT. */
 int rpc_resolve_vm(struct rpc_call *call, const json_t *ref);
-/* Mark a call as answered later; it is linked to its client so a disconnect detaches it. */
-void rpc_defer(struct rpc_call *call);
 
 /* Handle one request line from client c (loop thread).  Returns false when the client must be
  * closed after its output is flushed. */
@@ -172,12 +177,42 @@ enum param_type {
 	PT_ARRAY,
 };
 
+/*
+ * One parameter of a row (systemd's JSON dispatch tables are the model): the dispatcher checks
+ * it and decodes it once into the row's args struct at offset, as
+ *   PT_VM      const json_t *  (only where it is not the row's target: subscribe's filter)
+ *   PT_UINT    unsigned        PT_U64  uint64_t        PT_BOOL  bool
+ *   PT_STRING  const char *    PT_ENUM unsigned, the index in values
+ *   PT_ENUMS   unsigned, a mask of the indexes in values (at most 32)
+ *   PT_STRINGS, PT_OBJECT, PT_ARRAY  json_t *
+ * Pointers are borrowed from the request: valid while the handler runs.  An absent optional
+ * param leaves its field zero; has (when not 0) is 1 + the offset of a bool set when present.
+ * The row's target params (vm, vcpu) have no field: the dispatcher resolves them.
+ */
 struct param_spec {
 	const char *name;
 	enum param_type type;
 	bool required;
 	const char *const *values;	/* PT_ENUM, PT_ENUMS: NULL-terminated */
+	size_t offset;			/* PARAM_NO_FIELD: not decoded */
+	size_t has;
 };
+
+#define PARAM_NO_FIELD	SIZE_MAX
+/* The row's target (params.vm, params.vcpu): resolved into call->vm / call->vcpu. */
+#define PARAM_TARGET(n, t) \
+	{ .name = (n), .type = (t), .required = true, .offset = PARAM_NO_FIELD }
+#define PARAM(n, t, req, st, f) \
+	{ .name = (n), .type = (t), .required = (req), .offset = offsetof(st, f) }
+#define PARAM_VALUES(n, t, req, vals, st, f) \
+	{ .name = (n), .type = (t), .required = (req), .values = (vals), .offset = offsetof(st, f) }
+/* An optional param whose absence matters: hf says whether it was given. */
+#define PARAM_HAS(n, t, st, f, hf) \
+	{ .name = (n), .type = (t), .offset = offsetof(st, f), .has = offsetof(st, hf) + 1 }
+#define PARAM_VALUES_HAS(n, t, vals, st, f, hf) \
+	{ .name = (n), .type = (t), .values = (vals), .offset = offsetof(st, f), \
+	  .has = offsetof(st, hf) + 1 }
+#define PARAM_END	{ .name = NULL }
 
 /* What a method acts on, resolved by the dispatcher (rpc.c) before the handler runs: the VM
  * of params.vm as the caller may see it (else no-such-vm, identical for missing and foreign
@@ -191,10 +226,13 @@ enum target {
 
 struct method {
 	const char *name;
-	int (*handler)(struct rpc_call *call, json_t *params);	/* params: borrowed */
+	/* Runs once the dispatcher checked permission, resolved the target and decoded params
+	 * into args (a struct of args_size bytes, borrowed for the call of the handler). */
+	enum rpc_retval (*handler)(struct rpc_call *call, const void *args);
 	enum perm perm;
 	enum target target;
-	const struct param_spec *params;	/* terminated by a NULL name */
+	const struct param_spec *params;	/* terminated by PARAM_END */
+	size_t args_size;
 	const char *summary;
 };
 
@@ -205,11 +243,6 @@ const char *param_type_name(enum param_type t);
 /* New reference: the table as JSON (for --print-methods and the schema checks). */
 json_t *methods_to_json(void);
 
-/* Param accessors for handlers; the params were already type-checked against the spec. */
-bool param_u64(json_t *params, const char *name, uint64_t *ret);
-bool param_uint(json_t *params, const char *name, unsigned *ret);
-bool param_bool(json_t *params, const char *name, bool def);
-const char *param_string(json_t *params, const char *name);
 
 extern const struct method method_daemon_info, method_create_vm, method_destroy_vm,
 	method_list_vms, method_vm_info, method_pause_vm, method_resume_vm, method_map_memory,
@@ -416,6 +449,13 @@ struct vm_eventfd {
 };
 TAILQ_HEAD(vm_eventfd_list, vm_eventfd);
 
+/* vm->exit_counts: one per enum hv_exit_kind, then the "stopped" parks (an interrupted run
+ * that answered a stop; HV_EXIT_INTERRUPTED itself is never counted). */
+enum {
+	VM_EXIT_COUNT_STOPPED = HV_EXIT_UNKNOWN + 1,
+	VM_EXIT_COUNTS,
+};
+
 struct vm {
 	unsigned id;
 	char *name;
@@ -431,7 +471,7 @@ struct vm {
 	uint64_t mem_total;
 	struct vcpu **vcpus;		/* [limits.max_vcpus] */
 	unsigned nvcpus;
-	uint64_t exit_counts[HV_EXIT_UNKNOWN + 2];	/* by hv_exit_kind, + stopped */
+	uint64_t exit_counts[VM_EXIT_COUNTS];	/* by enum hv_exit_kind, + stopped */
 	struct waiter_list waiters;
 	struct vm_eventfd_list eventfds;
 	unsigned neventfds;
@@ -459,6 +499,17 @@ void vm_destroy(struct vm *vm, const char *why);
 /* MSG_VM_GONE arrived: join the reaper, publish "destroyed", free the VM. */
 void vm_gone(struct vm *vm);
 void vm_set_state(struct vm *vm, enum vm_state s);
+/* The partition operations (partition.c owns the hv_vm_* calls).  Raw status of the last
+ * failed one: vm_last_status(). */
+uint32_t vm_last_status(const struct vm *vm);
+/* Pause the partition (where the backend can) and ask every vCPU to pause; the vCPUs report
+ * "paused" (or park) later.  -EALREADY when paused. */
+int vm_pause(struct vm *vm);
+/* Resume a paused VM and its vCPUs; it returns to its state before the pause.  -EINVAL unless
+ * paused. */
+int vm_resume(struct vm *vm);
+/* Inject an interrupt.  Thread: loop (the backend allows it while vCPUs run). */
+int vm_assert_interrupt(struct vm *vm, const struct hv_interrupt *irq);
 json_t *vm_summary(const struct vm *vm);		/* new ref */
 void vm_client_gone(struct client *c);
 uint64_t vm_count_vcpus(void);
@@ -480,6 +531,8 @@ const char *vm_irqchip_option(void);
 bool vm_gsi_routed(const struct vm *vm, uint32_t gsi);
 struct vm_eventfd *vm_eventfd_find(struct vm *vm, enum vm_eventfd_kind kind, unsigned id);
 struct vm_eventfd *vm_irqfd_by_gsi(struct vm *vm, uint32_t gsi);
+/* Signal irqfd e (trigger-irq) and count it.  Negative errno from write(). */
+int vm_irqfd_trigger(struct vm_eventfd *e);
 /* Create, register and (ioevent) watch an eventfd; e is a template with the kind and its
  * fields.  On success *ret is linked to vm.  Negative errno from eventfd() or the hypervisor. */
 int vm_eventfd_add(struct vm *vm, const struct vm_eventfd *e, struct vm_eventfd **ret);
@@ -498,6 +551,41 @@ json_t *vm_eventfds_json(const struct vm *vm);	/* new ref */
 /* Replace the MSI table; the hypervisor first, then the copy.  routes is copied. */
 int vm_set_msi_routes(struct vm *vm, const struct hv_msi_route *routes, unsigned n);
 
+/* A register write of set-regs or complete: whole registers, or some fields of a segment or
+ * table register merged with its current value.  Indexed by enum hv_reg. */
+enum { REG_F_BASE = 1, REG_F_LIMIT = 2, REG_F_SELECTOR = 4, REG_F_ATTRIBUTES = 8 };
+struct vcpu_reg_edit {
+	bool set;
+	unsigned fields;	/* segments and tables: which REG_F_* were given */
+	struct hv_reg_value v;
+};
+
+/*
+ * The vCPU operations of the loop thread (vcpu.c owns the protocol: lock, request bits, go
+ * flag, hv_vcpu_* calls).  Register access, complete and translate need the vCPU idle (created
+ * or parked; complete: parked) and return -EBUSY otherwise; other errors are the backend's,
+ * with vcpu_last_status() for its raw status.
+ */
+/* Create vCPU index of vm with its (parked) thread, register it, publish vcpu-state created.
+ * -ERANGE past max-vcpus, -EEXIST when it exists, else the backend's error. */
+int vcpu_create(struct vm *vm, unsigned index, struct vcpu **ret);
+bool vcpu_idle(const struct vcpu *v);
+uint32_t vcpu_last_status(const struct vcpu *v);
+int vcpu_get_regs(struct vcpu *v, struct hv_reg_value *regs, unsigned n);
+/* edits[HV_REG_COUNT]. */
+int vcpu_set_regs(struct vcpu *v, const struct vcpu_reg_edit *edits);
+/* Complete the parked exit with value (reads), cpuid (NULL: the exit's own result) or a #GP,
+ * then apply edits (NULL: none; a given rip overrides the advanced one); *ret_rip: the rip. */
+int vcpu_complete(struct vcpu *v, uint64_t value, const uint32_t *cpuid, bool inject_gp,
+		  const struct vcpu_reg_edit *edits, uint64_t *ret_rip);
+bool vcpu_can_translate_gva(void);
+/* -EOPNOTSUPP without the capability (checked first). */
+int vcpu_translate_gva(struct vcpu *v, uint64_t gva, unsigned access, uint64_t *ret_gpa);
+/* Start an idle vCPU (its VM becomes running if it was created). */
+int vcpu_run(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read);
+/* Ask a running or paused vCPU to park (exit "stopped"); false when it is idle already. */
+bool vcpu_stop(struct vcpu *v);
+
 int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret);
 /* Teardown-thread side: stop and join the thread, free the hv vCPU. Thread: reaper. */
 void vcpu_reap(struct vcpu *v);
@@ -513,7 +601,9 @@ void vcpu_handle_msg(const struct vcpu_msg *m);
 /* Build the "exit" object (new ref) of an exit. */
 json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value);
 
-/* Waiters: deferred calls finished by a later vCPU state change (run wait, stop, pause-vm). */
+/* Waiters: deferred calls finished by a later vCPU state change (run wait, stop, pause-vm).
+ * waiter_add() only keeps the call: its handler returns RPC_DEFERRED and the dispatcher links it
+ * to its client. */
 enum waiter_kind { WAIT_PARK, WAIT_PAUSE };
 int waiter_add(struct vm *vm, struct vcpu *v, enum waiter_kind kind, struct rpc_call *call,
 	       unsigned timeout_ms);
@@ -538,9 +628,11 @@ extern const char *const event_kind_names[EV__COUNT + 1];
 const char *event_kind_name(enum event_kind k);
 int event_kind_from_name(const char *name, enum event_kind *ret);
 uint64_t events_last_seq(void);
-/* Publish an event: params (stolen) get seq, time, kind, vm (and vcpu when >= 0).  Returns a
- * borrowed reference to the params stored in the ring (valid until the end of this loop turn). */
-json_t *event_publish(enum event_kind kind, const struct vm *vm, int vcpu, json_t *params);
+/* Publish an event: params (stolen) get seq, time, kind, vm (and vcpu when >= 0). */
+void event_publish(enum event_kind kind, const struct vm *vm, int vcpu, json_t *params);
+/* The same, returning a new reference to the published event: the ring's own may be evicted
+ * by the next publish. */
+json_t *event_publish_ref(enum event_kind kind, const struct vm *vm, int vcpu, json_t *params);
 int subscription_add(struct client *c, struct vm *vm, unsigned kinds_mask, unsigned *ret_id);
 int subscription_remove(struct client *c, unsigned id);
 /* Replay ring events with seq > since to subscription id (events-lost first if needed). */

@@ -188,6 +188,53 @@ json_t *vm_summary(const struct vm *vm)
 			 vm->autodestroy);
 }
 
+uint32_t vm_last_status(const struct vm *vm)
+{
+	return vm->hv ? hv_vm_last_status(vm->hv) : 0;
+}
+
+int vm_pause(struct vm *vm)
+{
+	int r;
+
+	if (vm->state == VM_PAUSED)
+		return -EALREADY;
+	if (hv_caps(mshvd.hv) & HV_CAP_PAUSE) {
+		r = hv_vm_pause(vm->hv);
+		if (r < 0)
+			return r;
+	}
+	vm->prev_state = vm->state;
+	vm_set_state(vm, VM_PAUSED);
+	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
+		if (vm->vcpus[i])
+			vcpu_request(vm->vcpus[i], VCPU_REQ_PAUSE);
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	int r;
+
+	if (vm->state != VM_PAUSED)
+		return -EINVAL;
+	if (hv_caps(mshvd.hv) & HV_CAP_PAUSE) {
+		r = hv_vm_resume(vm->hv);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
+		if (vm->vcpus[i])
+			vcpu_clear_request(vm->vcpus[i], VCPU_REQ_PAUSE);
+	vm_set_state(vm, vm->prev_state == VM_PAUSED ? VM_RUNNING : vm->prev_state);
+	return 0;
+}
+
+int vm_assert_interrupt(struct vm *vm, const struct hv_interrupt *irq)
+{
+	return hv_vm_assert_interrupt(vm->hv, irq);
+}
+
 /* ---- memory --------------------------------------------------------------------------------- */
 
 int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, unsigned flags)
@@ -343,7 +390,6 @@ int waiter_add(struct vm *vm, struct vcpu *v, enum waiter_kind kind, struct rpc_
 		}
 	}
 	TAILQ_INSERT_TAIL(&vm->waiters, w, entry);
-	rpc_defer(call);
 	return 0;
 }
 
@@ -432,7 +478,8 @@ void vm_destroy(struct vm *vm, const char *why)
 		return;
 	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\": destroying (%s)", vm->id,
 		 vm->name, why);
-	vm->state = VM_DESTROYING;
+	/* vm-state destroying, as the schema lists, before the VM leaves `vms`. */
+	vm_set_state(vm, VM_DESTROYING);
 	TAILQ_REMOVE(&vms, vm, entry);
 	TAILQ_INSERT_TAIL(&dying_vms, vm, entry);
 	nvms--;

@@ -40,6 +40,8 @@ static void rpc_finish(struct rpc_call *call, json_t *msg)
 {
 	struct client *c = call->client;
 
+	if (call->finished)
+		*call->finished = true;
 	if (call->deferred && c) {
 		TAILQ_REMOVE(&c->calls, call, entry);
 		client_call_done(c);
@@ -187,7 +189,8 @@ static int resolve_target(struct rpc_call *call, json_t *params)
 	return -ENOENT;
 }
 
-void rpc_defer(struct rpc_call *call)
+/* The handler kept the call: link it to its client so a disconnect detaches it. */
+static void rpc_defer(struct rpc_call *call)
 {
 	call->deferred = true;
 	if (call->client) {
@@ -339,6 +342,90 @@ static bool params_check(const struct method *m, json_t *params, char *err, size
 	return true;
 }
 
+static unsigned value_index(const char *const *values, const char *s)
+{
+	unsigned i;
+
+	for (i = 0; values[i]; i++)
+		if (strcmp(values[i], s) == 0)
+			break;
+	return i;
+}
+
+/* Decode the checked params into args, once, as the spec says (see struct param_spec). */
+static void params_decode(const struct method *m, json_t *params, void *args)
+{
+	for (const struct param_spec *p = m->params; p && p->name; p++) {
+		json_t *v = json_object_get(params, p->name), *e;
+		unsigned mask = 0;
+		char *field;
+		size_t i;
+
+		if (!v || p->offset == PARAM_NO_FIELD)
+			continue;
+		field = (char *)args + p->offset;
+		if (p->has)
+			*(bool *)((char *)args + p->has - 1) = true;
+		switch (p->type) {
+		case PT_VM:
+			*(const json_t **)field = v;
+			break;
+		case PT_UINT:
+			*(unsigned *)field = (unsigned)json_integer_value(v);
+			break;
+		case PT_U64:
+			json_to_u64(v, (uint64_t *)field);
+			break;
+		case PT_BOOL:
+			*(bool *)field = json_is_true(v);
+			break;
+		case PT_STRING:
+			*(const char **)field = json_string_value(v);
+			break;
+		case PT_ENUM:
+			*(unsigned *)field = value_index(p->values, json_string_value(v));
+			break;
+		case PT_ENUMS:
+			json_array_foreach(v, i, e)
+				mask |= 1u << value_index(p->values, json_string_value(e));
+			*(unsigned *)field = mask;
+			break;
+		case PT_STRINGS:
+		case PT_OBJECT:
+		case PT_ARRAY:
+			*(json_t **)field = v;
+			break;
+		}
+	}
+}
+
+/* Run the row's handler and act on its answer: a kept call is linked to its client; one
+ * neither finished nor kept is finished here, so no call outlives its handler unlinked. */
+static void run_handler(struct rpc_call *call, json_t *params)
+{
+	const struct method *m = call->method;
+	bool finished = false;
+	enum rpc_retval r;
+	void *args = NULL;
+
+	if (m->args_size && !(args = calloc(1, m->args_size))) {
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
+		return;
+	}
+	params_decode(m, params, args);
+	call->finished = &finished;
+	r = m->handler(call, args);
+	free(args);
+	if (finished)
+		return;		/* a deferred call may be answered before its handler returns */
+	call->finished = NULL;
+	if (r == RPC_DEFERRED)
+		rpc_defer(call);
+	else
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
+			  "%s returned without answering", m->name);
+}
+
 /* ---- dispatch ------------------------------------------------------------------------------- */
 
 /* Queue (or collect into the batch) an error; data is stolen and may be NULL. */
@@ -486,7 +573,7 @@ static void dispatch(struct client *c, json_t *req, struct rpc_batch *batch)
 		/* Permission: PERM_OWNER rows are reachable only through a resolved target, which
 		 * the caller may see (its owner or root); the rest are read-only or admin. */
 		log_debug("client %u: %s", c->id, m->name);
-		m->handler(call, params);
+		run_handler(call, params);
 	}
 	json_decref(params);
 }

@@ -16,7 +16,8 @@
  *    when its own view (v->state) is CREATED or PARKED, and sets v->state = RUNNING at once.
  *  - While v->state is CREATED or PARKED the thread is waiting or about to wait and never
  *    touches v->hv, so the loop may call hv_vcpu_get/set_regs, complete and translate under
- *    v->lock.  The loop only learns of a park from the thread's message, so it never acts
+ *    v->lock (hv.h's "Thread: parked"): vcpu_get_regs(), vcpu_set_regs(), vcpu_complete()
+ *    and vcpu_translate_gva() below, which refuse with -EBUSY otherwise.  The loop only learns of a park from the thread's message, so it never acts
  *    on a vCPU that still runs.
  *  - Stop/pause/exit are atomic request bits plus hv_vcpu_kick() (sticky until a run
  *    returns) plus a broadcast for a thread that waits.
@@ -315,6 +316,186 @@ void vcpu_start(struct vcpu *v, enum run_mode mode, bool has_default_read, uint6
 	vcpu_set_state(v, VCPU_RUNNING);
 }
 
+/* ---- operations of the loop thread (the methods call these, never hv_vcpu_* or the lock) ---- */
+
+int vcpu_create(struct vm *vm, unsigned index, struct vcpu **ret)
+{
+	struct vcpu *v;
+	int r;
+
+	if (index >= mshvd.limits.max_vcpus)
+		return -ERANGE;
+	if (vm->vcpus[index])
+		return -EEXIST;
+	r = vcpu_new(vm, index, &v);
+	if (r < 0)
+		return r;
+	vm->vcpus[index] = v;
+	vm->nvcpus++;
+	/* Its thread has not run yet: the bit is seen before the first run. */
+	if (vm->state == VM_PAUSED)
+		atomic_fetch_or(&v->requests, VCPU_REQ_PAUSE);
+	log_full(LOG_LVL_DEBUG, vm->id, (int)index, NULL, 0, "vm %u vcpu %u created", vm->id,
+		 index);
+	event_publish(EV_VCPU_STATE, vm, (int)index, json_pack("{s:s}", "state", "created"));
+	*ret = v;
+	return 0;
+}
+
+bool vcpu_idle(const struct vcpu *v)
+{
+	return v->state == VCPU_CREATED || v->state == VCPU_PARKED;
+}
+
+uint32_t vcpu_last_status(const struct vcpu *v)
+{
+	return v->hv ? hv_vcpu_last_status(v->hv) : 0;
+}
+
+int vcpu_get_regs(struct vcpu *v, struct hv_reg_value *regs, unsigned n)
+{
+	int r;
+
+	if (!vcpu_idle(v))
+		return -EBUSY;
+	if (!n)
+		return 0;
+	pthread_mutex_lock(&v->lock);
+	r = hv_vcpu_get_regs(v->hv, regs, n);
+	pthread_mutex_unlock(&v->lock);
+	return r;
+}
+
+/* Write parsed edits; partial segments/tables are merged with the current value.  Call
+ * with v->lock held and the vCPU idle.  Returns 0 or a negative errno. */
+static int regs_apply(struct vcpu *v, const struct vcpu_reg_edit *edits)
+{
+	struct hv_reg_value cur[HV_REG_COUNT], out[HV_REG_COUNT];
+	unsigned ncur = 0, nout = 0;
+	int r;
+
+	for (unsigned i = 0; i < HV_REG_COUNT; i++) {
+		enum hv_reg_kind kind = hv_reg_kind(i);
+		unsigned all = kind == HV_REG_KIND_SEGMENT ? 15 : 3;
+
+		if (edits[i].set && kind != HV_REG_KIND_U64 && edits[i].fields != all)
+			cur[ncur++].reg = i;
+	}
+	if (ncur) {
+		r = hv_vcpu_get_regs(v->hv, cur, ncur);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned i = 0, k = 0; i < HV_REG_COUNT; i++) {
+		const struct vcpu_reg_edit *e = &edits[i];
+		struct hv_reg_value *o;
+
+		if (!e->set)
+			continue;
+		o = &out[nout++];
+		*o = e->v;
+		if (k < ncur && cur[k].reg == (enum hv_reg)i) {
+			const struct hv_reg_value *c = &cur[k++];
+			bool seg = hv_reg_kind(i) == HV_REG_KIND_SEGMENT;
+
+			if (seg) {
+				o->seg = c->seg;
+				if (e->fields & REG_F_BASE)
+					o->seg.base = e->v.seg.base;
+				if (e->fields & REG_F_LIMIT)
+					o->seg.limit = e->v.seg.limit;
+				if (e->fields & REG_F_SELECTOR)
+					o->seg.selector = e->v.seg.selector;
+				if (e->fields & REG_F_ATTRIBUTES)
+					o->seg.attributes = e->v.seg.attributes;
+			} else {
+				o->table = c->table;
+				if (e->fields & REG_F_BASE)
+					o->table.base = e->v.table.base;
+				if (e->fields & REG_F_LIMIT)
+					o->table.limit = e->v.table.limit;
+			}
+		}
+	}
+	return nout ? hv_vcpu_set_regs(v->hv, out, nout) : 0;
+}
+
+int vcpu_set_regs(struct vcpu *v, const struct vcpu_reg_edit *edits)
+{
+	int r;
+
+	if (!vcpu_idle(v))
+		return -EBUSY;
+	pthread_mutex_lock(&v->lock);
+	r = regs_apply(v, edits);
+	pthread_mutex_unlock(&v->lock);
+	return r;
+}
+
+int vcpu_complete(struct vcpu *v, uint64_t value, const uint32_t *cpuid, bool inject_gp,
+		  const struct vcpu_reg_edit *edits, uint64_t *ret_rip)
+{
+	struct hv_completion c = { .value = value, .inject_gp = inject_gp };
+	struct hv_reg_value rip = { .reg = HV_REG_RIP };
+	int r;
+
+	if (v->state != VCPU_PARKED)
+		return -EBUSY;
+	if (cpuid)
+		memcpy(c.cpuid, cpuid, sizeof(c.cpuid));
+	else if (v->parked_exit.kind == HV_EXIT_CPUID)
+		memcpy(c.cpuid, v->parked_exit.cpuid.result, sizeof(c.cpuid));
+	pthread_mutex_lock(&v->lock);
+	r = hv_vcpu_complete(v->hv, &c);
+	/* regs after the completion: a given rip overrides the advanced one. */
+	if (r == 0 && edits)
+		r = regs_apply(v, edits);
+	if (r == 0)
+		r = hv_vcpu_get_regs(v->hv, &rip, 1);
+	pthread_mutex_unlock(&v->lock);
+	if (r < 0)
+		return r;
+	*ret_rip = rip.u64;
+	return 0;
+}
+
+bool vcpu_can_translate_gva(void)
+{
+	return hv_caps(mshvd.hv) & HV_CAP_TRANSLATE_GVA;
+}
+
+int vcpu_translate_gva(struct vcpu *v, uint64_t gva, unsigned access, uint64_t *ret_gpa)
+{
+	int r;
+
+	if (!vcpu_can_translate_gva())
+		return -EOPNOTSUPP;
+	if (!vcpu_idle(v))
+		return -EBUSY;
+	pthread_mutex_lock(&v->lock);
+	r = hv_vcpu_translate_gva(v->hv, gva, access, ret_gpa);
+	pthread_mutex_unlock(&v->lock);
+	return r;
+}
+
+int vcpu_run(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read)
+{
+	if (!vcpu_idle(v))
+		return -EBUSY;
+	if (v->vm->state == VM_CREATED)
+		vm_set_state(v->vm, VM_RUNNING);
+	vcpu_start(v, mode, has_default_read, default_read);
+	return 0;
+}
+
+bool vcpu_stop(struct vcpu *v)
+{
+	if (vcpu_idle(v))
+		return false;
+	vcpu_request(v, VCPU_REQ_STOP);
+	return true;
+}
+
 json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value)
 {
 	json_t *j = json_object();
@@ -399,13 +580,17 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 		bool stopped = m->exit.kind == HV_EXIT_INTERRUPTED;
 
 		v->exits++;
-		vm->exit_counts[stopped ? HV_EXIT_UNKNOWN + 1 : m->exit.kind]++;
+		vm->exit_counts[stopped ? VM_EXIT_COUNT_STOPPED : m->exit.kind]++;
 		exit = exit_to_json(&m->exit, stopped, m->completed, m->completed_value);
-		ev = event_publish(EV_EXIT, vm, (int)v->index, json_pack("{s:o}", "exit", exit));
-		if (!m->parks)
+		ev = event_publish_ref(EV_EXIT, vm, (int)v->index, json_pack("{s:o}", "exit", exit));
+		if (!m->parks) {
+			json_decref(ev);
 			break;
+		}
+		/* v->last_exit holds ev (stolen) across the publishes below, which may evict it
+		 * from the ring. */
 		json_decref(v->last_exit);
-		v->last_exit = json_incref(ev);
+		v->last_exit = ev;
 		v->parked_exit = m->exit;
 		vcpu_set_state(v, VCPU_PARKED);
 		if (m->exit.kind == HV_EXIT_SHUTDOWN)
@@ -420,9 +605,9 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 		exit = json_pack("{s:s, s:o, s:i, s:o, s:s}", "type", "unknown", "code", json_hex(0),
 				 "errno", -m->err, "hv_status", json_hex(m->hv_status), "error",
 				 strerror(-m->err));
-		ev = event_publish(EV_EXIT, vm, (int)v->index, json_pack("{s:o}", "exit", exit));
+		ev = event_publish_ref(EV_EXIT, vm, (int)v->index, json_pack("{s:o}", "exit", exit));
 		json_decref(v->last_exit);
-		v->last_exit = json_incref(ev);
+		v->last_exit = ev;
 		memset(&v->parked_exit, 0, sizeof(v->parked_exit));
 		v->parked_exit.kind = HV_EXIT_UNKNOWN;
 		vcpu_set_state(v, VCPU_PARKED);

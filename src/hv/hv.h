@@ -17,8 +17,18 @@
  * hypervisor status (HV_STATUS_* on mshv; 0 on kvm), so "EIO" never hides the cause.
  *
  * Threads: hv and hv_vm functions may be called from any thread, but not concurrently on the
- * same object unless marked "Thread: any".  hv_vcpu functions are called from that vCPU's own
- * thread ("Thread: vcpu"), except hv_vcpu_kick().
+ * same object unless marked "Thread: any".  hv_vcpu functions are never called concurrently
+ * on the same vCPU, and
+ *  - "Thread: vcpu" (hv_vcpu_run()) only from the vCPU's own thread, the one that the backend's
+ *    kick signals;
+ *  - "Thread: parked" (registers, complete, translate, exit_pending, last_status) from the
+ *    vCPU's own thread between runs, or from another thread while the vCPU is parked: its
+ *    thread is not inside hv_vcpu_run() and does not enter it until the other thread is done,
+ *    and a lock hand-off orders the two threads' calls.  mshvd's loop thread does this
+ *    (src/daemon/vcpu.c: under vcpu->lock, only while its state is created or parked);
+ *  - hv_vcpu_new() and hv_vcpu_free() from any thread, before the vCPU's thread first runs it
+ *    and after that thread was joined;
+ *  - hv_vcpu_kick() from any thread ("Thread: any").
  */
 
 struct hv;
@@ -117,7 +127,7 @@ const struct hv_driver_info *hv_driver_info(const struct hv *hv);
 /* Raw hypervisor status of the last failed call on that object (0 when none or on kvm). */
 uint32_t hv_last_status(const struct hv *hv);
 uint32_t hv_vm_last_status(const struct hv_vm *vm);
-uint32_t hv_vcpu_last_status(const struct hv_vcpu *vcpu);
+uint32_t hv_vcpu_last_status(const struct hv_vcpu *vcpu);	/* Thread: parked */
 
 /* ---- partitions ------------------------------------------------------------------------- */
 
@@ -267,7 +277,7 @@ enum hv_reg_kind hv_reg_kind(enum hv_reg reg);
  * is not inside hv_vcpu_run()).  While an exit is pending (hv_vcpu_exit_pending()), RIP reads
  * as the exit's rip on every backend; other registers touched by an unfinished string
  * instruction (RCX, RSI, RDI) may show a backend's intermediate state, and
- * hv_vcpu_set_regs() returns -EBUSY: complete the exit first.  Thread: vcpu. */
+ * hv_vcpu_set_regs() returns -EBUSY: complete the exit first.  Thread: parked. */
 int hv_vcpu_get_regs(struct hv_vcpu *vcpu, struct hv_reg_value *regs, unsigned n);
 int hv_vcpu_set_regs(struct hv_vcpu *vcpu, const struct hv_reg_value *regs, unsigned n);
 
@@ -282,7 +292,7 @@ enum hv_exit_kind {
 	HV_EXIT_MSR,
 	HV_EXIT_EXCEPTION,
 	HV_EXIT_INTERRUPTED,	/* hv_vcpu_kick() or a signal; nothing to complete */
-	HV_EXIT_UNKNOWN,	/* anything else: raw code kept */
+	HV_EXIT_UNKNOWN,	/* anything else: raw code kept; the last kind (mshvd sizes counters on it) */
 };
 
 const char *hv_exit_kind_name(enum hv_exit_kind kind);	/* "io", "mmio", "halt", ... */
@@ -354,11 +364,12 @@ struct hv_completion {
  * Complete the last exit: write the read value where the instruction wanted it and advance RIP
  * past the instruction, identically on both backends.  Does not resume the vCPU.  For exits
  * with nothing to complete (halt, interrupted, shutdown) it returns 0 and changes nothing.
- * c == NULL completes with defaults (reads return all ones).  Thread: vcpu.
+ * c == NULL completes with defaults (reads return all ones).  Thread: parked (the vCPU's
+ * thread completes stream writes itself; the loop completes the exit a vCPU parked at).
  */
 int hv_vcpu_complete(struct hv_vcpu *vcpu, const struct hv_completion *c);
 
-/* True when the last exit is still waiting for hv_vcpu_complete(). */
+/* True when the last exit is still waiting for hv_vcpu_complete().  Thread: parked. */
 bool hv_vcpu_exit_pending(const struct hv_vcpu *vcpu);
 
 /*
@@ -377,7 +388,7 @@ int hv_kick_signal(void);
 void hv_vcpu_kick(struct hv_vcpu *vcpu);
 
 /* Translate a guest virtual address with the vCPU's current paging state.  access is a mask
- * of HV_MAP_READ/WRITE/EXEC to validate.  -EFAULT when not mapped.  Thread: vcpu. */
+ * of HV_MAP_READ/WRITE/EXEC to validate.  -EFAULT when not mapped.  Thread: parked. */
 int hv_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigned access, uint64_t *ret_gpa);
 
 #endif

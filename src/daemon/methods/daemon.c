@@ -26,7 +26,7 @@ static json_t *driver_json(void)
 			 "vmm_capabilities", d->vmm_caps_known ? json_hex(d->vmm_caps) : json_null());
 }
 
-static int daemon_info(struct rpc_call *call, json_t *params)
+static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 {
 	json_t *caps = json_array();
 	uint32_t bits = hv_caps(mshvd.hv);
@@ -86,6 +86,6 @@ const struct method method_daemon_info = {
 	.handler = daemon_info,
 	.perm = PERM_READ,
 	.target = TARGET_NONE,
-	.params = (const struct param_spec[]){ { NULL } },
+	.params = (const struct param_spec[]){ PARAM_END },
 	.summary = "version, backend, driver, isolation, capabilities, limits and counts",
 };

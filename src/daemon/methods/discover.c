@@ -13,7 +13,7 @@
 extern const char mshvd_openrpc_doc[];
 extern const size_t mshvd_openrpc_doc_len;
 
-static int rpc_discover(struct rpc_call *call, json_t *params)
+static enum rpc_retval rpc_discover(struct rpc_call *call, const void *args)
 {
 	json_error_t err;
 	json_t *doc;
@@ -34,6 +34,6 @@ const struct method method_rpc_discover = {
 	.handler = rpc_discover,
 	.perm = PERM_READ,
 	.target = TARGET_NONE,
-	.params = (const struct param_spec[]){ { NULL } },
+	.params = (const struct param_spec[]){ PARAM_END },
 	.summary = "the OpenRPC document describing every method, event and error",
 };

@@ -23,26 +23,25 @@ static void replay_cb(struct rpc_call *call, void *arg)
 	free(r);
 }
 
-static int subscribe(struct rpc_call *call, json_t *params)
-{
-	json_t *kinds = json_object_get(params, "kinds"), *k;
-	unsigned mask = 0, id;
-	struct vm *vm = NULL;
+struct subscribe_args {
+	const json_t *vm;	/* a filter, not the row's target: subscribe is PERM_READ */
+	unsigned kinds;		/* mask of enum event_kind */
+	bool has_kinds;
 	uint64_t since;
-	size_t i;
+	bool has_since;
+};
+
+static enum rpc_retval subscribe(struct rpc_call *call, const void *args)
+{
+	const struct subscribe_args *a = args;
+	unsigned mask = a->has_kinds ? a->kinds : (1u << EV__COUNT) - 1, id;
+	struct vm *vm = NULL;
 	int r;
 
-	if (json_object_get(params, "vm") && !(vm = call_vm(call, params)))
-		return RPC_DONE;
-	if (kinds) {
-		json_array_foreach(kinds, i, k) {
-			enum event_kind ek;
-
-			event_kind_from_name(json_string_value(k), &ek);
-			mask |= 1u << ek;
-		}
-	} else {
-		mask = (1u << EV__COUNT) - 1;
+	if (a->vm) {
+		if (rpc_resolve_vm(call, a->vm) < 0)
+			return RPC_DONE;
+		vm = call->vm;
 	}
 	if (!call->client) {
 		rpc_reply(call, json_null());
@@ -57,12 +56,12 @@ static int subscribe(struct rpc_call *call, json_t *params)
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
 		return RPC_DONE;
 	}
-	if (param_u64(params, "since", &since)) {
+	if (a->has_since) {
 		struct replay *rp = malloc(sizeof(*rp));
 
 		if (rp) {
 			rp->id = id;
-			rp->since = since;
+			rp->since = a->since;
 			/* Replayed events follow the reply, which carries the subscription id. */
 			call->after_reply = replay_cb;
 			call->after_arg = rp;
@@ -73,11 +72,15 @@ static int subscribe(struct rpc_call *call, json_t *params)
 	return RPC_DONE;
 }
 
-static int unsubscribe(struct rpc_call *call, json_t *params)
-{
-	unsigned id;
+struct unsubscribe_args {
+	unsigned subscription;
+};
 
-	param_uint(params, "subscription", &id);
+static enum rpc_retval unsubscribe(struct rpc_call *call, const void *args)
+{
+	const struct unsubscribe_args *a = args;
+	unsigned id = a->subscription;
+
 	if (!call->client || subscription_remove(call->client, id) < 0) {
 		rpc_invalid_params(call, "no subscription %u on this connection", id);
 		return RPC_DONE;
@@ -92,11 +95,12 @@ const struct method method_subscribe = {
 	.perm = PERM_READ,
 	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, false, NULL },
-		{ "kinds", PT_ENUMS, false, event_kind_names },
-		{ "since", PT_U64, false, NULL },
-		{ NULL },
+		PARAM("vm", PT_VM, false, struct subscribe_args, vm),
+		PARAM_VALUES_HAS("kinds", PT_ENUMS, event_kind_names, struct subscribe_args, kinds, has_kinds),
+		PARAM_HAS("since", PT_U64, struct subscribe_args, since, has_since),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct subscribe_args),
 	.summary = "receive events on this connection; since replays from the ring",
 };
 
@@ -106,8 +110,9 @@ const struct method method_unsubscribe = {
 	.perm = PERM_READ,
 	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){
-		{ "subscription", PT_UINT, true, NULL },
-		{ NULL },
+		PARAM("subscription", PT_UINT, true, struct unsubscribe_args, subscription),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct unsubscribe_args),
 	.summary = "stop one subscription of this connection",
 };

@@ -98,20 +98,28 @@ static bool ioeventfd_collides(const struct vm_eventfd *a, const struct vm_event
 	       (!a->has_datamatch || !b->has_datamatch || a->datamatch == b->datamatch);
 }
 
-static int add_ioeventfd(struct rpc_call *call, json_t *params)
+static const char *const spaces[] = { "mmio", "pio", NULL };
+
+struct add_ioeventfd_args {
+	uint64_t addr;
+	unsigned space;		/* the index in spaces */
+	unsigned len;
+	uint64_t datamatch;
+	bool has_datamatch;
+	bool pass_fd;
+};
+
+static enum rpc_retval add_ioeventfd(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
-	bool pass = param_bool(params, "pass_fd", false);
+	const struct add_ioeventfd_args *a = args;
+	struct vm *vm = call->vm;
+	bool pass = a->pass_fd;
 	uint32_t caps = hv_caps(mshvd.hv);
-	struct vm_eventfd t = { .kind = VM_EVENTFD_IOEVENT, .resample_fd = -1 }, *e;
+	struct vm_eventfd t = { .kind = VM_EVENTFD_IOEVENT, .resample_fd = -1, .addr = a->addr,
+				.len = a->len, .pio = a->space == 1,
+				.has_datamatch = a->has_datamatch, .datamatch = a->datamatch }, *e;
 	int r;
 
-	if (!vm)
-		return RPC_DONE;
-	param_u64(params, "addr", &t.addr);
-	param_uint(params, "len", &t.len);
-	t.pio = strcmp(param_string(params, "space"), "pio") == 0;
-	t.has_datamatch = param_u64(params, "datamatch", &t.datamatch);
 	if (t.len != 0 && t.len != 1 && t.len != 2 && t.len != 4 && t.len != 8) {
 		rpc_invalid_params(call, "len must be 0 (any size), 1, 2, 4 or 8");
 		return RPC_DONE;
@@ -164,7 +172,7 @@ static int add_ioeventfd(struct rpc_call *call, json_t *params)
 		return RPC_DONE;
 	}
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "add-ioeventfd");
+		rpc_error_hv(call, r, vm_last_status(vm), "add-ioeventfd");
 		return RPC_DONE;
 	}
 	log_debug("vm %u: ioeventfd %u at %s 0x%llx len %u", vm->id, e->id, t.pio ? "pio" : "mmio",
@@ -173,17 +181,19 @@ static int add_ioeventfd(struct rpc_call *call, json_t *params)
 	return RPC_DONE;
 }
 
-static int remove_eventfd(struct rpc_call *call, json_t *params, enum vm_eventfd_kind kind)
+struct remove_eventfd_args {
+	unsigned id;
+};
+
+static enum rpc_retval remove_eventfd(struct rpc_call *call, const struct remove_eventfd_args *a,
+				      enum vm_eventfd_kind kind)
 {
 	const char *what = kind == VM_EVENTFD_IRQ ? "irqfd" : "ioeventfd";
-	struct vm *vm = call_vm(call, params);
+	struct vm *vm = call->vm;
+	unsigned id = a->id;
 	struct vm_eventfd *e;
-	unsigned id;
 	int r;
 
-	if (!vm)
-		return RPC_DONE;
-	param_uint(params, "id", &id);
 	e = vm_eventfd_find(vm, kind, id);
 	if (!e) {
 		error_no_id(call, vm, what, id);
@@ -191,7 +201,7 @@ static int remove_eventfd(struct rpc_call *call, json_t *params, enum vm_eventfd
 	}
 	r = vm_eventfd_remove(e);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vm_last_status(vm->hv),
+		rpc_error_hv(call, r, vm_last_status(vm),
 			     kind == VM_EVENTFD_IRQ ? "remove-irqfd" : "remove-ioeventfd");
 		return RPC_DONE;
 	}
@@ -199,14 +209,14 @@ static int remove_eventfd(struct rpc_call *call, json_t *params, enum vm_eventfd
 	return RPC_DONE;
 }
 
-static int remove_ioeventfd(struct rpc_call *call, json_t *params)
+static enum rpc_retval remove_ioeventfd(struct rpc_call *call, const void *args)
 {
-	return remove_eventfd(call, params, VM_EVENTFD_IOEVENT);
+	return remove_eventfd(call, args, VM_EVENTFD_IOEVENT);
 }
 
-static int remove_irqfd(struct rpc_call *call, json_t *params)
+static enum rpc_retval remove_irqfd(struct rpc_call *call, const void *args)
 {
-	return remove_eventfd(call, params, VM_EVENTFD_IRQ);
+	return remove_eventfd(call, args, VM_EVENTFD_IRQ);
 }
 
 /* gsi below HV_MAX_GSI and routed; else finish with invalid-params. */
@@ -228,19 +238,22 @@ static bool gsi_ok(struct rpc_call *call, struct vm *vm, unsigned gsi)
 	return true;
 }
 
-static int add_irqfd(struct rpc_call *call, json_t *params)
+struct add_irqfd_args {
+	unsigned gsi;
+	bool resample;
+	bool pass_fd;
+};
+
+static enum rpc_retval add_irqfd(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
-	bool pass = param_bool(params, "pass_fd", false);
-	bool resample = param_bool(params, "resample", false);
+	const struct add_irqfd_args *a = args;
+	struct vm *vm = call->vm;
+	bool pass = a->pass_fd, resample = a->resample;
 	uint32_t caps = hv_caps(mshvd.hv);
 	struct vm_eventfd t = { .kind = VM_EVENTFD_IRQ, .resample_fd = resample ? 0 : -1 }, *e;
-	unsigned gsi;
+	unsigned gsi = a->gsi;
 	int r;
 
-	if (!vm)
-		return RPC_DONE;
-	param_uint(params, "gsi", &gsi);
 	if (!(caps & HV_CAP_IRQFD)) {
 		error_unsupported(call, "irqfd", "the backend has no irqfds");
 		return RPC_DONE;
@@ -263,7 +276,7 @@ static int add_irqfd(struct rpc_call *call, json_t *params)
 	t.gsi = gsi;
 	r = vm_eventfd_add(vm, &t, &e);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "add-irqfd");
+		rpc_error_hv(call, r, vm_last_status(vm), "add-irqfd");
 		return RPC_DONE;
 	}
 	log_debug("vm %u: irqfd %u on gsi %u%s", vm->id, e->id, gsi, resample ? " (resample)" : "");
@@ -271,16 +284,18 @@ static int add_irqfd(struct rpc_call *call, json_t *params)
 	return RPC_DONE;
 }
 
-static int trigger_irq(struct rpc_call *call, json_t *params)
-{
-	struct vm *vm = call_vm(call, params);
-	const uint64_t one = 1;
-	struct vm_eventfd *e;
+struct trigger_irq_args {
 	unsigned gsi;
+};
 
-	if (!vm)
-		return RPC_DONE;
-	param_uint(params, "gsi", &gsi);
+static enum rpc_retval trigger_irq(struct rpc_call *call, const void *args)
+{
+	const struct trigger_irq_args *a = args;
+	struct vm *vm = call->vm;
+	unsigned gsi = a->gsi;
+	struct vm_eventfd *e;
+	int r;
+
 	e = vm_irqfd_by_gsi(vm, gsi);
 	if (!e) {
 		rpc_error(call, MSHVD_ERR_INVALID_PARAMS, MSHVD_ERRNAME_INVALID_PARAMS,
@@ -288,14 +303,12 @@ static int trigger_irq(struct rpc_call *call, json_t *params)
 			  "vm %u has no irqfd on gsi %u (add-irqfd first)", vm->id, gsi);
 		return RPC_DONE;
 	}
-	/* Non-blocking eventfd: only a counter at its maximum refuses, and then the
-	 * interrupt is pending anyway. */
-	if (write(e->fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+	r = vm_irqfd_trigger(e);
+	if (r < 0) {
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
-			  "writing irqfd %u: %s", e->id, strerror(errno));
+			  "writing irqfd %u: %s", e->id, strerror(-r));
 		return RPC_DONE;
 	}
-	e->triggers++;
 	rpc_reply(call, json_pack("{s:i, s:i, s:i}", "vm", vm->id, "gsi", gsi, "id", e->id));
 	return RPC_DONE;
 }
@@ -310,10 +323,15 @@ static int entry_u32(json_t *entry, const char *key, uint32_t *ret)
 	return 0;
 }
 
-static int set_msi_routing(struct rpc_call *call, json_t *params)
+struct set_msi_routing_args {
+	json_t *entries;
+};
+
+static enum rpc_retval set_msi_routing(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
-	json_t *entries = json_object_get(params, "entries"), *je;
+	const struct set_msi_routing_args *a = args;
+	struct vm *vm = call->vm;
+	json_t *entries = a->entries, *je;
 	uint32_t caps = hv_caps(mshvd.hv);
 	uint32_t pins = hv_irq_model(mshvd.hv)->pin_gsis;
 	struct hv_msi_route *routes = NULL;
@@ -321,8 +339,6 @@ static int set_msi_routing(struct rpc_call *call, json_t *params)
 	size_t n = json_array_size(entries), i;
 	int r;
 
-	if (!vm)
-		return RPC_DONE;
 	if (n > mshvd.limits.max_msi_routes) {
 		rpc_error_limit(call, LIMIT_max_msi_routes);
 		return RPC_DONE;
@@ -386,7 +402,7 @@ static int set_msi_routing(struct rpc_call *call, json_t *params)
 	}
 	r = vm_set_msi_routes(vm, routes, (unsigned)n);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "set-msi-routing");
+		rpc_error_hv(call, r, vm_last_status(vm), "set-msi-routing");
 		goto out;
 	}
 	rpc_reply(call, json_pack("{s:i, s:i}", "vm", vm->id, "entries", (int)n));
@@ -398,25 +414,27 @@ out:
 static const char *const interrupt_types[] = { "fixed", "lowest", "nmi", "init", "sipi",
 					       "extint", NULL };
 
-static int assert_interrupt(struct rpc_call *call, json_t *params)
+struct assert_interrupt_args {
+	unsigned vector;
+	unsigned apic_id;
+	unsigned type;		/* enum hv_interrupt_type: the index in interrupt_types */
+	bool level;
+	bool logical;
+};
+
+static enum rpc_retval assert_interrupt(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
-	const char *type = param_string(params, "type");
+	const struct assert_interrupt_args *a = args;
+	struct vm *vm = call->vm;
 	struct hv_interrupt irq = {
-		.level = param_bool(params, "level", false),
-		.logical = param_bool(params, "logical", false),
+		.level = a->level,
+		.logical = a->logical,
+		.apic_id = a->apic_id,
+		.type = (enum hv_interrupt_type)a->type,
 	};
-	unsigned vector, t = 0;
+	unsigned vector = a->vector, t = a->type;
 	int r;
 
-	if (!vm)
-		return RPC_DONE;
-	param_uint(params, "vector", &vector);
-	param_uint(params, "apic_id", &irq.apic_id);
-	for (; type && interrupt_types[t]; t++)
-		if (strcmp(type, interrupt_types[t]) == 0)
-			break;
-	irq.type = (enum hv_interrupt_type)t;
 	if (vector > 0xff) {
 		rpc_invalid_params(call, "vector must be 0 to 255");
 		return RPC_DONE;
@@ -431,7 +449,7 @@ static int assert_interrupt(struct rpc_call *call, json_t *params)
 	      hv_irq_model(mshvd.hv)->nmi_without_irqchip) &&
 	    !need_irqchip(call, vm, "assert-interrupt"))
 		return RPC_DONE;
-	r = hv_vm_assert_interrupt(vm->hv, &irq);
+	r = vm_assert_interrupt(vm, &irq);
 	if (r == -ENOENT) {
 		rpc_invalid_params(call, "vm %u has no vcpu with apic_id %u", vm->id, irq.apic_id);
 		return RPC_DONE;
@@ -441,7 +459,7 @@ static int assert_interrupt(struct rpc_call *call, json_t *params)
 		return RPC_DONE;
 	}
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "assert-interrupt");
+		rpc_error_hv(call, r, vm_last_status(vm), "assert-interrupt");
 		return RPC_DONE;
 	}
 	rpc_reply(call, json_pack("{s:i, s:i, s:s}", "vm", vm->id, "vector", vector, "type",
@@ -449,22 +467,21 @@ static int assert_interrupt(struct rpc_call *call, json_t *params)
 	return RPC_DONE;
 }
 
-static const char *const spaces[] = { "mmio", "pio", NULL };
-
 const struct method method_add_ioeventfd = {
 	.name = "add-ioeventfd",
 	.handler = add_ioeventfd,
 	.perm = PERM_OWNER,
 	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "addr", PT_U64, true, NULL },
-		{ "space", PT_ENUM, true, spaces },
-		{ "len", PT_UINT, true, NULL },
-		{ "datamatch", PT_U64, false, NULL },
-		{ "pass_fd", PT_BOOL, false, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM("addr", PT_U64, true, struct add_ioeventfd_args, addr),
+		PARAM_VALUES("space", PT_ENUM, true, spaces, struct add_ioeventfd_args, space),
+		PARAM("len", PT_UINT, true, struct add_ioeventfd_args, len),
+		PARAM_HAS("datamatch", PT_U64, struct add_ioeventfd_args, datamatch, has_datamatch),
+		PARAM("pass_fd", PT_BOOL, false, struct add_ioeventfd_args, pass_fd),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct add_ioeventfd_args),
 	.summary = "signal an eventfd (ioevent events) on guest writes to addr, without an exit",
 };
 
@@ -474,10 +491,11 @@ const struct method method_remove_ioeventfd = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "id", PT_UINT, true, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM("id", PT_UINT, true, struct remove_eventfd_args, id),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct remove_eventfd_args),
 	.summary = "unregister and close an ioeventfd",
 };
 
@@ -487,12 +505,13 @@ const struct method method_add_irqfd = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "gsi", PT_UINT, true, NULL },
-		{ "resample", PT_BOOL, false, NULL },
-		{ "pass_fd", PT_BOOL, false, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM("gsi", PT_UINT, true, struct add_irqfd_args, gsi),
+		PARAM("resample", PT_BOOL, false, struct add_irqfd_args, resample),
+		PARAM("pass_fd", PT_BOOL, false, struct add_irqfd_args, pass_fd),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct add_irqfd_args),
 	.summary = "inject the interrupt routed to gsi whenever an eventfd is signalled",
 };
 
@@ -502,10 +521,11 @@ const struct method method_remove_irqfd = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "id", PT_UINT, true, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM("id", PT_UINT, true, struct remove_eventfd_args, id),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct remove_eventfd_args),
 	.summary = "unregister and close an irqfd",
 };
 
@@ -515,10 +535,11 @@ const struct method method_trigger_irq = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "gsi", PT_UINT, true, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM("gsi", PT_UINT, true, struct trigger_irq_args, gsi),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct trigger_irq_args),
 	.summary = "signal the irqfd of gsi",
 };
 
@@ -528,10 +549,11 @@ const struct method method_set_msi_routing = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "entries", PT_ARRAY, true, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM("entries", PT_ARRAY, true, struct set_msi_routing_args, entries),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct set_msi_routing_args),
 	.summary = "replace the MSI routing table: [{gsi, address_lo, address_hi, data}]",
 };
 
@@ -541,13 +563,15 @@ const struct method method_assert_interrupt = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "vector", PT_UINT, true, NULL },
-		{ "apic_id", PT_UINT, false, NULL },
-		{ "type", PT_ENUM, false, interrupt_types },
-		{ "level", PT_BOOL, false, NULL },
-		{ "logical", PT_BOOL, false, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM("vector", PT_UINT, true, struct assert_interrupt_args, vector),
+		PARAM("apic_id", PT_UINT, false, struct assert_interrupt_args, apic_id),
+		PARAM_VALUES("type", PT_ENUM, false, interrupt_types, struct assert_interrupt_args,
+			     type),
+		PARAM("level", PT_BOOL, false, struct assert_interrupt_args, level),
+		PARAM("logical", PT_BOOL, false, struct assert_interrupt_args, logical),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct assert_interrupt_args),
 	.summary = "inject an interrupt into the VM's local APICs",
 };

@@ -13,28 +13,27 @@
 
 static const char *const map_flag_names[] = { "read", "write", "exec", NULL };
 
-static int map_memory(struct rpc_call *call, json_t *params)
+struct map_memory_args {
+	uint64_t gpa, size;
+	unsigned flags;		/* mask of map_flag_names indexes */
+	bool has_flags;
+};
+
+static enum rpc_retval map_memory(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
-	uint64_t gpa, size, page = (uint64_t)sysconf(_SC_PAGESIZE);
+	const struct map_memory_args *a = args;
+	struct vm *vm = call->vm;
+	uint64_t gpa = a->gpa, size = a->size, page = (uint64_t)sysconf(_SC_PAGESIZE);
 	unsigned flags = HV_MAP_READ | HV_MAP_WRITE | HV_MAP_EXEC;
-	json_t *jflags = json_object_get(params, "flags"), *f;
 	struct region *r;
-	size_t i;
 	int ret;
 
-	if (!vm)
-		return RPC_DONE;
-	param_u64(params, "gpa", &gpa);
-	param_u64(params, "size", &size);
-	if (jflags) {
+	if (a->has_flags) {
 		flags = HV_MAP_READ;
-		json_array_foreach(jflags, i, f) {
-			if (strcmp(json_string_value(f), "write") == 0)
-				flags |= HV_MAP_WRITE;
-			else if (strcmp(json_string_value(f), "exec") == 0)
-				flags |= HV_MAP_EXEC;
-		}
+		if (a->flags & 2)
+			flags |= HV_MAP_WRITE;
+		if (a->flags & 4)
+			flags |= HV_MAP_EXEC;
 	}
 	/* Every check before the hypervisor is called. */
 	if (size == 0 || gpa % page || size % page || gpa + size < gpa) {
@@ -69,23 +68,25 @@ static int map_memory(struct rpc_call *call, json_t *params)
 	}
 	ret = vm_map(vm, gpa, size, flags);
 	if (ret < 0) {
-		rpc_error_hv(call, ret, hv_vm_last_status(vm->hv), "map-memory");
+		rpc_error_hv(call, ret, vm_last_status(vm), "map-memory");
 		return RPC_DONE;
 	}
 	rpc_reply(call, json_pack("{s:o, s:o}", "gpa", json_hex(gpa), "size", json_hex(size)));
 	return RPC_DONE;
 }
 
-static int unmap_memory(struct rpc_call *call, json_t *params)
-{
-	struct vm *vm = call_vm(call, params);
-	struct region *r;
+struct unmap_memory_args {
 	uint64_t gpa;
+};
+
+static enum rpc_retval unmap_memory(struct rpc_call *call, const void *args)
+{
+	const struct unmap_memory_args *a = args;
+	struct vm *vm = call->vm;
+	uint64_t gpa = a->gpa;
+	struct region *r;
 	int ret;
 
-	if (!vm)
-		return RPC_DONE;
-	param_u64(params, "gpa", &gpa);
 	r = vm_region_at(vm, gpa);
 	if (!r || r->gpa != gpa) {
 		rpc_invalid_params(call, "no region starts at 0x%llx", (unsigned long long)gpa);
@@ -93,24 +94,27 @@ static int unmap_memory(struct rpc_call *call, json_t *params)
 	}
 	ret = vm_unmap(vm, r);
 	if (ret < 0) {
-		rpc_error_hv(call, ret, hv_vm_last_status(vm->hv), "unmap-memory");
+		rpc_error_hv(call, ret, vm_last_status(vm), "unmap-memory");
 		return RPC_DONE;
 	}
 	rpc_reply(call, json_pack("{s:o}", "gpa", json_hex(gpa)));
 	return RPC_DONE;
 }
 
-static int write_memory(struct rpc_call *call, json_t *params)
+struct write_memory_args {
+	uint64_t gpa;
+	const char *data;
+};
+
+static enum rpc_retval write_memory(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
-	const char *data = param_string(params, "data");
+	const struct write_memory_args *a = args;
+	struct vm *vm = call->vm;
+	const char *data = a->data;
+	uint64_t gpa = a->gpa;
 	uint8_t *buf;
 	size_t len;
-	uint64_t gpa;
 
-	if (!vm)
-		return RPC_DONE;
-	param_u64(params, "gpa", &gpa);
 	/* Refused before decoding: base64 carries 3 bytes per 4 characters. */
 	if (strlen(data) / 4 * 3 > mshvd.limits.max_io + 3) {
 		rpc_error_limit(call, LIMIT_max_io);
@@ -136,17 +140,18 @@ static int write_memory(struct rpc_call *call, json_t *params)
 	return RPC_DONE;
 }
 
-static int read_memory(struct rpc_call *call, json_t *params)
-{
-	struct vm *vm = call_vm(call, params);
+struct read_memory_args {
 	uint64_t gpa, size;
+};
+
+static enum rpc_retval read_memory(struct rpc_call *call, const void *args)
+{
+	const struct read_memory_args *a = args;
+	struct vm *vm = call->vm;
+	uint64_t gpa = a->gpa, size = a->size;
 	uint8_t *buf;
 	char *b64;
 
-	if (!vm)
-		return RPC_DONE;
-	param_u64(params, "gpa", &gpa);
-	param_u64(params, "size", &size);
 	if (size > mshvd.limits.max_io) {
 		rpc_error_limit(call, LIMIT_max_io);
 		return RPC_DONE;
@@ -180,12 +185,13 @@ const struct method method_map_memory = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "gpa", PT_U64, true, NULL },
-		{ "size", PT_U64, true, NULL },
-		{ "flags", PT_ENUMS, false, map_flag_names },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM("gpa", PT_U64, true, struct map_memory_args, gpa),
+		PARAM("size", PT_U64, true, struct map_memory_args, size),
+		PARAM_VALUES_HAS("flags", PT_ENUMS, map_flag_names, struct map_memory_args, flags, has_flags),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct map_memory_args),
 	.summary = "back [gpa, gpa+size) with zeroed daemon-allocated RAM",
 };
 
@@ -195,10 +201,11 @@ const struct method method_unmap_memory = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "gpa", PT_U64, true, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM("gpa", PT_U64, true, struct unmap_memory_args, gpa),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct unmap_memory_args),
 	.summary = "remove the region that starts at gpa",
 };
 
@@ -208,11 +215,13 @@ const struct method method_write_memory = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "gpa", PT_U64, true, NULL },
-		{ "data", PT_STRING, true, NULL },	/* bounded by max-io, not max-string */
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM("gpa", PT_U64, true, struct write_memory_args, gpa),
+		/* bounded by max-io, not max-string */
+		PARAM("data", PT_STRING, true, struct write_memory_args, data),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct write_memory_args),
 	.summary = "write base64 data into mapped guest RAM",
 };
 
@@ -222,10 +231,11 @@ const struct method method_read_memory = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "gpa", PT_U64, true, NULL },
-		{ "size", PT_U64, true, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM("gpa", PT_U64, true, struct read_memory_args, gpa),
+		PARAM("size", PT_U64, true, struct read_memory_args, size),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct read_memory_args),
 	.summary = "read mapped guest RAM as base64",
 };

@@ -8,19 +8,24 @@
 
 #include "methods.h"
 
+static const char *const mode_names[] = { "step", "stream", NULL };	/* enum run_mode */
+static const char *const access_names[] = { "read", "write", "exec", NULL };
+
 /* How long stop and pause may take before the caller gets "timeout". */
 #define STOP_TIMEOUT_MS	5000
 
-static int create_vcpu(struct rpc_call *call, json_t *params)
-{
-	struct vm *vm = call_vm(call, params);
-	struct vcpu *v;
+struct create_vcpu_args {
 	unsigned index;
+};
+
+static enum rpc_retval create_vcpu(struct rpc_call *call, const void *args)
+{
+	const struct create_vcpu_args *a = args;
+	struct vm *vm = call->vm;
+	unsigned index = a->index;
+	struct vcpu *v;
 	int r;
 
-	if (!vm)
-		return RPC_DONE;
-	param_uint(params, "index", &index);
 	if (index >= mshvd.limits.max_vcpus) {
 		rpc_error_limit(call, LIMIT_max_vcpus);
 		return RPC_DONE;
@@ -33,18 +38,12 @@ static int create_vcpu(struct rpc_call *call, json_t *params)
 		rpc_error_limit(call, LIMIT_max_vcpus_per_uid);
 		return RPC_DONE;
 	}
-	r = vcpu_new(vm, index, &v);
+	/* Checked above in the order the answers are documented; -ERANGE/-EEXIST cannot come. */
+	r = vcpu_create(vm, index, &v);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "create-vcpu");
+		rpc_error_hv(call, r, vm_last_status(vm), "create-vcpu");
 		return RPC_DONE;
 	}
-	vm->vcpus[index] = v;
-	vm->nvcpus++;
-	if (vm->state == VM_PAUSED)
-		atomic_fetch_or(&v->requests, VCPU_REQ_PAUSE);
-	log_full(LOG_LVL_DEBUG, vm->id, (int)index, NULL, 0, "vm %u vcpu %u created", vm->id,
-		 index);
-	event_publish(EV_VCPU_STATE, vm, (int)index, json_pack("{s:s}", "state", "created"));
 	rpc_reply(call, json_pack("{s:i, s:i}", "vm", vm->id, "vcpu", index));
 	return RPC_DONE;
 }
@@ -67,37 +66,29 @@ static json_t *reg_to_json(const struct hv_reg_value *r)
 	return json_hex(r->u64);
 }
 
-enum { F_BASE = 1, F_LIMIT = 2, F_SELECTOR = 4, F_ATTRIBUTES = 8 };
-
-struct reg_edit {
-	bool set;
-	unsigned fields;	/* segments and tables: which fields were given */
-	struct hv_reg_value v;
-};
-
 static int field_from_name(enum hv_reg_kind kind, const char *name, unsigned *ret)
 {
 	if (strcmp(name, "base") == 0)
-		*ret = F_BASE;
+		*ret = REG_F_BASE;
 	else if (strcmp(name, "limit") == 0)
-		*ret = F_LIMIT;
+		*ret = REG_F_LIMIT;
 	else if (kind == HV_REG_KIND_SEGMENT && strcmp(name, "selector") == 0)
-		*ret = F_SELECTOR;
+		*ret = REG_F_SELECTOR;
 	else if (kind == HV_REG_KIND_SEGMENT && strcmp(name, "attributes") == 0)
-		*ret = F_ATTRIBUTES;
+		*ret = REG_F_ATTRIBUTES;
 	else
 		return -ENOENT;
 	return 0;
 }
 
-static int field_set(struct reg_edit *e, unsigned field, const json_t *jv, char *err, size_t len)
+static int field_set(struct vcpu_reg_edit *e, unsigned field, const json_t *jv, char *err, size_t len)
 {
 	bool seg = hv_reg_kind(e->v.reg) == HV_REG_KIND_SEGMENT;
 	uint64_t max = UINT64_MAX, v;
 
-	if (field == F_LIMIT)
+	if (field == REG_F_LIMIT)
 		max = seg ? UINT32_MAX : UINT16_MAX;
-	else if (field == F_SELECTOR || field == F_ATTRIBUTES)
+	else if (field == REG_F_SELECTOR || field == REG_F_ATTRIBUTES)
 		max = UINT16_MAX;
 	if (json_to_u64(jv, &v) < 0 || v > max) {
 		snprintf(err, len, "bad value for a field of \"%s\"", hv_reg_name(e->v.reg));
@@ -105,22 +96,22 @@ static int field_set(struct reg_edit *e, unsigned field, const json_t *jv, char 
 	}
 	e->fields |= field;
 	switch (field) {
-	case F_BASE:
+	case REG_F_BASE:
 		if (seg)
 			e->v.seg.base = v;
 		else
 			e->v.table.base = v;
 		break;
-	case F_LIMIT:
+	case REG_F_LIMIT:
 		if (seg)
 			e->v.seg.limit = (uint32_t)v;
 		else
 			e->v.table.limit = (uint16_t)v;
 		break;
-	case F_SELECTOR:
+	case REG_F_SELECTOR:
 		e->v.seg.selector = (uint16_t)v;
 		break;
-	case F_ATTRIBUTES:
+	case REG_F_ATTRIBUTES:
 		e->v.seg.attributes = (uint16_t)v;
 		break;
 	}
@@ -129,7 +120,7 @@ static int field_set(struct reg_edit *e, unsigned field, const json_t *jv, char 
 
 /* Parse a regs object ({"rax": 1, "cs": {"base": 0}, "cs.selector": 0}) without side
  * effects.  edits[HV_REG_COUNT]. */
-static int regs_parse(json_t *regs, struct reg_edit *edits, char *err, size_t len)
+static int regs_parse(json_t *regs, struct vcpu_reg_edit *edits, char *err, size_t len)
 {
 	const char *key;
 	json_t *jv;
@@ -140,7 +131,7 @@ static int regs_parse(json_t *regs, struct reg_edit *edits, char *err, size_t le
 		const char *dot = strchr(key, '.');
 		enum hv_reg reg;
 		enum hv_reg_kind kind;
-		struct reg_edit *e;
+		struct vcpu_reg_edit *e;
 		size_t n = dot ? (size_t)(dot - key) : strlen(key);
 
 		if (n >= sizeof(name) || (memcpy(name, key, n), name[n] = 0,
@@ -191,72 +182,20 @@ static int regs_parse(json_t *regs, struct reg_edit *edits, char *err, size_t le
 	return 0;
 }
 
-/* Write parsed edits; partial segments/tables are merged with the current value.  Call
- * with v->lock held and the vCPU idle.  Returns 0 or a negative errno. */
-static int regs_apply(struct vcpu *v, struct reg_edit *edits)
+struct get_regs_args {
+	json_t *names;
+};
+
+static enum rpc_retval get_regs(struct rpc_call *call, const void *args)
 {
-	struct hv_reg_value cur[HV_REG_COUNT], out[HV_REG_COUNT];
-	unsigned ncur = 0, nout = 0;
-	int r;
-
-	for (unsigned i = 0; i < HV_REG_COUNT; i++) {
-		enum hv_reg_kind kind = hv_reg_kind(i);
-		unsigned all = kind == HV_REG_KIND_SEGMENT ? 15 : 3;
-
-		if (edits[i].set && kind != HV_REG_KIND_U64 && edits[i].fields != all)
-			cur[ncur++].reg = i;
-	}
-	if (ncur) {
-		r = hv_vcpu_get_regs(v->hv, cur, ncur);
-		if (r < 0)
-			return r;
-	}
-	for (unsigned i = 0, k = 0; i < HV_REG_COUNT; i++) {
-		struct reg_edit *e = &edits[i];
-		struct hv_reg_value *o;
-
-		if (!e->set)
-			continue;
-		o = &out[nout++];
-		*o = e->v;
-		if (k < ncur && cur[k].reg == (enum hv_reg)i) {
-			const struct hv_reg_value *c = &cur[k++];
-			bool seg = hv_reg_kind(i) == HV_REG_KIND_SEGMENT;
-
-			if (seg) {
-				o->seg = c->seg;
-				if (e->fields & F_BASE)
-					o->seg.base = e->v.seg.base;
-				if (e->fields & F_LIMIT)
-					o->seg.limit = e->v.seg.limit;
-				if (e->fields & F_SELECTOR)
-					o->seg.selector = e->v.seg.selector;
-				if (e->fields & F_ATTRIBUTES)
-					o->seg.attributes = e->v.seg.attributes;
-			} else {
-				o->table = c->table;
-				if (e->fields & F_BASE)
-					o->table.base = e->v.table.base;
-				if (e->fields & F_LIMIT)
-					o->table.limit = e->v.table.limit;
-			}
-		}
-	}
-	return nout ? hv_vcpu_set_regs(v->hv, out, nout) : 0;
-}
-
-static int get_regs(struct rpc_call *call, json_t *params)
-{
+	const struct get_regs_args *a = args;
 	struct hv_reg_value regs[HV_REG_COUNT];
-	json_t *names = json_object_get(params, "names"), *jn, *out;
-	struct vm *vm = call_vm(call, params);
-	struct vcpu *v;
+	json_t *names = a->names, *jn, *out;
+	struct vcpu *v = call->vcpu;
 	unsigned n = 0;
 	size_t i;
 	int r;
 
-	if (!vm || !(v = call_vcpu(call, vm, params)))
-		return RPC_DONE;
 	if (names) {
 		if (json_array_size(names) > HV_REG_COUNT) {
 			rpc_invalid_params(call, "too many names");
@@ -277,11 +216,9 @@ static int get_regs(struct rpc_call *call, json_t *params)
 	}
 	if (!call_vcpu_idle(call, v))
 		return RPC_DONE;
-	pthread_mutex_lock(&v->lock);
-	r = n ? hv_vcpu_get_regs(v->hv, regs, n) : 0;
-	pthread_mutex_unlock(&v->lock);
+	r = vcpu_get_regs(v, regs, n);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vcpu_last_status(v->hv), "get-regs");
+		rpc_error_hv(call, r, vcpu_last_status(v), "get-regs");
 		return RPC_DONE;
 	}
 	out = json_object();
@@ -291,27 +228,28 @@ static int get_regs(struct rpc_call *call, json_t *params)
 	return RPC_DONE;
 }
 
-static int set_regs(struct rpc_call *call, json_t *params)
+struct set_regs_args {
+	json_t *regs;
+};
+
+static enum rpc_retval set_regs(struct rpc_call *call, const void *args)
 {
-	struct reg_edit edits[HV_REG_COUNT];
-	struct vm *vm = call_vm(call, params);
-	struct vcpu *v;
+	const struct set_regs_args *a = args;
+	struct vcpu_reg_edit edits[HV_REG_COUNT];
+	struct vm *vm = call->vm;
+	struct vcpu *v = call->vcpu;
 	char err[128];
 	int r;
 
-	if (!vm || !(v = call_vcpu(call, vm, params)))
-		return RPC_DONE;
-	if (regs_parse(json_object_get(params, "regs"), edits, err, sizeof(err)) < 0) {
+	if (regs_parse(a->regs, edits, err, sizeof(err)) < 0) {
 		rpc_invalid_params(call, "%s", err);
 		return RPC_DONE;
 	}
 	if (!call_vcpu_idle(call, v))
 		return RPC_DONE;
-	pthread_mutex_lock(&v->lock);
-	r = regs_apply(v, edits);
-	pthread_mutex_unlock(&v->lock);
+	r = vcpu_set_regs(v, edits);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vcpu_last_status(v->hv), "set-regs");
+		rpc_error_hv(call, r, vcpu_last_status(v), "set-regs");
 		return RPC_DONE;
 	}
 	rpc_reply(call, json_pack("{s:i, s:i}", "vm", vm->id, "vcpu", v->index));
@@ -320,58 +258,60 @@ static int set_regs(struct rpc_call *call, json_t *params)
 
 /* ---- running -------------------------------------------------------------------------------- */
 
-static int run(struct rpc_call *call, json_t *params)
-{
-	struct vm *vm = call_vm(call, params);
-	const char *mode = param_string(params, "mode");
-	bool wait = param_bool(params, "wait", false);
-	unsigned timeout_ms = 0;
-	uint64_t dflt = 0;
-	bool has_default;
-	struct vcpu *v;
+struct run_args {
+	unsigned mode;		/* enum run_mode: the index in mode_names */
+	bool wait;
+	unsigned timeout_ms;
+	bool has_timeout;
+	uint64_t default_read;
+	bool has_default_read;
+};
 
-	if (!vm || !(v = call_vcpu(call, vm, params)))
-		return RPC_DONE;
-	has_default = param_u64(params, "default_read", &dflt);
-	if (param_uint(params, "timeout_ms", &timeout_ms) && (!wait || timeout_ms == 0)) {
+static enum rpc_retval run(struct rpc_call *call, const void *args)
+{
+	const struct run_args *a = args;
+	struct vm *vm = call->vm;
+	struct vcpu *v = call->vcpu;
+
+	if (a->has_timeout && (!a->wait || a->timeout_ms == 0)) {
 		rpc_invalid_params(call, "timeout_ms needs wait: true and is at least 1");
 		return RPC_DONE;
 	}
 	if (!call_vcpu_idle(call, v))
 		return RPC_DONE;
-	if (vm->state == VM_CREATED)
-		vm_set_state(vm, VM_RUNNING);
-	vcpu_start(v, mode && strcmp(mode, "stream") == 0 ? RUN_STREAM : RUN_STEP, has_default,
-		   dflt);
-	if (!wait) {
+	vcpu_run(v, (enum run_mode)a->mode, a->has_default_read, a->default_read);
+	if (!a->wait) {
 		rpc_reply(call, json_pack("{s:i, s:i, s:s}", "vm", vm->id, "vcpu", v->index,
 					  "state", "running"));
 		return RPC_DONE;
 	}
-	if (waiter_add(vm, v, WAIT_PARK, call, timeout_ms) < 0) {
+	if (waiter_add(vm, v, WAIT_PARK, call, a->timeout_ms) < 0) {
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
 		return RPC_DONE;
 	}
 	return RPC_DEFERRED;
 }
 
-static int complete(struct rpc_call *call, json_t *params)
+struct complete_args {
+	uint64_t value;
+	bool has_value;
+	json_t *regs;
+	json_t *cpuid;
+	bool inject_gp;
+};
+
+static enum rpc_retval complete(struct rpc_call *call, const void *args)
 {
-	struct reg_edit edits[HV_REG_COUNT];
-	struct hv_completion c = { .value = UINT64_MAX, .cpuid = { 0 } };
-	struct hv_reg_value rip = { .reg = HV_REG_RIP };
-	json_t *regs = json_object_get(params, "regs"), *cpuid = json_object_get(params, "cpuid");
-	struct vm *vm = call_vm(call, params);
-	struct vcpu *v;
+	const struct complete_args *a = args;
+	struct vcpu_reg_edit edits[HV_REG_COUNT];
+	uint32_t cpuid_result[4];
+	uint64_t rip;
+	json_t *regs = a->regs, *cpuid = a->cpuid;
+	struct vm *vm = call->vm;
+	struct vcpu *v = call->vcpu;
 	char err[128];
 	int r;
 
-	if (!vm || !(v = call_vcpu(call, vm, params)))
-		return RPC_DONE;
-	param_u64(params, "value", &c.value);
-	c.inject_gp = param_bool(params, "inject_gp", false);
-	if (v->parked_exit.kind == HV_EXIT_CPUID)
-		memcpy(c.cpuid, v->parked_exit.cpuid.result, sizeof(c.cpuid));
 	if (cpuid) {
 		uint64_t w;
 
@@ -384,7 +324,7 @@ static int complete(struct rpc_call *call, json_t *params)
 				rpc_invalid_params(call, "cpuid is [eax, ebx, ecx, edx]");
 				return RPC_DONE;
 			}
-			c.cpuid[i] = (uint32_t)w;
+			cpuid_result[i] = (uint32_t)w;
 		}
 	}
 	if (regs && regs_parse(regs, edits, err, sizeof(err)) < 0) {
@@ -397,30 +337,23 @@ static int complete(struct rpc_call *call, json_t *params)
 					vm->id, vcpu_state_name(v->state));
 		return RPC_DONE;
 	}
-	pthread_mutex_lock(&v->lock);
-	r = hv_vcpu_complete(v->hv, &c);
-	/* regs after the completion: a given rip overrides the advanced one. */
-	if (r == 0 && regs)
-		r = regs_apply(v, edits);
-	if (r == 0)
-		r = hv_vcpu_get_regs(v->hv, &rip, 1);
-	pthread_mutex_unlock(&v->lock);
+	r = vcpu_complete(v, a->has_value ? a->value : UINT64_MAX, cpuid ? cpuid_result : NULL,
+			  a->inject_gp, regs ? edits : NULL, &rip);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vcpu_last_status(v->hv), "complete");
+		rpc_error_hv(call, r, vcpu_last_status(v), "complete");
 		return RPC_DONE;
 	}
 	rpc_reply(call, json_pack("{s:i, s:i, s:o}", "vm", vm->id, "vcpu", v->index, "rip",
-				  json_hex(rip.u64)));
+				  json_hex(rip)));
 	return RPC_DONE;
 }
 
-static int stop(struct rpc_call *call, json_t *params)
+static enum rpc_retval stop(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
-	struct vcpu *v;
+	struct vm *vm = call->vm;
+	struct vcpu *v = call->vcpu;
 
-	if (!vm || !(v = call_vcpu(call, vm, params)))
-		return RPC_DONE;
+	(void)args;
 	if (v->state == VCPU_PARKED && v->last_exit) {
 		rpc_reply(call, park_reply(v->last_exit));
 		return RPC_DONE;
@@ -435,46 +368,39 @@ static int stop(struct rpc_call *call, json_t *params)
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
 		return RPC_DONE;
 	}
-	vcpu_request(v, VCPU_REQ_STOP);
+	vcpu_stop(v);
 	return RPC_DEFERRED;
 }
 
-static const char *const access_names[] = { "read", "write", "exec", NULL };
+struct translate_gva_args {
+	uint64_t gva;
+	unsigned access;	/* the index in access_names */
+};
 
-static int translate_gva(struct rpc_call *call, json_t *params)
+static enum rpc_retval translate_gva(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
-	const char *access = param_string(params, "access");
-	unsigned mask = HV_MAP_READ;
-	uint64_t gva, gpa;
-	struct vcpu *v;
+	const struct translate_gva_args *a = args;
+	static const unsigned access_flags[] = { 0, HV_MAP_WRITE, HV_MAP_EXEC };
+	unsigned mask = HV_MAP_READ | access_flags[a->access];
+	struct vcpu *v = call->vcpu;
+	uint64_t gva = a->gva, gpa;
 	int r;
 
-	if (!vm || !(v = call_vcpu(call, vm, params)))
-		return RPC_DONE;
-	param_u64(params, "gva", &gva);
-	if (access && strcmp(access, "write") == 0)
-		mask |= HV_MAP_WRITE;
-	else if (access && strcmp(access, "exec") == 0)
-		mask |= HV_MAP_EXEC;
-	if (!(hv_caps(mshvd.hv) & HV_CAP_TRANSLATE_GVA)) {
+	/* Unsupported before busy: the answer does not depend on the vCPU's state. */
+	if (!vcpu_can_translate_gva()) {
 		rpc_error_hv(call, -EOPNOTSUPP, 0, "translate-gva");
 		return RPC_DONE;
 	}
 	if (!call_vcpu_idle(call, v))
 		return RPC_DONE;
-	pthread_mutex_lock(&v->lock);
-	r = hv_vcpu_translate_gva(v->hv, gva, mask, &gpa);
-	pthread_mutex_unlock(&v->lock);
+	r = vcpu_translate_gva(v, gva, mask, &gpa);
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_vcpu_last_status(v->hv), "translate-gva");
+		rpc_error_hv(call, r, vcpu_last_status(v), "translate-gva");
 		return RPC_DONE;
 	}
 	rpc_reply(call, json_pack("{s:o, s:o}", "gva", json_hex(gva), "gpa", json_hex(gpa)));
 	return RPC_DONE;
 }
-
-static const char *const mode_names[] = { "step", "stream", NULL };
 
 const struct method method_create_vcpu = {
 	.name = "create-vcpu",
@@ -482,10 +408,11 @@ const struct method method_create_vcpu = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VM,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "index", PT_UINT, true, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM("index", PT_UINT, true, struct create_vcpu_args, index),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct create_vcpu_args),
 	.summary = "create vCPU index and its thread (parked)",
 };
 
@@ -495,11 +422,12 @@ const struct method method_get_regs = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "vcpu", PT_UINT, true, NULL },
-		{ "names", PT_STRINGS, false, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM_TARGET("vcpu", PT_UINT),
+		PARAM("names", PT_STRINGS, false, struct get_regs_args, names),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct get_regs_args),
 	.summary = "read registers of a parked vCPU",
 };
 
@@ -509,11 +437,12 @@ const struct method method_set_regs = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "vcpu", PT_UINT, true, NULL },
-		{ "regs", PT_OBJECT, true, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM_TARGET("vcpu", PT_UINT),
+		PARAM("regs", PT_OBJECT, true, struct set_regs_args, regs),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct set_regs_args),
 	.summary = "write registers of a parked vCPU",
 };
 
@@ -523,14 +452,15 @@ const struct method method_run = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "vcpu", PT_UINT, true, NULL },
-		{ "mode", PT_ENUM, false, mode_names },
-		{ "wait", PT_BOOL, false, NULL },
-		{ "timeout_ms", PT_UINT, false, NULL },
-		{ "default_read", PT_U64, false, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM_TARGET("vcpu", PT_UINT),
+		PARAM_VALUES("mode", PT_ENUM, false, mode_names, struct run_args, mode),
+		PARAM("wait", PT_BOOL, false, struct run_args, wait),
+		PARAM_HAS("timeout_ms", PT_UINT, struct run_args, timeout_ms, has_timeout),
+		PARAM_HAS("default_read", PT_U64, struct run_args, default_read, has_default_read),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct run_args),
 	.summary = "start or resume a vCPU; with wait, reply with the exit that parks it",
 };
 
@@ -540,14 +470,15 @@ const struct method method_complete = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "vcpu", PT_UINT, true, NULL },
-		{ "value", PT_U64, false, NULL },
-		{ "regs", PT_OBJECT, false, NULL },
-		{ "cpuid", PT_ARRAY, false, NULL },
-		{ "inject_gp", PT_BOOL, false, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM_TARGET("vcpu", PT_UINT),
+		PARAM_HAS("value", PT_U64, struct complete_args, value, has_value),
+		PARAM("regs", PT_OBJECT, false, struct complete_args, regs),
+		PARAM("cpuid", PT_ARRAY, false, struct complete_args, cpuid),
+		PARAM("inject_gp", PT_BOOL, false, struct complete_args, inject_gp),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct complete_args),
 	.summary = "finish the parked exit (read value, RIP advance) without resuming",
 };
 
@@ -557,9 +488,9 @@ const struct method method_stop = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "vcpu", PT_UINT, true, NULL },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM_TARGET("vcpu", PT_UINT),
+		PARAM_END,
 	},
 	.summary = "kick a running vCPU; replies once it parked (exit \"stopped\")",
 };
@@ -570,11 +501,12 @@ const struct method method_translate_gva = {
 	.perm = PERM_OWNER,
 	.target = TARGET_VCPU,
 	.params = (const struct param_spec[]){
-		{ "vm", PT_VM, true, NULL },
-		{ "vcpu", PT_UINT, true, NULL },
-		{ "gva", PT_U64, true, NULL },
-		{ "access", PT_ENUM, false, access_names },
-		{ NULL },
+		PARAM_TARGET("vm", PT_VM),
+		PARAM_TARGET("vcpu", PT_UINT),
+		PARAM("gva", PT_U64, true, struct translate_gva_args, gva),
+		PARAM_VALUES("access", PT_ENUM, false, access_names, struct translate_gva_args, access),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct translate_gva_args),
 	.summary = "translate a guest virtual address with the vCPU's paging state",
 };

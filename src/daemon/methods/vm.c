@@ -26,28 +26,36 @@ static bool name_valid(const char *name)
 	return !digits;
 }
 
+struct create_vm_args {
+	const char *name;
+	bool lapic, x2apic, irqchip, autodestroy;
+	bool nested_virtualization, smt_guest;
+	json_t *disabled_cpu_features;
+	uint64_t disabled_xsave_features;
+	bool has_xsave_features;
+};
+
 /*
  * The partition options later MSHV driver generations added: nested_virtualization,
  * smt_guest, and the CPU/XSAVE feature banks (disabled_cpu_features, disabled_xsave_features).
  * Returns false after answering the call (invalid-params).
  */
-static bool new_partition_options(struct rpc_call *call, json_t *params,
+static bool new_partition_options(struct rpc_call *call, const struct create_vm_args *a,
 				  struct hv_vm_options *opts)
 {
 	const size_t nbanks = sizeof(opts->disabled_cpu_features) /
 			      sizeof(opts->disabled_cpu_features[0]);
-	json_t *banks = json_object_get(params, "disabled_cpu_features");
 	json_t *bank;
 	size_t i;
 
-	opts->nested_virtualization = param_bool(params, "nested_virtualization", false);
-	opts->smt_guest = param_bool(params, "smt_guest", false);
-	if (banks) {
-		if (json_array_size(banks) > nbanks) {
+	opts->nested_virtualization = a->nested_virtualization;
+	opts->smt_guest = a->smt_guest;
+	if (a->disabled_cpu_features) {
+		if (json_array_size(a->disabled_cpu_features) > nbanks) {
 			rpc_invalid_params(call, "disabled_cpu_features has at most %zu banks", nbanks);
 			return false;
 		}
-		json_array_foreach(banks, i, bank) {
+		json_array_foreach(a->disabled_cpu_features, i, bank) {
 			if (json_to_u64(bank, &opts->disabled_cpu_features[i]) < 0) {
 				rpc_invalid_params(call, "disabled_cpu_features[%zu] is not a 64-bit "
 						   "number", i);
@@ -56,24 +64,22 @@ static bool new_partition_options(struct rpc_call *call, json_t *params,
 		}
 		opts->cpu_features = true;
 	}
-	if (json_object_get(params, "disabled_xsave_features")) {
-		if (!param_u64(params, "disabled_xsave_features", &opts->disabled_xsave_features)) {
-			rpc_invalid_params(call, "disabled_xsave_features is not a 64-bit number");
-			return false;
-		}
+	if (a->has_xsave_features) {
+		opts->disabled_xsave_features = a->disabled_xsave_features;
 		opts->cpu_features = true;
 	}
 	return true;
 }
 
-static int create_vm(struct rpc_call *call, json_t *params)
+static enum rpc_retval create_vm(struct rpc_call *call, const void *args)
 {
+	const struct create_vm_args *a = args;
 	struct hv_vm_options opts = {
-		.lapic = param_bool(params, "lapic", false),
-		.x2apic = param_bool(params, "x2apic", false),
-		.irqchip = param_bool(params, "irqchip", false),
+		.lapic = a->lapic,
+		.x2apic = a->x2apic,
+		.irqchip = a->irqchip,
 	};
-	const char *name = param_string(params, "name");
+	const char *name = a->name;
 	uint32_t caps = hv_caps(mshvd.hv);
 	const char *missing = NULL;
 	struct vm *vm;
@@ -84,7 +90,7 @@ static int create_vm(struct rpc_call *call, json_t *params)
 				   MSHVD_DEFAULT_MAX_NAME);
 		return RPC_DONE;
 	}
-	if (!new_partition_options(call, params, &opts))
+	if (!new_partition_options(call, a, &opts))
 		return RPC_DONE;
 	if ((opts.lapic && !(caps & HV_CAP_LAPIC)) || (opts.x2apic && !(caps & HV_CAP_X2APIC)) ||
 	    (opts.irqchip && !(caps & HV_CAP_IRQCHIP)))
@@ -116,8 +122,7 @@ static int create_vm(struct rpc_call *call, json_t *params)
 		rpc_error_limit(call, LIMIT_max_vms_per_uid);
 		return RPC_DONE;
 	}
-	r = vm_new(call->uid, call->client, name, param_bool(params, "autodestroy", false), &opts,
-		   &vm);
+	r = vm_new(call->uid, call->client, name, a->autodestroy, &opts, &vm);
 	if (r == -EEXIST) {
 		rpc_invalid_params(call, "you already have a vm named \"%s\"", name);
 		return RPC_DONE;
@@ -130,20 +135,20 @@ static int create_vm(struct rpc_call *call, json_t *params)
 	return RPC_DONE;
 }
 
-static int destroy_vm(struct rpc_call *call, json_t *params)
+static enum rpc_retval destroy_vm(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
+	struct vm *vm = call->vm;
 	unsigned id;
 
-	if (!vm)
-		return RPC_DONE;
+
+	(void)args;
 	id = vm->id;
 	vm_destroy(vm, "destroy-vm");
 	rpc_reply(call, json_pack("{s:i, s:s}", "vm", id, "state", "destroying"));
 	return RPC_DONE;
 }
 
-static int list_vms(struct rpc_call *call, json_t *params)
+static enum rpc_retval list_vms(struct rpc_call *call, const void *args)
 {
 	json_t *list = json_array();
 	struct vm *vm;
@@ -182,14 +187,14 @@ static json_t *msi_routes_json(const struct vm *vm)
 	return list;
 }
 
-static int vm_info(struct rpc_call *call, json_t *params)
+static enum rpc_retval vm_info(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
+	struct vm *vm = call->vm;
 	json_t *info, *regions, *vcpus, *exits;
 	struct region *r;
 
-	if (!vm)
-		return RPC_DONE;
+
+	(void)args;
 	info = vm_summary(vm);
 	regions = json_array();
 	TAILQ_FOREACH(r, &vm->regions, entry)
@@ -215,7 +220,7 @@ static int vm_info(struct rpc_call *call, json_t *params)
 			json_object_set_new(exits, hv_exit_kind_name(k),
 					    json_integer((json_int_t)vm->exit_counts[k]));
 	json_object_set_new(exits, "stopped",
-			    json_integer((json_int_t)vm->exit_counts[HV_EXIT_UNKNOWN + 1]));
+			    json_integer((json_int_t)vm->exit_counts[VM_EXIT_COUNT_STOPPED]));
 	json_object_set_new(info, "options", json_pack("{s:b, s:b, s:b}", "lapic", vm->opts.lapic,
 						       "x2apic", vm->opts.x2apic, "irqchip",
 						       vm->opts.irqchip));
@@ -228,29 +233,22 @@ static int vm_info(struct rpc_call *call, json_t *params)
 	return RPC_DONE;
 }
 
-static int pause_vm(struct rpc_call *call, json_t *params)
+static enum rpc_retval pause_vm(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
+	struct vm *vm = call->vm;
 	int r;
 
-	if (!vm)
-		return RPC_DONE;
+
+	(void)args;
 	if (vm->state == VM_PAUSED) {
 		rpc_error_invalid_state(call, "paused", "vm %u is already paused", vm->id);
 		return RPC_DONE;
 	}
-	if (hv_caps(mshvd.hv) & HV_CAP_PAUSE) {
-		r = hv_vm_pause(vm->hv);
-		if (r < 0) {
-			rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "pause-vm");
-			return RPC_DONE;
-		}
+	r = vm_pause(vm);
+	if (r < 0) {
+		rpc_error_hv(call, r, vm_last_status(vm), "pause-vm");
+		return RPC_DONE;
 	}
-	vm->prev_state = vm->state;
-	vm_set_state(vm, VM_PAUSED);
-	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
-		if (vm->vcpus[i])
-			vcpu_request(vm->vcpus[i], VCPU_REQ_PAUSE);
 	/* Answered once no vCPU runs any more (each one reports "paused" or parks). */
 	if (waiter_add(vm, NULL, WAIT_PAUSE, call, 5000) < 0) {
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
@@ -260,36 +258,30 @@ static int pause_vm(struct rpc_call *call, json_t *params)
 	return RPC_DEFERRED;
 }
 
-static int resume_vm(struct rpc_call *call, json_t *params)
+static enum rpc_retval resume_vm(struct rpc_call *call, const void *args)
 {
-	struct vm *vm = call_vm(call, params);
+	struct vm *vm = call->vm;
 	int r;
 
-	if (!vm)
-		return RPC_DONE;
+
+	(void)args;
 	if (vm->state != VM_PAUSED) {
 		rpc_error_invalid_state(call, vm_state_name(vm->state), "vm %u is not paused",
 					vm->id);
 		return RPC_DONE;
 	}
-	if (hv_caps(mshvd.hv) & HV_CAP_PAUSE) {
-		r = hv_vm_resume(vm->hv);
-		if (r < 0) {
-			rpc_error_hv(call, r, hv_vm_last_status(vm->hv), "resume-vm");
-			return RPC_DONE;
-		}
+	r = vm_resume(vm);
+	if (r < 0) {
+		rpc_error_hv(call, r, vm_last_status(vm), "resume-vm");
+		return RPC_DONE;
 	}
-	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
-		if (vm->vcpus[i])
-			vcpu_clear_request(vm->vcpus[i], VCPU_REQ_PAUSE);
-	vm_set_state(vm, vm->prev_state == VM_PAUSED ? VM_RUNNING : vm->prev_state);
 	rpc_reply(call, json_pack("{s:i, s:s}", "vm", vm->id, "state", vm_state_name(vm->state)));
 	return RPC_DONE;
 }
 
 static const struct param_spec vm_only[] = {
-	{ "vm", PT_VM, true, NULL },
-	{ NULL },
+	PARAM_TARGET("vm", PT_VM),
+	PARAM_END,
 };
 
 const struct method method_create_vm = {
@@ -298,17 +290,21 @@ const struct method method_create_vm = {
 	.perm = PERM_READ,	/* any user may create; the VM is then owned by the caller */
 	.target = TARGET_NONE,
 	.params = (const struct param_spec[]){
-		{ "name", PT_STRING, false, NULL },
-		{ "lapic", PT_BOOL, false, NULL },
-		{ "x2apic", PT_BOOL, false, NULL },
-		{ "irqchip", PT_BOOL, false, NULL },
-		{ "nested_virtualization", PT_BOOL, false, NULL },
-		{ "smt_guest", PT_BOOL, false, NULL },
-		{ "disabled_cpu_features", PT_ARRAY, false, NULL },
-		{ "disabled_xsave_features", PT_U64, false, NULL },
-		{ "autodestroy", PT_BOOL, false, NULL },
-		{ NULL },
+		PARAM("name", PT_STRING, false, struct create_vm_args, name),
+		PARAM("lapic", PT_BOOL, false, struct create_vm_args, lapic),
+		PARAM("x2apic", PT_BOOL, false, struct create_vm_args, x2apic),
+		PARAM("irqchip", PT_BOOL, false, struct create_vm_args, irqchip),
+		PARAM("nested_virtualization", PT_BOOL, false, struct create_vm_args,
+		      nested_virtualization),
+		PARAM("smt_guest", PT_BOOL, false, struct create_vm_args, smt_guest),
+		PARAM("disabled_cpu_features", PT_ARRAY, false, struct create_vm_args,
+		      disabled_cpu_features),
+		PARAM_HAS("disabled_xsave_features", PT_U64, struct create_vm_args,
+			  disabled_xsave_features, has_xsave_features),
+		PARAM("autodestroy", PT_BOOL, false, struct create_vm_args, autodestroy),
+		PARAM_END,
 	},
+	.args_size = sizeof(struct create_vm_args),
 	.summary = "create a partition owned by the caller",
 };
 
@@ -326,7 +322,7 @@ const struct method method_list_vms = {
 	.handler = list_vms,
 	.perm = PERM_READ,
 	.target = TARGET_NONE,
-	.params = (const struct param_spec[]){ { NULL } },
+	.params = (const struct param_spec[]){ PARAM_END },
 	.summary = "the VMs the caller may see",
 };
 
