@@ -185,7 +185,7 @@ static json_t *msi_routes_json(const struct vm *vm)
 static int vm_info(struct rpc_call *call, json_t *params)
 {
 	struct vm *vm = call_vm(call, params);
-	json_t *info, *regions, *vcpus, *exits;
+	json_t *info, *regions, *vcpus, *exits, *options;
 	struct region *r;
 
 	if (!vm)
@@ -216,9 +216,21 @@ static int vm_info(struct rpc_call *call, json_t *params)
 					    json_integer((json_int_t)vm->exit_counts[k]));
 	json_object_set_new(exits, "stopped",
 			    json_integer((json_int_t)vm->exit_counts[HV_EXIT_UNKNOWN + 1]));
-	json_object_set_new(info, "options", json_pack("{s:b, s:b, s:b}", "lapic", vm->opts.lapic,
-						       "x2apic", vm->opts.x2apic, "irqchip",
-						       vm->opts.irqchip));
+	options = json_pack("{s:b, s:b, s:b, s:b, s:b}", "lapic", vm->opts.lapic, "x2apic",
+			    vm->opts.x2apic, "irqchip", vm->opts.irqchip, "nested_virtualization",
+			    vm->opts.nested_virtualization, "smt_guest", vm->opts.smt_guest);
+	/* The feature banks only where the VM was created with its own (partition bit 3). */
+	if (options && vm->opts.cpu_features) {
+		json_t *banks = json_array();
+
+		for (size_t i = 0; i < sizeof(vm->opts.disabled_cpu_features) /
+					   sizeof(vm->opts.disabled_cpu_features[0]); i++)
+			json_array_append_new(banks, json_hex(vm->opts.disabled_cpu_features[i]));
+		json_object_set_new(options, "disabled_cpu_features", banks);
+		json_object_set_new(options, "disabled_xsave_features",
+				    json_hex(vm->opts.disabled_xsave_features));
+	}
+	json_object_set_new(info, "options", options);
 	json_object_set_new(info, "regions", regions);
 	json_object_set_new(info, "vcpus", vcpus);
 	json_object_set_new(info, "eventfds", vm_eventfds_json(vm));
