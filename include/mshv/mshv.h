@@ -674,6 +674,79 @@ int mshv_vcpu_get_xsave(struct mshv_vcpu *vcpu, void *buf, size_t size, size_t *
 int mshv_vcpu_set_xsave(struct mshv_vcpu *vcpu, const void *buf, size_t size);
 
 /*
+ * Whole-VP state (rust-vmm v0.7.0's register list and get_all_vp_state_components, for x86_64):
+ * everything a VMM saves to restore a vCPU on another VP, in two parts. Every driver
+ * generation has both (registers: HVCALL_GET/SET_VP_REGISTERS, or MSHV_EXT_GET/SET_VP_REGISTERS
+ * on kernels without MSHV_ROOT_HVCALL; components: MSHV_GET/SET_VP_STATE).
+ *
+ * Save:    mshv_vcpu_get_vp_state_components(), then mshv_vcpu_get_all_regs();
+ * restore: mshv_vcpu_set_vp_state_components(), then mshv_vcpu_set_all_regs() (the registers
+ *          are written last: they win where both hold a value, e.g. XMM in XSAVE).
+ * Memory, interrupt routing and partition properties are not VP state. The LAPIC component
+ * carries the APIC ID of the source VP.
+ */
+
+/* Upper bound of the register list's length (for a stack buffer of hv_register_assoc). */
+#define MSHV_VP_REG_LIST_MAX	128
+
+/*
+ * The architectural register names of an x64 VP in restore order: CR0/2/3/4/8, EFER,
+ * APIC_BASE; the 8 segments, GDTR, IDTR; the MSRs libmshv knows (TSC, TSC_AUX, KERNEL_GS_BASE,
+ * PAT, SYSENTER_*, STAR/LSTAR/CSTAR/SFMASK, SPEC_CTRL, U_XSS, HYPERCALL, MTRR_DEF_TYPE and the
+ * MTRR pairs 0-7); DR0-3/6/7; FP_MMX0-7, FP/XMM control-status, XMM0-15, XFEM (XCR0); the
+ * GPRs, RIP, RFLAGS; INTERRUPT_STATE, PENDING_INTERRUPTION, PENDING_EVENT0/1,
+ * INTERNAL_ACTIVITY_STATE. Read-only registers (MTRR_CAP, VP_INDEX, VP_RUNTIME, suspend
+ * registers) are not in it. A static table, valid forever; at most MSHV_VP_REG_LIST_MAX
+ * names; vcpu may be NULL. Thread: any.
+ */
+int mshv_vcpu_get_reg_list(struct mshv_vcpu *vcpu, const uint32_t **ret_names, size_t *ret_count);
+
+/*
+ * Read every register of mshv_vcpu_get_reg_list() into regs[0..*ret_count) (name and value),
+ * in batches of <= HV_GET_VP_REGISTERS_MAX_REPS. cap is the length of regs: -ENOSPC if it is
+ * below the list's length (MSHV_VP_REG_LIST_MAX is always enough). Thread: vcpu.
+ */
+int mshv_vcpu_get_all_regs(struct mshv_vcpu *vcpu, struct hv_register_assoc *regs, size_t cap,
+			   size_t *ret_count);
+
+/*
+ * Write n registers in the order given (normally what mshv_vcpu_get_all_regs() returned), in
+ * batches of <= HV_SET_VP_REGISTERS_MAX_REPS; as mshv_vcpu_set_reg() (a failed batch gives
+ * the error, earlier batches stay written). Thread: vcpu.
+ */
+int mshv_vcpu_set_all_regs(struct mshv_vcpu *vcpu, const struct hv_register_assoc *regs,
+			   size_t n);
+
+/*
+ * Every VP state component, indexed by MSHV_VP_STATE_*: data[t] holds size[t] bytes as the
+ * kernel returned them (LAPIC, SIMP, SIEFP: 4096; XSAVE: up to the partition's
+ * MAX_XSAVE_DATA_SIZE; SYNTHETIC_TIMERS: 200). Owned by the struct (malloc'd buffers).
+ */
+struct mshv_vp_state_components {
+	void *data[MSHV_VP_STATE_COUNT];
+	size_t size[MSHV_VP_STATE_COUNT];
+};
+
+/*
+ * MSHV_GET_VP_STATE for each component type, each with a buffer of the size
+ * mshv_vcpu_vp_state_size() gives. *ret is new, for mshv_vp_state_components_free().
+ * Thread: vcpu.
+ */
+int mshv_vcpu_get_vp_state_components(struct mshv_vcpu *vcpu,
+				      struct mshv_vp_state_components **ret);
+
+/*
+ * MSHV_SET_VP_STATE for each component with data[t] != NULL and size[t] != 0, in type order
+ * (LAPIC, XSAVE, SIMP, SIEFP, SYNTHETIC_TIMERS); stops at the first error. Thread: vcpu.
+ */
+int mshv_vcpu_set_vp_state_components(struct mshv_vcpu *vcpu,
+				      const struct mshv_vp_state_components *components);
+
+/* Free the buffers and the struct. Accepts NULL; returns NULL. Thread: any. */
+struct mshv_vp_state_components *mshv_vp_state_components_free(
+	struct mshv_vp_state_components *components);
+
+/*
  * Translate a guest virtual address with the VP's current paging state: the dedicated vp-fd
  * ioctl MSHV_TRANSLATE_GVA where the kernel has it (it faults movable memory in), else
  * HVCALL_TRANSLATE_VIRTUAL_ADDRESS. On kernels with movable guest memory (mainline 6.19+) the

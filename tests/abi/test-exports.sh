@@ -34,7 +34,10 @@ for f in \
 	mshv_vcpu_translate_gva mshv_vcpu_gpa_read mshv_vcpu_gpa_write \
 	mshv_vcpu_get_cpuid_values mshv_vcpu_register_intercept_result_cpuid \
 	mshv_msg_io_port mshv_msg_memory mshv_msg_cpuid mshv_msg_msr mshv_msg_exception \
-	mshv_msg_apic_eoi mshv_msg_sipi mshv_vcpu_set_registers64 mshv_strerror; do
+	mshv_msg_apic_eoi mshv_msg_sipi mshv_vcpu_set_registers64 mshv_strerror \
+	mshv_vcpu_get_reg_list mshv_vcpu_get_all_regs mshv_vcpu_set_all_regs \
+	mshv_vcpu_get_vp_state_components mshv_vcpu_set_vp_state_components \
+	mshv_vp_state_components_free; do
 	if ! printf '%s\n' "$exports" | grep -qx "$f"; then
 		echo "FAIL: libmshv.so does not export $f"
 		status=1

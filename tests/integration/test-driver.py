@@ -3,8 +3,9 @@
 # The MSHV driver generation as mshvd shows it: daemon-info's driver (and mshvctl info) name the
 # generation and features the mshv backend detected (null on kvm and emu), and create-vm's
 # options for the newer partition bits work where the driver has them and are refused with
-# unsupported, before anything is created, where it does not.  Under the mshv-sim the
-# generation is MSHV_SIM_GEN (default 7.0); tests/integration/mshv.am runs it per generation.
+# unsupported, before anything is created, where it does not; vm-info's options show them.
+# Under the mshv-sim the generation is MSHV_SIM_GEN (default 7.0); tests/integration/mshv.am
+# runs it per generation.
 
 import os
 import subprocess
@@ -86,6 +87,15 @@ def test_create_vm_options():
                 eq(have, name in options, "capability %s" % cap)
             if have:
                 r = c.call("create-vm", name="opt-" + name.replace("_", "-"), **params)
+                # vm-info shows the options the VM was created with.
+                opts = c.call("vm-info", vm=r["vm"])["options"]
+                for flag in ("nested_virtualization", "smt_guest"):
+                    eq(opts[flag], flag == name, "vm-info options %s" % flag)
+                if name == "cpu_features":
+                    eq(opts["disabled_cpu_features"], ["0x0", "0x0"], "vm-info cpu banks")
+                    eq(opts["disabled_xsave_features"], "0x0", "vm-info xsave")
+                else:
+                    check("disabled_cpu_features" not in opts, "no banks: %s" % opts)
                 c.call("destroy-vm", vm=r["vm"])
             else:
                 e = c.error("create-vm", name="opt-" + name.replace("_", "-"), **params)
@@ -95,6 +105,13 @@ def test_create_vm_options():
                 if gen not in (None, "?"):
                     check("generation " + gen in e.message, e.message)
         eq(c.call("list-vms")["vms"], [], "nothing left behind")
+        # A VM without the new options says so, on every backend.
+        vm = c.call("create-vm")["vm"]
+        opts = c.call("vm-info", vm=vm)["options"]
+        eq((opts["nested_virtualization"], opts["smt_guest"]), (False, False), "defaults")
+        check("disabled_cpu_features" not in opts and "disabled_xsave_features" not in opts,
+              "no banks: %s" % opts)
+        c.call("destroy-vm", vm=vm)
         # Malformed options are invalid-params on every backend, before the capability check.
         eq(c.error("create-vm", disabled_cpu_features=[1, 2, 3]).name, "invalid-params")
         eq(c.error("create-vm", disabled_cpu_features=["x"]).name, "invalid-params")

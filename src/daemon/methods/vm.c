@@ -190,9 +190,8 @@ static json_t *msi_routes_json(const struct vm *vm)
 static enum rpc_retval vm_info(struct rpc_call *call, const void *args)
 {
 	struct vm *vm = call->vm;
-	json_t *info, *regions, *vcpus, *exits;
+	json_t *info, *regions, *vcpus, *exits, *options;
 	struct region *r;
-
 
 	(void)args;
 	info = vm_summary(vm);
@@ -221,9 +220,21 @@ static enum rpc_retval vm_info(struct rpc_call *call, const void *args)
 					    json_integer((json_int_t)vm->exit_counts[k]));
 	json_object_set_new(exits, "stopped",
 			    json_integer((json_int_t)vm->exit_counts[VM_EXIT_COUNT_STOPPED]));
-	json_object_set_new(info, "options", json_pack("{s:b, s:b, s:b}", "lapic", vm->opts.lapic,
-						       "x2apic", vm->opts.x2apic, "irqchip",
-						       vm->opts.irqchip));
+	options = json_pack("{s:b, s:b, s:b, s:b, s:b}", "lapic", vm->opts.lapic, "x2apic",
+			    vm->opts.x2apic, "irqchip", vm->opts.irqchip, "nested_virtualization",
+			    vm->opts.nested_virtualization, "smt_guest", vm->opts.smt_guest);
+	/* The feature banks only where the VM was created with its own (partition bit 3). */
+	if (options && vm->opts.cpu_features) {
+		json_t *banks = json_array();
+
+		for (size_t i = 0; i < sizeof(vm->opts.disabled_cpu_features) /
+					   sizeof(vm->opts.disabled_cpu_features[0]); i++)
+			json_array_append_new(banks, json_hex(vm->opts.disabled_cpu_features[i]));
+		json_object_set_new(options, "disabled_cpu_features", banks);
+		json_object_set_new(options, "disabled_xsave_features",
+				    json_hex(vm->opts.disabled_xsave_features));
+	}
+	json_object_set_new(info, "options", options);
 	json_object_set_new(info, "regions", regions);
 	json_object_set_new(info, "vcpus", vcpus);
 	json_object_set_new(info, "eventfds", vm_eventfds_json(vm));
