@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "hv/hv-backend.h"
-#include "hv/hv-insn.h"
+#include "hv/x86/x86.h"
 
 /*
  * How KVM's exits differ from the normalized ones (measured on Linux 6.x, see tests/hv):
@@ -22,7 +22,7 @@
  *  - MMIO reads: RIP is the instruction's address, advanced on completion.
  *  - MMIO writes and every string I/O element: KVM has already emulated the instruction and RIP
  *    is PAST it (for REP forms even before the last element).  The instruction start is found
- *    by decoding backwards from RIP (hv-insn.c), checked against the exit.
+ *    by decoding backwards from RIP (x86_decode_length()), checked against the exit.
  *  - INS is batched: one KVM_EXIT_IO with count > 1; OUTS comes one element per exit.
  *  - Completing with immediate_exit = 1 makes KVM finish the pending access and return EINTR
  *    without running the guest, or return a NEW exit when the emulator needs another access for
@@ -806,18 +806,18 @@ static unsigned read_linear(struct kvm_vcpu *kc, uint64_t lin, uint8_t *buf, uns
 	return done;
 }
 
-static enum hv_insn_mode insn_mode(const struct kvm_sregs *s)
+static enum x86_mode insn_mode(const struct kvm_sregs *s)
 {
-	if ((s->efer & (1u << 10)) && s->cs.l)
-		return HV_INSN_64;
-	if ((s->cr0 & 1) && s->cs.db)
-		return HV_INSN_32;
-	return HV_INSN_16;
+	if ((s->efer & X86_EFER_LMA) && s->cs.l)
+		return X86_MODE_LONG;
+	if (!(s->cr0 & X86_CR0_PE))
+		return X86_MODE_REAL;
+	return s->cs.db ? X86_MODE_PROT32 : X86_MODE_PROT16;
 }
 
 static uint64_t cs_linear(const struct kvm_sregs *s, uint64_t rip)
 {
-	return insn_mode(s) == HV_INSN_64 ? rip : s->cs.base + (rip & 0xffffffff);
+	return insn_mode(s) == X86_MODE_LONG ? rip : s->cs.base + (rip & 0xffffffff);
 }
 
 /*
@@ -828,23 +828,23 @@ static uint64_t cs_linear(const struct kvm_sregs *s, uint64_t rip)
  * longer candidate too.
  */
 static int find_start(struct kvm_vcpu *kc, uint64_t rip,
-		      bool (*accept)(const struct hv_insn *in, const void *ctx), const void *ctx,
+		      bool (*accept)(const struct x86_insn *in, const void *ctx), const void *ctx,
 		      uint64_t *ret_start, uint8_t *ret_len)
 {
-	enum hv_insn_mode mode = insn_mode(&kc->sregs);
+	enum x86_mode mode = insn_mode(&kc->sregs);
 	uint8_t buf[15];
 	unsigned got, best = 0;
 	uint64_t lin = cs_linear(&kc->sregs, rip);
 
 	for (unsigned len = 15; len >= 1; len--) {
-		struct hv_insn in;
+		struct x86_insn in;
 
 		if (rip < len)
 			continue;
 		got = read_linear(kc, lin - len, buf, len);
 		if (got != len)
 			continue;
-		if (hv_insn_decode(buf, len, mode, &in) < 0 || in.len != len || in.odd_prefix)
+		if (x86_decode_length(buf, len, mode, &in) < 0 || in.len != len || in.odd_prefix)
 			continue;
 		if (!accept(&in, ctx))
 			continue;
@@ -867,12 +867,12 @@ struct io_ctx {
 };
 
 /* An I/O instruction of the exit's direction and size: IN/OUT (port checked) or INS/OUTS. */
-static bool accept_io(const struct hv_insn *in, const void *p)
+static bool accept_io(const struct x86_insn *in, const void *p)
 {
 	const struct io_ctx *c = p;
-	uint8_t op = in->opcode, size = in->opsize == 8 ? 4 : in->opsize;
+	uint8_t op = in->opcode[0], size = in->opsize == 8 ? 4 : in->opsize;
 
-	if (in->map != 0)
+	if (in->opcode_len != 1)
 		return false;
 	if (op >= 0x6c && op <= 0x6f)
 		return c->in == (op <= 0x6d) && (op & 1 ? size : 1) == c->size;
@@ -885,13 +885,13 @@ static bool accept_io(const struct hv_insn *in, const void *p)
 	return false;
 }
 
-static bool accept_mmio_write(const struct hv_insn *in, const void *p)
+static bool accept_mmio_write(const struct x86_insn *in, const void *p)
 {
 	const uint8_t *size = p;
 
-	if (in->rex == 0x40 && hv_insn_mem_write_size(in) != 1)
+	if (in->rex == 0x40 && x86_insn_mem_write_size(in) != 1)
 		return false;	/* a lone REX is meaningful only for byte registers */
-	return hv_insn_mem_write_size(in) == *size;
+	return x86_insn_mem_write_size(in) == *size;
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
@@ -976,14 +976,14 @@ static void io_present(struct kvm_vcpu *kc, struct hv_exit *exit)
 
 /* The I/O instruction at rip, if it is one that matches the exit. */
 static bool io_insn_at(struct kvm_vcpu *kc, uint64_t rip, const struct io_ctx *ctx,
-		       struct hv_insn *ret)
+		       struct x86_insn *ret)
 {
 	struct io_ctx c = *ctx;
-	struct hv_insn d;
+	struct x86_insn d;
 	uint8_t buf[15];
 	unsigned got = read_linear(kc, cs_linear(&kc->sregs, rip), buf, sizeof(buf));
 
-	if (got == 0 || hv_insn_decode(buf, got, insn_mode(&kc->sregs), &d) < 0)
+	if (got == 0 || x86_decode_length(buf, got, insn_mode(&kc->sregs), &d) < 0)
 		return false;
 	c.last = buf[d.len - 1];
 	if (!accept_io(&d, &c))
@@ -992,15 +992,21 @@ static bool io_insn_at(struct kvm_vcpu *kc, uint64_t rip, const struct io_ctx *c
 	return true;
 }
 
+/* INS or OUTS (6C-6F). */
+static bool is_string_io(const struct x86_insn *d)
+{
+	return d->opcode_len == 1 && d->opcode[0] >= 0x6c && d->opcode[0] <= 0x6f;
+}
+
 /* A string I/O instruction: REP and the remaining count from RCX. */
-static void string_rep(struct kvm_vcpu *kc, const struct hv_insn *d, uint64_t rcx,
+static void string_rep(struct kvm_vcpu *kc, const struct x86_insn *d, uint64_t rcx,
 		       struct kvm_io_elems *io)
 {
 	uint64_t mask = d->addrsize == 2 ? 0xffff : d->addrsize == 4 ? 0xffffffff : ~(uint64_t)0;
 
 	io->string = true;
-	if (!d->rep)
-		return;
+	if (!(d->prefixes & X86_PFX_REP))
+		return;	/* REP is F3 (the last of F2/F3); F2 alone is not counted */
 	io->rep = true;
 	/* KVM's INS exit comes before RCX moves; OUTS after this element was counted. */
 	io->rep_count = (rcx & mask) + (io->in ? 0 : 1);
@@ -1017,7 +1023,7 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 		.port = run->io.port,
 		.dx = (uint16_t)kc->regs.rdx,
 	};
-	struct hv_insn at = { .len = 0 };
+	struct x86_insn at = { .len = 0 };
 	uint8_t len = 0;
 	bool past;
 	int r;
@@ -1059,11 +1065,11 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 	} else {
 		past = true;
 	}
-	if (!past && at.opcode >= 0x6c && at.opcode <= 0x6f)
+	if (!past && is_string_io(&at))
 		string_rep(kc, &at, rcx, io);
 	if (past) {
 		uint64_t start;
-		struct hv_insn d;
+		struct x86_insn d;
 		uint8_t buf[15];
 
 		if (rip == kc->last_rip_after && kc->last_len) {
@@ -1081,8 +1087,8 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 		kc->last_start = start;
 		kc->last_len = len;
 		if (len && read_linear(kc, cs_linear(&kc->sregs, start), buf, len) == len &&
-		    hv_insn_decode(buf, len, insn_mode(&kc->sregs), &d) == 0 &&
-		    d.opcode >= 0x6c && d.opcode <= 0x6f)
+		    x86_decode_length(buf, len, insn_mode(&kc->sregs), &d) == 0 &&
+		    is_string_io(&d))
 			string_rep(kc, &d, rcx, io);
 		rip = start;
 	}
@@ -1121,11 +1127,11 @@ static int normalize_mmio(struct kvm_vcpu *kc, struct hv_exit *exit)
 			rip = start;
 		}
 	} else {
-		struct hv_insn d;
+		struct x86_insn d;
 		uint8_t buf[15];
 		unsigned got = read_linear(kc, cs_linear(&kc->sregs, rip), buf, sizeof(buf));
 
-		if (got && hv_insn_decode(buf, got, insn_mode(&kc->sregs), &d) == 0)
+		if (got && x86_decode_length(buf, got, insn_mode(&kc->sregs), &d) == 0)
 			len = d.len;
 	}
 	exit->rip = rip;
