@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,10 +71,7 @@ struct kvm_vcpu {
 	size_t run_size;
 
 	/* Kick: set by any thread; the vCPU thread consumes it when a run returns INTERRUPTED. */
-	atomic_bool kicked;
-	atomic_bool in_run;
-	pthread_t thread;
-	atomic_bool have_thread;
+	struct hv_kick kick;
 
 	/* Registers as of the last exit (synced from kvm_run or fetched on demand). */
 	struct kvm_regs regs;
@@ -88,8 +84,6 @@ struct kvm_vcpu {
 	uint64_t last_start;
 	uint8_t last_len;
 };
-
-static int kick_signal;
 
 static int xioctl(int fd, unsigned long req, void *arg)
 {
@@ -133,7 +127,6 @@ static int kvm_open(const char *path, struct hv **ret)
 	r = hv_kick_signal_setup();
 	if (r < 0)
 		return r;
-	kick_signal = r;
 
 	k = calloc(1, sizeof(*k));
 	if (!k)
@@ -900,11 +893,10 @@ static void kvm_vcpu_kick(struct hv_vcpu *vcpu)
 {
 	struct kvm_vcpu *kc = to_kvm_vcpu(vcpu);
 
-	atomic_store(&kc->kicked, true);
+	hv_kick_set(&kc->kick);
 	/* Seen by KVM_RUN at entry; the signal covers a vCPU already inside the guest. */
 	__atomic_store_n(&kc->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	if (atomic_load(&kc->in_run) && atomic_load(&kc->have_thread))
-		pthread_kill(kc->thread, kick_signal);
+	hv_kick_notify(&kc->kick);
 }
 
 /* Enter KVM_RUN once.  Returns 0 (an exit in kvm_run), -EINTR or another negative errno. */
@@ -912,24 +904,14 @@ static int kvm_enter(struct kvm_vcpu *kc, bool immediate)
 {
 	int r;
 
-	if (!atomic_load(&kc->have_thread) || !pthread_equal(kc->thread, pthread_self())) {
-		sigset_t set;
-
-		/* Kicks must reach this thread even if its creator blocked signals. */
-		sigemptyset(&set);
-		sigaddset(&set, kick_signal);
-		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-		atomic_store(&kc->have_thread, false);
-		kc->thread = pthread_self();
-		atomic_store(&kc->have_thread, true);
-	}
-	if (immediate || atomic_load(&kc->kicked))
+	hv_kick_bind(&kc->kick, NULL);
+	if (immediate || hv_kick_pending(&kc->kick))
 		__atomic_store_n(&kc->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	atomic_store(&kc->in_run, true);
+	hv_kick_enter(&kc->kick);
 	r = xioctl(kc->fd, KVM_RUN, NULL);
-	atomic_store(&kc->in_run, false);
+	hv_kick_leave(&kc->kick);
 	if (immediate)
-		__atomic_store_n(&kc->run->immediate_exit, atomic_load(&kc->kicked) ? 1 : 0,
+		__atomic_store_n(&kc->run->immediate_exit, hv_kick_pending(&kc->kick) ? 1 : 0,
 				 __ATOMIC_SEQ_CST);
 	/* KVM fills the sync-regs area only when it returns an exit, not on EINTR. */
 	if (r < 0)
@@ -1199,11 +1181,11 @@ static int kvm_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit)
 		return normalize(kc, exit);
 	}
 	/* Only a kick ends the run (and is consumed by it); a stray signal just re-enters. */
-	while ((r = kvm_enter(kc, false)) == -EINTR && !atomic_exchange(&kc->kicked, false))
+	while ((r = kvm_enter(kc, false)) == -EINTR && !hv_kick_consume(&kc->kick))
 		;
 	if (r == -EINTR) {
 		__atomic_store_n(&kc->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-		if (atomic_load(&kc->kicked))
+		if (hv_kick_pending(&kc->kick))
 			__atomic_store_n(&kc->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		memset(exit, 0, sizeof(*exit));
 		exit->kind = HV_EXIT_INTERRUPTED;

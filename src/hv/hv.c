@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "hv/hv-backend.h"
 
@@ -78,6 +80,32 @@ int hv_kick_signal_setup(void)
 int hv_kick_signal(void)
 {
 	return kick_signal;
+}
+
+bool hv_kick_notify(struct hv_kick *k)
+{
+	if (!atomic_load(&k->in_run) || !atomic_load(&k->have_thread))
+		return false;
+	pthread_kill(k->thread, kick_signal);
+	return true;
+}
+
+void hv_kick_bind(struct hv_kick *k, void (*on_rebind)(struct hv_kick *k, pid_t tid))
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	sigset_t set;
+
+	if (atomic_load(&k->have_thread) && k->tid == tid)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, kick_signal);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	atomic_store(&k->have_thread, false);
+	if (on_rebind)
+		on_rebind(k, tid);
+	k->tid = tid;
+	k->thread = pthread_self();
+	atomic_store(&k->have_thread, true);
 }
 
 static int hv_open_one(enum hv_backend backend, const char *path, struct hv **ret)
