@@ -160,6 +160,14 @@ void hv_kick_bind(struct hv_kick *k, void (*on_rebind)(struct hv_kick *k, pid_t 
 /* The architectural MSR index behind an MSR register (HV_REG_TSC ... HV_REG_SFMASK), else 0. */
 uint32_t hv_reg_msr_index(enum hv_reg reg);
 
+/*
+ * Host address of guest RAM at gpa, with the bytes left in its mapping (*ret_avail) and the
+ * mapping (*ret_map, may be NULL); NULL when no mapping holds gpa (mappings never overlap).
+ * Thread: vcpu (the backends' exit paths).
+ */
+void *hv_vm_gpa_host(struct hv_vm *vm, uint64_t gpa, uint64_t *ret_avail,
+		     const struct hv_mapping **ret_map);
+
 /* True when an exit of this kind waits for hv_vcpu_complete(). */
 bool hv_exit_needs_completion(const struct hv_exit *exit);
 

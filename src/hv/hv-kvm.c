@@ -450,30 +450,28 @@ fail:
 	return r;
 }
 
-static int load_regs(struct kvm_vcpu *kc)
+/* Fetch a register set (KVM_GET_REGS or KVM_GET_SREGS into dst) unless *valid says it is. */
+static int load_cached(struct kvm_vcpu *kc, unsigned long req, void *dst, bool *valid)
 {
 	int r;
 
-	if (kc->regs_valid)
+	if (*valid)
 		return 0;
-	r = xioctl(kc->fd, KVM_GET_REGS, &kc->regs);
+	r = xioctl(kc->fd, req, dst);
 	if (r < 0)
 		return r;
-	kc->regs_valid = true;
+	*valid = true;
 	return 0;
+}
+
+static int load_regs(struct kvm_vcpu *kc)
+{
+	return load_cached(kc, KVM_GET_REGS, &kc->regs, &kc->regs_valid);
 }
 
 static int load_sregs(struct kvm_vcpu *kc)
 {
-	int r;
-
-	if (kc->sregs_valid)
-		return 0;
-	r = xioctl(kc->fd, KVM_GET_SREGS, &kc->sregs);
-	if (r < 0)
-		return r;
-	kc->sregs_valid = true;
-	return 0;
+	return load_cached(kc, KVM_GET_SREGS, &kc->sregs, &kc->sregs_valid);
 }
 
 /* After every KVM_RUN: the registers KVM stored in kvm_run, else fetch on demand. */
@@ -761,19 +759,6 @@ static int kvm_translate(struct kvm_vcpu *kc, uint64_t gva, struct kvm_translati
 	return 0;
 }
 
-static const uint8_t *gpa_to_host(struct hv_vm *vm, uint64_t gpa, uint64_t *avail)
-{
-	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-		const struct hv_mapping *m = &vm->maps[i];
-
-		if (m->used && gpa >= m->gpa && gpa - m->gpa < m->size) {
-			*avail = m->size - (gpa - m->gpa);
-			return (const uint8_t *)m->host + (gpa - m->gpa);
-		}
-	}
-	return NULL;
-}
-
 /* Copy up to n bytes at guest linear address lin; returns how many were readable. */
 static unsigned read_linear(struct kvm_vcpu *kc, uint64_t lin, uint8_t *buf, unsigned n)
 {
@@ -786,7 +771,7 @@ static unsigned read_linear(struct kvm_vcpu *kc, uint64_t lin, uint8_t *buf, uns
 
 		if (kvm_translate(kc, lin + done, &tr) < 0)
 			break;
-		host = gpa_to_host(kc->base.vm, tr.physical_address, &avail);
+		host = hv_vm_gpa_host(kc->base.vm, tr.physical_address, &avail, NULL);
 		if (!host)
 			break;
 		if (chunk > avail)

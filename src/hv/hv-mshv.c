@@ -62,8 +62,7 @@ static const uint32_t reg_names[HV_REG_COUNT] = {
 	[HV_REG_CSTAR] = HV_X64_REGISTER_CSTAR, [HV_REG_SFMASK] = HV_X64_REGISTER_SFMASK,
 };
 
-/* HV names of the write-back cache slots (GPRs in encoding order, then RIP, RFLAGS). */
-static const uint32_t wb_names[MSHV_WB_COUNT] = {
+const uint32_t mshv_hv_wb_names[MSHV_WB_COUNT] = {
 	HV_X64_REGISTER_RAX, HV_X64_REGISTER_RCX, HV_X64_REGISTER_RDX, HV_X64_REGISTER_RBX,
 	HV_X64_REGISTER_RSP, HV_X64_REGISTER_RBP, HV_X64_REGISTER_RSI, HV_X64_REGISTER_RDI,
 	HV_X64_REGISTER_R8, HV_X64_REGISTER_R9, HV_X64_REGISTER_R10, HV_X64_REGISTER_R11,
@@ -468,7 +467,7 @@ int mshv_hv_set_assocs(struct mshv_hv_vcpu *mc, const struct hv_register_assoc *
 		return -ENOMEM;
 	for (unsigned s = 0; dirty && s < MSHV_WB_COUNT; s++)
 		if (dirty & slot_class(s)) {
-			all[k].name = wb_names[s];
+			all[k].name = mshv_hv_wb_names[s];
 			all[k++].value.reg64 = page_get(mc->page, s);
 		}
 	memcpy(all + k, regs, n * sizeof(*regs));
@@ -499,7 +498,7 @@ int mshv_hv_flush(struct mshv_hv_vcpu *mc)
 	memset(regs, 0, sizeof(regs));
 	for (unsigned s = 0; s < MSHV_WB_COUNT; s++)
 		if (mc->wb_mask & (1u << s)) {
-			regs[n].name = wb_names[s];
+			regs[n].name = mshv_hv_wb_names[s];
 			regs[n++].value.reg64 = mc->wb[s];
 		}
 	r = mshv_hv_set_assocs(mc, regs, n);

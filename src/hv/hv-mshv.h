@@ -95,6 +95,9 @@ static inline struct mshv_hv_vcpu *to_mshv_vcpu(struct hv_vcpu *vcpu)
 	return (struct mshv_hv_vcpu *)vcpu;
 }
 
+/* HV names of the write-back cache slots: GPRs in encoding order, then RIP, RFLAGS. */
+extern const uint32_t mshv_hv_wb_names[MSHV_WB_COUNT];
+
 /* hv-mshv.c: register access shared with the emulation code.  Thread: vcpu. */
 void mshv_hv_wb_set(struct mshv_hv_vcpu *mc, unsigned idx, uint64_t value);
 int mshv_hv_flush(struct mshv_hv_vcpu *mc);

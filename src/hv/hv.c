@@ -283,6 +283,22 @@ int hv_vm_map(struct hv_vm *vm, uint64_t gpa, void *host, uint64_t size, unsigne
 	return 0;
 }
 
+void *hv_vm_gpa_host(struct hv_vm *vm, uint64_t gpa, uint64_t *ret_avail,
+		     const struct hv_mapping **ret_map)
+{
+	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
+		const struct hv_mapping *m = &vm->maps[i];
+
+		if (m->used && gpa >= m->gpa && gpa - m->gpa < m->size) {
+			*ret_avail = m->size - (gpa - m->gpa);
+			if (ret_map)
+				*ret_map = m;
+			return (uint8_t *)m->host + (gpa - m->gpa);
+		}
+	}
+	return NULL;
+}
+
 int hv_vm_unmap(struct hv_vm *vm, uint64_t gpa, uint64_t size)
 {
 	int r;
