@@ -3,6 +3,10 @@
 #ifndef MSHVD_HV_BACKEND_H
 #define MSHVD_HV_BACKEND_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
 #include "hv/hv.h"
 
 /*
@@ -98,8 +102,71 @@ extern const struct hv_ops hv_emu_ops;		/* only with HAVE_UNICORN */
  * number or a negative errno.  Thread: any. */
 int hv_kick_signal_setup(void);
 
+/*
+ * The kick state of a vCPU whose run is a blocking ioctl on a host thread (kvm, mshv): a sticky
+ * request that any thread sets and the vCPU thread consumes when a run returns interrupted, and
+ * the thread to signal while it is in (or about to enter) the run.  The backend orders its own
+ * steps around these (KVM's immediate_exit, mshv's retry timer); see hv-kvm.c and hv-mshv.c.
+ */
+struct hv_kick {
+	atomic_bool kicked;	/* the sticky request */
+	atomic_bool in_run;	/* the vCPU thread is in, or about to enter, the run ioctl */
+	atomic_bool have_thread;	/* thread and tid are valid */
+	pthread_t thread;
+	pid_t tid;
+};
+
+/* Set the request.  Thread: any; async-signal-safe. */
+static inline void hv_kick_set(struct hv_kick *k)
+{
+	atomic_store(&k->kicked, true);
+}
+
+/* Signal the bound thread with the kick signal when it is in a run; true when it was signalled.
+ * Call after hv_kick_set().  Thread: any; async-signal-safe. */
+bool hv_kick_notify(struct hv_kick *k);
+
+/* Whether a request is pending, and taking it (true when there was one).  Thread: vcpu. */
+static inline bool hv_kick_pending(struct hv_kick *k)
+{
+	return atomic_load(&k->kicked);
+}
+
+static inline bool hv_kick_consume(struct hv_kick *k)
+{
+	return atomic_exchange(&k->kicked, false);
+}
+
+/* Around the run ioctl: the request is checked after hv_kick_enter(), so a kick is either seen
+ * by that check or signals the thread.  Thread: vcpu. */
+static inline void hv_kick_enter(struct hv_kick *k)
+{
+	atomic_store(&k->in_run, true);
+}
+
+static inline void hv_kick_leave(struct hv_kick *k)
+{
+	atomic_store(&k->in_run, false);
+}
+
+/*
+ * Bind k to the calling thread unless it is bound to it already: unblock the kick signal there
+ * (kicks must reach it even if its creator blocked signals) and make it the thread to signal.
+ * While it rebinds no kick signals any thread; on_rebind (or NULL) runs then, with the new
+ * thread id (the mshv backend re-aims its retry timer).  Thread: vcpu.
+ */
+void hv_kick_bind(struct hv_kick *k, void (*on_rebind)(struct hv_kick *k, pid_t tid));
+
 /* The architectural MSR index behind an MSR register (HV_REG_TSC ... HV_REG_SFMASK), else 0. */
 uint32_t hv_reg_msr_index(enum hv_reg reg);
+
+/*
+ * Host address of guest RAM at gpa, with the bytes left in its mapping (*ret_avail) and the
+ * mapping (*ret_map, may be NULL); NULL when no mapping holds gpa (mappings never overlap).
+ * Thread: vcpu (the backends' exit paths).
+ */
+void *hv_vm_gpa_host(struct hv_vm *vm, uint64_t gpa, uint64_t *ret_avail,
+		     const struct hv_mapping **ret_map);
 
 /* True when an exit of this kind waits for hv_vcpu_complete(). */
 bool hv_exit_needs_completion(const struct hv_exit *exit);

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,7 @@
 #include <unistd.h>
 
 #include "hv/hv-backend.h"
-#include "hv/hv-insn.h"
+#include "hv/x86/x86.h"
 
 /*
  * How KVM's exits differ from the normalized ones (measured on Linux 6.x, see tests/hv):
@@ -22,7 +21,7 @@
  *  - MMIO reads: RIP is the instruction's address, advanced on completion.
  *  - MMIO writes and every string I/O element: KVM has already emulated the instruction and RIP
  *    is PAST it (for REP forms even before the last element).  The instruction start is found
- *    by decoding backwards from RIP (hv-insn.c), checked against the exit.
+ *    by decoding backwards from RIP (x86_decode_length()), checked against the exit.
  *  - INS is batched: one KVM_EXIT_IO with count > 1; OUTS comes one element per exit.
  *  - Completing with immediate_exit = 1 makes KVM finish the pending access and return EINTR
  *    without running the guest, or return a NEW exit when the emulator needs another access for
@@ -72,10 +71,7 @@ struct kvm_vcpu {
 	size_t run_size;
 
 	/* Kick: set by any thread; the vCPU thread consumes it when a run returns INTERRUPTED. */
-	atomic_bool kicked;
-	atomic_bool in_run;
-	pthread_t thread;
-	atomic_bool have_thread;
+	struct hv_kick kick;
 
 	/* Registers as of the last exit (synced from kvm_run or fetched on demand). */
 	struct kvm_regs regs;
@@ -88,8 +84,6 @@ struct kvm_vcpu {
 	uint64_t last_start;
 	uint8_t last_len;
 };
-
-static int kick_signal;
 
 static int xioctl(int fd, unsigned long req, void *arg)
 {
@@ -133,7 +127,6 @@ static int kvm_open(const char *path, struct hv **ret)
 	r = hv_kick_signal_setup();
 	if (r < 0)
 		return r;
-	kick_signal = r;
 
 	k = calloc(1, sizeof(*k));
 	if (!k)
@@ -457,30 +450,28 @@ fail:
 	return r;
 }
 
-static int load_regs(struct kvm_vcpu *kc)
+/* Fetch a register set (KVM_GET_REGS or KVM_GET_SREGS into dst) unless *valid says it is. */
+static int load_cached(struct kvm_vcpu *kc, unsigned long req, void *dst, bool *valid)
 {
 	int r;
 
-	if (kc->regs_valid)
+	if (*valid)
 		return 0;
-	r = xioctl(kc->fd, KVM_GET_REGS, &kc->regs);
+	r = xioctl(kc->fd, req, dst);
 	if (r < 0)
 		return r;
-	kc->regs_valid = true;
+	*valid = true;
 	return 0;
+}
+
+static int load_regs(struct kvm_vcpu *kc)
+{
+	return load_cached(kc, KVM_GET_REGS, &kc->regs, &kc->regs_valid);
 }
 
 static int load_sregs(struct kvm_vcpu *kc)
 {
-	int r;
-
-	if (kc->sregs_valid)
-		return 0;
-	r = xioctl(kc->fd, KVM_GET_SREGS, &kc->sregs);
-	if (r < 0)
-		return r;
-	kc->sregs_valid = true;
-	return 0;
+	return load_cached(kc, KVM_GET_SREGS, &kc->sregs, &kc->sregs_valid);
 }
 
 /* After every KVM_RUN: the registers KVM stored in kvm_run, else fetch on demand. */
@@ -768,19 +759,6 @@ static int kvm_translate(struct kvm_vcpu *kc, uint64_t gva, struct kvm_translati
 	return 0;
 }
 
-static const uint8_t *gpa_to_host(struct hv_vm *vm, uint64_t gpa, uint64_t *avail)
-{
-	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-		const struct hv_mapping *m = &vm->maps[i];
-
-		if (m->used && gpa >= m->gpa && gpa - m->gpa < m->size) {
-			*avail = m->size - (gpa - m->gpa);
-			return (const uint8_t *)m->host + (gpa - m->gpa);
-		}
-	}
-	return NULL;
-}
-
 /* Copy up to n bytes at guest linear address lin; returns how many were readable. */
 static unsigned read_linear(struct kvm_vcpu *kc, uint64_t lin, uint8_t *buf, unsigned n)
 {
@@ -793,7 +771,7 @@ static unsigned read_linear(struct kvm_vcpu *kc, uint64_t lin, uint8_t *buf, uns
 
 		if (kvm_translate(kc, lin + done, &tr) < 0)
 			break;
-		host = gpa_to_host(kc->base.vm, tr.physical_address, &avail);
+		host = hv_vm_gpa_host(kc->base.vm, tr.physical_address, &avail, NULL);
 		if (!host)
 			break;
 		if (chunk > avail)
@@ -806,18 +784,18 @@ static unsigned read_linear(struct kvm_vcpu *kc, uint64_t lin, uint8_t *buf, uns
 	return done;
 }
 
-static enum hv_insn_mode insn_mode(const struct kvm_sregs *s)
+static enum x86_mode insn_mode(const struct kvm_sregs *s)
 {
-	if ((s->efer & (1u << 10)) && s->cs.l)
-		return HV_INSN_64;
-	if ((s->cr0 & 1) && s->cs.db)
-		return HV_INSN_32;
-	return HV_INSN_16;
+	if ((s->efer & X86_EFER_LMA) && s->cs.l)
+		return X86_MODE_LONG;
+	if (!(s->cr0 & X86_CR0_PE))
+		return X86_MODE_REAL;
+	return s->cs.db ? X86_MODE_PROT32 : X86_MODE_PROT16;
 }
 
 static uint64_t cs_linear(const struct kvm_sregs *s, uint64_t rip)
 {
-	return insn_mode(s) == HV_INSN_64 ? rip : s->cs.base + (rip & 0xffffffff);
+	return insn_mode(s) == X86_MODE_LONG ? rip : s->cs.base + (rip & 0xffffffff);
 }
 
 /*
@@ -828,23 +806,23 @@ static uint64_t cs_linear(const struct kvm_sregs *s, uint64_t rip)
  * longer candidate too.
  */
 static int find_start(struct kvm_vcpu *kc, uint64_t rip,
-		      bool (*accept)(const struct hv_insn *in, const void *ctx), const void *ctx,
+		      bool (*accept)(const struct x86_insn *in, const void *ctx), const void *ctx,
 		      uint64_t *ret_start, uint8_t *ret_len)
 {
-	enum hv_insn_mode mode = insn_mode(&kc->sregs);
+	enum x86_mode mode = insn_mode(&kc->sregs);
 	uint8_t buf[15];
 	unsigned got, best = 0;
 	uint64_t lin = cs_linear(&kc->sregs, rip);
 
 	for (unsigned len = 15; len >= 1; len--) {
-		struct hv_insn in;
+		struct x86_insn in;
 
 		if (rip < len)
 			continue;
 		got = read_linear(kc, lin - len, buf, len);
 		if (got != len)
 			continue;
-		if (hv_insn_decode(buf, len, mode, &in) < 0 || in.len != len || in.odd_prefix)
+		if (x86_decode_length(buf, len, mode, &in) < 0 || in.len != len || in.odd_prefix)
 			continue;
 		if (!accept(&in, ctx))
 			continue;
@@ -867,12 +845,12 @@ struct io_ctx {
 };
 
 /* An I/O instruction of the exit's direction and size: IN/OUT (port checked) or INS/OUTS. */
-static bool accept_io(const struct hv_insn *in, const void *p)
+static bool accept_io(const struct x86_insn *in, const void *p)
 {
 	const struct io_ctx *c = p;
-	uint8_t op = in->opcode, size = in->opsize == 8 ? 4 : in->opsize;
+	uint8_t op = in->opcode[0], size = in->opsize == 8 ? 4 : in->opsize;
 
-	if (in->map != 0)
+	if (in->opcode_len != 1)
 		return false;
 	if (op >= 0x6c && op <= 0x6f)
 		return c->in == (op <= 0x6d) && (op & 1 ? size : 1) == c->size;
@@ -885,13 +863,13 @@ static bool accept_io(const struct hv_insn *in, const void *p)
 	return false;
 }
 
-static bool accept_mmio_write(const struct hv_insn *in, const void *p)
+static bool accept_mmio_write(const struct x86_insn *in, const void *p)
 {
 	const uint8_t *size = p;
 
-	if (in->rex == 0x40 && hv_insn_mem_write_size(in) != 1)
+	if (in->rex == 0x40 && x86_insn_mem_write_size(in) != 1)
 		return false;	/* a lone REX is meaningful only for byte registers */
-	return hv_insn_mem_write_size(in) == *size;
+	return x86_insn_mem_write_size(in) == *size;
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
@@ -900,11 +878,10 @@ static void kvm_vcpu_kick(struct hv_vcpu *vcpu)
 {
 	struct kvm_vcpu *kc = to_kvm_vcpu(vcpu);
 
-	atomic_store(&kc->kicked, true);
+	hv_kick_set(&kc->kick);
 	/* Seen by KVM_RUN at entry; the signal covers a vCPU already inside the guest. */
 	__atomic_store_n(&kc->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	if (atomic_load(&kc->in_run) && atomic_load(&kc->have_thread))
-		pthread_kill(kc->thread, kick_signal);
+	hv_kick_notify(&kc->kick);
 }
 
 /* Enter KVM_RUN once.  Returns 0 (an exit in kvm_run), -EINTR or another negative errno. */
@@ -912,24 +889,14 @@ static int kvm_enter(struct kvm_vcpu *kc, bool immediate)
 {
 	int r;
 
-	if (!atomic_load(&kc->have_thread) || !pthread_equal(kc->thread, pthread_self())) {
-		sigset_t set;
-
-		/* Kicks must reach this thread even if its creator blocked signals. */
-		sigemptyset(&set);
-		sigaddset(&set, kick_signal);
-		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-		atomic_store(&kc->have_thread, false);
-		kc->thread = pthread_self();
-		atomic_store(&kc->have_thread, true);
-	}
-	if (immediate || atomic_load(&kc->kicked))
+	hv_kick_bind(&kc->kick, NULL);
+	if (immediate || hv_kick_pending(&kc->kick))
 		__atomic_store_n(&kc->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	atomic_store(&kc->in_run, true);
+	hv_kick_enter(&kc->kick);
 	r = xioctl(kc->fd, KVM_RUN, NULL);
-	atomic_store(&kc->in_run, false);
+	hv_kick_leave(&kc->kick);
 	if (immediate)
-		__atomic_store_n(&kc->run->immediate_exit, atomic_load(&kc->kicked) ? 1 : 0,
+		__atomic_store_n(&kc->run->immediate_exit, hv_kick_pending(&kc->kick) ? 1 : 0,
 				 __ATOMIC_SEQ_CST);
 	/* KVM fills the sync-regs area only when it returns an exit, not on EINTR. */
 	if (r < 0)
@@ -976,14 +943,14 @@ static void io_present(struct kvm_vcpu *kc, struct hv_exit *exit)
 
 /* The I/O instruction at rip, if it is one that matches the exit. */
 static bool io_insn_at(struct kvm_vcpu *kc, uint64_t rip, const struct io_ctx *ctx,
-		       struct hv_insn *ret)
+		       struct x86_insn *ret)
 {
 	struct io_ctx c = *ctx;
-	struct hv_insn d;
+	struct x86_insn d;
 	uint8_t buf[15];
 	unsigned got = read_linear(kc, cs_linear(&kc->sregs, rip), buf, sizeof(buf));
 
-	if (got == 0 || hv_insn_decode(buf, got, insn_mode(&kc->sregs), &d) < 0)
+	if (got == 0 || x86_decode_length(buf, got, insn_mode(&kc->sregs), &d) < 0)
 		return false;
 	c.last = buf[d.len - 1];
 	if (!accept_io(&d, &c))
@@ -992,15 +959,21 @@ static bool io_insn_at(struct kvm_vcpu *kc, uint64_t rip, const struct io_ctx *c
 	return true;
 }
 
+/* INS or OUTS (6C-6F). */
+static bool is_string_io(const struct x86_insn *d)
+{
+	return d->opcode_len == 1 && d->opcode[0] >= 0x6c && d->opcode[0] <= 0x6f;
+}
+
 /* A string I/O instruction: REP and the remaining count from RCX. */
-static void string_rep(struct kvm_vcpu *kc, const struct hv_insn *d, uint64_t rcx,
+static void string_rep(struct kvm_vcpu *kc, const struct x86_insn *d, uint64_t rcx,
 		       struct kvm_io_elems *io)
 {
 	uint64_t mask = d->addrsize == 2 ? 0xffff : d->addrsize == 4 ? 0xffffffff : ~(uint64_t)0;
 
 	io->string = true;
-	if (!d->rep)
-		return;
+	if (!(d->prefixes & X86_PFX_REP))
+		return;	/* REP is F3 (the last of F2/F3); F2 alone is not counted */
 	io->rep = true;
 	/* KVM's INS exit comes before RCX moves; OUTS after this element was counted. */
 	io->rep_count = (rcx & mask) + (io->in ? 0 : 1);
@@ -1017,7 +990,7 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 		.port = run->io.port,
 		.dx = (uint16_t)kc->regs.rdx,
 	};
-	struct hv_insn at = { .len = 0 };
+	struct x86_insn at = { .len = 0 };
 	uint8_t len = 0;
 	bool past;
 	int r;
@@ -1059,11 +1032,11 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 	} else {
 		past = true;
 	}
-	if (!past && at.opcode >= 0x6c && at.opcode <= 0x6f)
+	if (!past && is_string_io(&at))
 		string_rep(kc, &at, rcx, io);
 	if (past) {
 		uint64_t start;
-		struct hv_insn d;
+		struct x86_insn d;
 		uint8_t buf[15];
 
 		if (rip == kc->last_rip_after && kc->last_len) {
@@ -1081,8 +1054,8 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 		kc->last_start = start;
 		kc->last_len = len;
 		if (len && read_linear(kc, cs_linear(&kc->sregs, start), buf, len) == len &&
-		    hv_insn_decode(buf, len, insn_mode(&kc->sregs), &d) == 0 &&
-		    d.opcode >= 0x6c && d.opcode <= 0x6f)
+		    x86_decode_length(buf, len, insn_mode(&kc->sregs), &d) == 0 &&
+		    is_string_io(&d))
 			string_rep(kc, &d, rcx, io);
 		rip = start;
 	}
@@ -1121,11 +1094,11 @@ static int normalize_mmio(struct kvm_vcpu *kc, struct hv_exit *exit)
 			rip = start;
 		}
 	} else {
-		struct hv_insn d;
+		struct x86_insn d;
 		uint8_t buf[15];
 		unsigned got = read_linear(kc, cs_linear(&kc->sregs, rip), buf, sizeof(buf));
 
-		if (got && hv_insn_decode(buf, got, insn_mode(&kc->sregs), &d) == 0)
+		if (got && x86_decode_length(buf, got, insn_mode(&kc->sregs), &d) == 0)
 			len = d.len;
 	}
 	exit->rip = rip;
@@ -1193,11 +1166,11 @@ static int kvm_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit)
 		return normalize(kc, exit);
 	}
 	/* Only a kick ends the run (and is consumed by it); a stray signal just re-enters. */
-	while ((r = kvm_enter(kc, false)) == -EINTR && !atomic_exchange(&kc->kicked, false))
+	while ((r = kvm_enter(kc, false)) == -EINTR && !hv_kick_consume(&kc->kick))
 		;
 	if (r == -EINTR) {
 		__atomic_store_n(&kc->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-		if (atomic_load(&kc->kicked))
+		if (hv_kick_pending(&kc->kick))
 			__atomic_store_n(&kc->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		memset(exit, 0, sizeof(*exit));
 		exit->kind = HV_EXIT_INTERRUPTED;

@@ -16,19 +16,15 @@
  */
 #define REP_BATCH 4096
 
-/* Register names loaded for the emulator: GPRs, RIP, RFLAGS come first (wb slot order). */
+/* Register names loaded for the emulator after the write-back slots (mshv_hv_wb_names: GPRs,
+ * RIP, RFLAGS): segments, then control registers. */
 static const uint32_t cpu_names[] = {
-	HV_X64_REGISTER_RAX, HV_X64_REGISTER_RCX, HV_X64_REGISTER_RDX, HV_X64_REGISTER_RBX,
-	HV_X64_REGISTER_RSP, HV_X64_REGISTER_RBP, HV_X64_REGISTER_RSI, HV_X64_REGISTER_RDI,
-	HV_X64_REGISTER_R8, HV_X64_REGISTER_R9, HV_X64_REGISTER_R10, HV_X64_REGISTER_R11,
-	HV_X64_REGISTER_R12, HV_X64_REGISTER_R13, HV_X64_REGISTER_R14, HV_X64_REGISTER_R15,
-	HV_X64_REGISTER_RIP, HV_X64_REGISTER_RFLAGS,
 	HV_X64_REGISTER_ES, HV_X64_REGISTER_CS, HV_X64_REGISTER_SS, HV_X64_REGISTER_DS,
 	HV_X64_REGISTER_FS, HV_X64_REGISTER_GS,
 	HV_X64_REGISTER_CR0, HV_X64_REGISTER_CR3, HV_X64_REGISTER_CR4, HV_X64_REGISTER_EFER,
 };
 
-#define N_CPU_NAMES	(sizeof(cpu_names) / sizeof(cpu_names[0]))
+#define N_CPU_NAMES	(MSHV_WB_COUNT + sizeof(cpu_names) / sizeof(cpu_names[0]))
 #define FIRST_SEG	MSHV_WB_COUNT
 #define FIRST_CR	(FIRST_SEG + X86_SEG_COUNT)
 
@@ -46,7 +42,8 @@ static int load_cpu(struct mshv_hv_vcpu *mc, struct x86_cpu *cpu)
 		return r;
 	memset(a, 0, sizeof(a));
 	for (unsigned i = first; i < N_CPU_NAMES; i++)
-		a[i - first].name = cpu_names[i];
+		a[i - first].name = i < MSHV_WB_COUNT ? mshv_hv_wb_names[i] :
+						       cpu_names[i - MSHV_WB_COUNT];
 	r = mshv_vcpu_get_reg(mc->vp, a, N_CPU_NAMES - first);
 	if (r < 0) {
 		mc->base.last_status = mshv_last_hv_status();
@@ -81,19 +78,16 @@ static int load_cpu(struct mshv_hv_vcpu *mc, struct x86_cpu *cpu)
 /* ---- guest memory ------------------------------------------------------------------------- */
 
 /* Host address of [gpa, gpa + len) when one mapping holds it (and allows writes if asked). */
+/* Host address of len bytes of guest RAM at gpa, within one mapping (writable for a write). */
 static void *gpa_host(struct hv_vm *vm, uint64_t gpa, size_t len, bool write)
 {
-	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-		const struct hv_mapping *m = &vm->maps[i];
+	const struct hv_mapping *m;
+	uint64_t avail;
+	void *host = hv_vm_gpa_host(vm, gpa, &avail, &m);
 
-		if (!m->used || gpa < m->gpa || gpa - m->gpa >= m->size ||
-		    len > m->size - (gpa - m->gpa))
-			continue;
-		if (write && !(m->flags & HV_MAP_WRITE))
-			return NULL;
-		return (uint8_t *)m->host + (gpa - m->gpa);
-	}
-	return NULL;
+	if (!host || len > avail || (write && !(m->flags & HV_MAP_WRITE)))
+		return NULL;
+	return host;
 }
 
 static int emu_translate(void *opaque, uint64_t linear, bool write, uint64_t *ret_gpa)

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "hv/hv-mshv.h"
@@ -31,8 +30,6 @@
 
 /* Kick retry period (see struct mshv_hv_vcpu). */
 #define KICK_RETRY_NS	(2 * 1000 * 1000)
-
-static int kick_signal;
 
 static const uint32_t reg_names[HV_REG_COUNT] = {
 	[HV_REG_RAX] = HV_X64_REGISTER_RAX, [HV_REG_RCX] = HV_X64_REGISTER_RCX,
@@ -65,8 +62,7 @@ static const uint32_t reg_names[HV_REG_COUNT] = {
 	[HV_REG_CSTAR] = HV_X64_REGISTER_CSTAR, [HV_REG_SFMASK] = HV_X64_REGISTER_SFMASK,
 };
 
-/* HV names of the write-back cache slots (GPRs in encoding order, then RIP, RFLAGS). */
-static const uint32_t wb_names[MSHV_WB_COUNT] = {
+const uint32_t mshv_hv_wb_names[MSHV_WB_COUNT] = {
 	HV_X64_REGISTER_RAX, HV_X64_REGISTER_RCX, HV_X64_REGISTER_RDX, HV_X64_REGISTER_RBX,
 	HV_X64_REGISTER_RSP, HV_X64_REGISTER_RBP, HV_X64_REGISTER_RSI, HV_X64_REGISTER_RDI,
 	HV_X64_REGISTER_R8, HV_X64_REGISTER_R9, HV_X64_REGISTER_R10, HV_X64_REGISTER_R11,
@@ -179,7 +175,6 @@ static int mshv_hv_open(const char *path, struct hv **ret)
 	r = hv_kick_signal_setup();
 	if (r < 0)
 		return r;
-	kick_signal = r;
 
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -472,7 +467,7 @@ int mshv_hv_set_assocs(struct mshv_hv_vcpu *mc, const struct hv_register_assoc *
 		return -ENOMEM;
 	for (unsigned s = 0; dirty && s < MSHV_WB_COUNT; s++)
 		if (dirty & slot_class(s)) {
-			all[k].name = wb_names[s];
+			all[k].name = mshv_hv_wb_names[s];
 			all[k++].value.reg64 = page_get(mc->page, s);
 		}
 	memcpy(all + k, regs, n * sizeof(*regs));
@@ -503,7 +498,7 @@ int mshv_hv_flush(struct mshv_hv_vcpu *mc)
 	memset(regs, 0, sizeof(regs));
 	for (unsigned s = 0; s < MSHV_WB_COUNT; s++)
 		if (mc->wb_mask & (1u << s)) {
-			regs[n].name = wb_names[s];
+			regs[n].name = mshv_hv_wb_names[s];
 			regs[n++].value.reg64 = mc->wb[s];
 		}
 	r = mshv_hv_set_assocs(mc, regs, n);
@@ -665,10 +660,9 @@ static void mshv_hv_vcpu_kick(struct hv_vcpu *vcpu)
 {
 	struct mshv_hv_vcpu *mc = to_mshv_vcpu(vcpu);
 
-	atomic_store(&mc->kicked, true);
-	if (!atomic_load(&mc->in_run) || !atomic_load(&mc->have_thread))
+	hv_kick_set(&mc->kick);
+	if (!hv_kick_notify(&mc->kick))
 		return;
-	pthread_kill(mc->thread, kick_signal);
 	/* The signal may land just before the thread enters the ioctl: repeat it until the run
 	 * returns (timer_settime is async-signal-safe). */
 	if (atomic_load(&mc->timer_ok) && !atomic_exchange(&mc->timer_armed, true)) {
@@ -681,31 +675,22 @@ static void mshv_hv_vcpu_kick(struct hv_vcpu *vcpu)
 	}
 }
 
-/* Bind the vCPU to the calling thread: kick signal unblocked, retry timer aimed at it. */
-static void bind_thread(struct mshv_hv_vcpu *mc)
+/* The vCPU moved to thread tid (hv_kick_bind()): aim the retry timer at it. */
+static void rebind_timer(struct hv_kick *k, pid_t tid)
 {
-	pid_t tid = (pid_t)syscall(SYS_gettid);
+	struct mshv_hv_vcpu *mc =
+		(struct mshv_hv_vcpu *)((char *)k - offsetof(struct mshv_hv_vcpu, kick));
 	struct sigevent sev;
-	sigset_t set;
 
-	if (atomic_load(&mc->have_thread) && mc->tid == tid)
-		return;
-	sigemptyset(&set);
-	sigaddset(&set, kick_signal);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	atomic_store(&mc->have_thread, false);
 	if (atomic_exchange(&mc->timer_ok, false))
 		timer_delete(mc->timer);
 	atomic_store(&mc->timer_armed, false);
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_THREAD_ID;
-	sev.sigev_signo = kick_signal;
+	sev.sigev_signo = hv_kick_signal();
 	sev.sigev_notify_thread_id = tid;
 	if (timer_create(CLOCK_MONOTONIC, &sev, &mc->timer) == 0)
 		atomic_store(&mc->timer_ok, true);
-	mc->tid = tid;
-	mc->thread = pthread_self();
-	atomic_store(&mc->have_thread, true);
 }
 
 static void disarm_kick_timer(struct mshv_hv_vcpu *mc)
@@ -875,20 +860,20 @@ static int mshv_hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit)
 		return 0;
 	}
 	mc->pending = MSHV_PENDING_NONE;
-	bind_thread(mc);
+	hv_kick_bind(&mc->kick, rebind_timer);
 	for (;;) {
 		r = mshv_hv_flush(mc);
 		if (r < 0)
 			return r;
-		atomic_store(&mc->in_run, true);
-		if (atomic_load(&mc->kicked)) {
+		hv_kick_enter(&mc->kick);
+		if (hv_kick_pending(&mc->kick)) {
 			r = -EINTR;
 		} else {
 			r = mshv_vcpu_run(mc->vp, &msg);
 			if (r < 0)
 				vcpu->last_status = mshv_last_hv_status();
 		}
-		atomic_store(&mc->in_run, false);
+		hv_kick_leave(&mc->kick);
 		/* Kicks that arrive from now on are seen by the check above at the next entry. */
 		disarm_kick_timer(mc);
 		if (r == -EINTR) {
@@ -896,7 +881,7 @@ static int mshv_hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit)
 			 * Only a kick ends the run; it is consumed here.  A signal without one is a
 			 * late retry of an earlier kick's timer (or another stray signal): run on.
 			 */
-			if (!atomic_exchange(&mc->kicked, false))
+			if (!hv_kick_consume(&mc->kick))
 				continue;
 			return exit_interrupted(mc, exit);
 		}

@@ -44,18 +44,14 @@ struct mshv_hv_vcpu {
 	struct mshv_vcpu *vp;
 	struct hv_vp_register_page *page;	/* NULL without a register page */
 
-	/* Kick: any thread sets kicked and signals the vCPU thread while it is in (or about to
-	 * enter) MSHV_RUN_VP.  A signal that lands between the check of kicked and the ioctl
-	 * would be lost, so the kicker also arms a periodic timer aimed at the vCPU thread; the
-	 * vCPU thread disarms it when a run returns. */
-	atomic_bool kicked;
-	atomic_bool in_run;
+	/* Kick: any thread sets the request and signals the vCPU thread while it is in (or about
+	 * to enter) MSHV_RUN_VP.  A signal that lands between the check of the request and the
+	 * ioctl would be lost, so the kicker also arms a periodic timer aimed at the vCPU thread
+	 * (kick.tid); the vCPU thread disarms it when a run returns. */
+	struct hv_kick kick;
 	atomic_bool timer_ok;
 	atomic_bool timer_armed;
 	timer_t timer;
-	pid_t tid;		/* thread the timer targets */
-	pthread_t thread;
-	atomic_bool have_thread;
 
 	/* Register writes not yet given to the hypervisor (GPRs, RIP, RFLAGS): flushed before the
 	 * next run or register access, through the register page when it is valid. */
@@ -98,6 +94,9 @@ static inline struct mshv_hv_vcpu *to_mshv_vcpu(struct hv_vcpu *vcpu)
 {
 	return (struct mshv_hv_vcpu *)vcpu;
 }
+
+/* HV names of the write-back cache slots: GPRs in encoding order, then RIP, RFLAGS. */
+extern const uint32_t mshv_hv_wb_names[MSHV_WB_COUNT];
 
 /* hv-mshv.c: register access shared with the emulation code.  Thread: vcpu. */
 void mshv_hv_wb_set(struct mshv_hv_vcpu *mc, unsigned idx, uint64_t value);

@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "hv/hv-backend.h"
 
@@ -78,6 +80,32 @@ int hv_kick_signal_setup(void)
 int hv_kick_signal(void)
 {
 	return kick_signal;
+}
+
+bool hv_kick_notify(struct hv_kick *k)
+{
+	if (!atomic_load(&k->in_run) || !atomic_load(&k->have_thread))
+		return false;
+	pthread_kill(k->thread, kick_signal);
+	return true;
+}
+
+void hv_kick_bind(struct hv_kick *k, void (*on_rebind)(struct hv_kick *k, pid_t tid))
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	sigset_t set;
+
+	if (atomic_load(&k->have_thread) && k->tid == tid)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, kick_signal);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	atomic_store(&k->have_thread, false);
+	if (on_rebind)
+		on_rebind(k, tid);
+	k->tid = tid;
+	k->thread = pthread_self();
+	atomic_store(&k->have_thread, true);
 }
 
 static int hv_open_one(enum hv_backend backend, const char *path, struct hv **ret)
@@ -253,6 +281,22 @@ int hv_vm_map(struct hv_vm *vm, uint64_t gpa, void *host, uint64_t size, unsigne
 		return r;
 	slot->used = true;
 	return 0;
+}
+
+void *hv_vm_gpa_host(struct hv_vm *vm, uint64_t gpa, uint64_t *ret_avail,
+		     const struct hv_mapping **ret_map)
+{
+	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
+		const struct hv_mapping *m = &vm->maps[i];
+
+		if (m->used && gpa >= m->gpa && gpa - m->gpa < m->size) {
+			*ret_avail = m->size - (gpa - m->gpa);
+			if (ret_map)
+				*ret_map = m;
+			return (uint8_t *)m->host + (gpa - m->gpa);
+		}
+	}
+	return NULL;
 }
 
 int hv_vm_unmap(struct hv_vm *vm, uint64_t gpa, uint64_t size)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* libFuzzer target: x86_decode() in every mode and x86_emulate() on a fake guest behave. */
+/* libFuzzer target: x86_decode() and x86_decode_length() in every mode and x86_emulate() on a
+ * fake guest behave. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,39 @@ static bool same_insn(const struct x86_insn *a, const struct x86_insn *b)
 	       a->mem.rip_relative == b->mem.rip_relative && a->imm == b->imm &&
 	       a->dst.kind == b->dst.kind && a->dst.reg == b->dst.reg &&
 	       a->src.kind == b->src.kind && a->src.reg == b->src.reg && a->rep == b->rep;
+}
+
+/* The length decoder: sane fields, reads exactly len bytes, and agrees with x86_decode(). */
+static void check_length(const uint8_t *data, size_t size, enum x86_mode mode)
+{
+	struct x86_insn insn, again, full;
+	int r = x86_decode_length(data, size, mode, &insn);
+
+	switch (r) {
+	case 0:
+		if (insn.len < 1 || insn.len > X86_MAX_INSN_LEN || insn.len > size)
+			abort();
+		if (insn.opcode_len < 1 || insn.opcode_len > 3 || insn.op != X86_OP_NONE)
+			abort();
+		if (x86_insn_mem_write_size(&insn) > 8)
+			abort();
+		if (x86_decode_length(data, insn.len, mode, &again) || again.len != insn.len ||
+		    x86_decode_length(data, insn.len - 1, mode, &again) != -ENODATA)
+			abort();
+		break;
+	case -ENODATA:
+		if (size >= X86_MAX_INSN_LEN)
+			abort();
+		break;
+	case -EINVAL:
+	case -EOPNOTSUPP:
+		break;
+	default:
+		abort();
+	}
+	/* whatever the emulator decodes has the same length */
+	if (x86_decode(data, size, mode, &full) == 0 && (r != 0 || full.len != insn.len))
+		abort();
 }
 
 static void check_decode(const uint8_t *data, size_t size, enum x86_mode mode)
@@ -231,8 +265,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint64_t seed = 0;
 
-	for (int mode = X86_MODE_REAL; mode <= X86_MODE_LONG; mode++)
+	for (int mode = X86_MODE_REAL; mode <= X86_MODE_LONG; mode++) {
 		check_decode(data, size, mode);
+		check_length(data, size, mode);
+	}
 	if (size < 2)
 		return 0;
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Table-driven tests of the x86 decoder: bytes -> operation, sizes, operands, memory, length. */
+/* Table-driven tests of the x86 decoder: bytes -> operation, sizes, operands, memory, length;
+ * and of the length decoder (x86_decode_length) that shares its front end. */
 #include "check.h"
 #include "hv/x86/x86.h"
 
@@ -486,6 +487,127 @@ static void check_every_prefix_is_nodata(void)
 	}
 }
 
+/* x86_decode_length(): any opcode, its length, odd prefixes and the memory write size. */
+struct len_row {
+	const char *text;
+	enum x86_mode mode;
+	const uint8_t *bytes;
+	size_t n;
+	int ret;
+	uint8_t len;
+	bool odd;
+	uint8_t write_size;	/* x86_insn_mem_write_size() */
+};
+
+#define L(m, t, bs, l, w) .text = t, .mode = m, B(bs), .len = l, .write_size = w
+
+static const struct len_row len_rows[] = {
+	{ L(LONG, "mov [rdi],eax", "\x89\x07", 2, 4) },
+	{ L(LONG, "mov qword [rax],1", "\x48\xc7\x00\x01\x00\x00\x00", 7, 8) },
+	{ L(LONG, "mov rax,imm64", "\x48\xb8\x01\x02\x03\x04\x05\x06\x07\x08", 10, 0) },
+	{ L(LONG, "mov word [rip+0x10],0x1234", "\x66\xc7\x05\x10\x00\x00\x00\x34\x12", 9, 2) },
+	{ L(LONG, "mov [0x1000],al (SIB, no base)", "\x88\x04\x25\x00\x10\x00\x00", 7, 1) },
+	{ L(LONG, "mov [rsp+8],sil", "\x40\x88\x74\x24\x08", 5, 1) },
+	{ L(LONG, "rep stosd", "\xf3\xab", 2, 4) },
+	{ L(LONG, "rep stosq", "\xf3\x48\xab", 3, 8) },
+	{ L(LONG, "movsb", "\xa4", 1, 1) },
+	{ L(LONG, "mov [moffs64],al", "\xa2\x00\x10\x00\x00\x00\x00\x00\x00", 9, 1) },
+	{ L(LONG, "mov eax,[moffs64]", "\xa1\x00\x10\x00\x00\x00\x00\x00\x00", 9, 0) },
+	{ L(LONG, "movups [rdi],xmm0", "\x0f\x11\x07", 3, 0) },
+	{ L(LONG, "pshufb xmm0,xmm1", "\x0f\x38\x00\xc1", 4, 0) },
+	{ L(LONG, "palignr xmm0,xmm1,8", "\x0f\x3a\x0f\xc1\x08", 5, 0) },
+	{ L(LONG, "seta [rdi]", "\x0f\x97\x07", 3, 1) },
+	{ L(LONG, "bts dword [rdi],3", "\x0f\xba\x2f\x03", 4, 4) },
+	{ L(LONG, "bt dword [rdi],3", "\x0f\xba\x27\x03", 4, 0) },
+	{ L(LONG, "jne rel32", "\x0f\x85\x00\x00\x00\x00", 6, 0) },
+	{ L(LONG, "test byte [rdi],1", "\xf6\x07\x01", 3, 0) },
+	{ L(LONG, "test dword [rdi],1", "\xf7\x07\x01\x00\x00\x00", 6, 0) },
+	{ L(LONG, "not dword [rdi]", "\xf7\x17", 2, 4) },
+	{ L(LONG, "add [rdi],ecx", "\x01\x0f", 2, 4) },
+	{ L(LONG, "cmp [rdi],ecx", "\x39\x0f", 2, 0) },
+	{ L(LONG, "or byte [rdi],1 (80 /1)", "\x80\x0f\x01", 3, 1) },
+	{ L(LONG, "call rel32", "\xe8\x00\x00\x00\x00", 5, 0) },
+	{ L(LONG, "out 0x80,al", "\xe6\x80", 2, 0) },
+	{ L(LONG, "rep outsb", "\xf3\x6e", 2, 0) },
+	{ L(LONG, "push es: invalid, decoded as its length", "\x06", 1, 0) },
+	{ L(LONG, "lock mov: invalid, decoded as its length", "\xf0\x89\x07", 3, 4) },
+	{ L(LONG, "fs: mov [rdi],eax", "\x64\x89\x07", 3, 4) },
+	{ L(LONG, "cs: mov [rdi],eax (ignored override)", "\x2e\x89\x07", 3, 4), .odd = true },
+	{ L(LONG, "66 66 mov [rdi],ax", "\x66\x66\x89\x07", 4, 2), .odd = true },
+	{ L(LONG, "f2 f3 movsb", "\xf2\xf3\xa4", 3, 1), .odd = true },
+	{ L(LONG, "REX REX mov", "\x48\x48\x89\x07", 4, 8), .odd = true },
+	{ L(LONG, "REX then 66: REX cancelled", "\x48\x66\x89\x07", 4, 2), .odd = true },
+	{ L(REAL, "cs: mov [bx],ax", "\x2e\x89\x07", 3, 2) },
+	{ L(REAL, "mov ax,[bp+0]", "\x8b\x46\x00", 3, 0) },
+	{ L(REAL, "mov [0x1234],ax", "\x89\x06\x34\x12", 4, 2) },
+	{ L(REAL, "in al,0x60", "\xe4\x60", 2, 0) },
+	{ L(REAL, "in eax,dx", "\x66\xed", 2, 0) },
+	{ L(REAL, "les ax,[bx]", "\xc4\x07", 2, 0) },
+	{ L(REAL, "enter 16,1", "\xc8\x10\x00\x01", 4, 0) },
+	{ L(REAL, "call far 0xf000:0", "\x9a\x00\x00\x00\xf0", 5, 0) },
+	{ L(P32, "call far ptr16:32", "\x9a\x00\x00\x00\x00\x08\x00", 7, 0) },
+	{ L(P32, "mov [eax+ecx*4+0x10],bl", "\x88\x5c\x88\x10", 4, 1) },
+	{ L(P32, "inc eax (40)", "\x40", 1, 0) },
+	{ .text = "VEX in 64-bit mode", .mode = LONG, B("\xc5\xf8\x77"), .ret = -EOPNOTSUPP },
+	{ .text = "far jmp in 64-bit mode", .mode = LONG, B("\xea\x00\x00\x00\x00\x08\x00"),
+	  .ret = -EINVAL },
+	{ .text = "16 prefixes", .mode = LONG,
+	  B("\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66"), .ret = -EINVAL },
+	{ .text = "short imm64", .mode = LONG, B("\x48\xb8\x01\x02"), .ret = -ENODATA },
+	{ .text = "short 0F 3A imm8", .mode = LONG, B("\x0f\x3a\x0f\xc1"), .ret = -ENODATA },
+	{ .text = "empty", .mode = LONG, .bytes = (const uint8_t *)"", .n = 0, .ret = -ENODATA },
+};
+
+static void check_length_rows(void)
+{
+	for (size_t i = 0; i < sizeof(len_rows) / sizeof(len_rows[0]); i++) {
+		const struct len_row *t = &len_rows[i];
+		unsigned before = test_failures;
+		struct x86_insn insn;
+		int r = x86_decode_length(t->bytes, t->n, t->mode, &insn);
+
+		if (check_eq_int(r, t->ret) && r == 0) {
+			check_eq_int(insn.op, X86_OP_NONE);
+			check_eq_int(insn.len, t->len);
+			check_eq_int(insn.odd_prefix, t->odd);
+			check_eq_int(x86_insn_mem_write_size(&insn), t->write_size);
+		}
+		/* Every proper prefix of a decodable instruction is -ENODATA. */
+		for (size_t n = 0; r == 0 && n < t->n; n++)
+			check_eq_int(x86_decode_length(t->bytes, n, t->mode, &insn), -ENODATA);
+		if (test_failures != before)
+			test_note("^ in length row \"%s\"", t->text);
+	}
+}
+
+/* Both entries share the front end: on what the emulator decodes they agree. */
+static void check_length_agrees(void)
+{
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *t = &rows[i];
+		unsigned before = test_failures;
+		struct x86_insn a, b;
+
+		if (t->ret)
+			continue;
+		if (!check_ok(x86_decode(t->bytes, t->n, t->mode, &a)) ||
+		    !check_ok(x86_decode_length(t->bytes, t->n, t->mode, &b)))
+			continue;
+		check_eq_int(b.len, a.len);
+		check_eq_u64(b.prefixes, a.prefixes);
+		check_eq_int(b.rex, a.rex);
+		check_eq_int(b.addrsize, a.addrsize);
+		check_eq_int(b.seg_override, a.seg_override);
+		check_eq_int(b.has_modrm, a.has_modrm);
+		check_eq_int(b.modrm, a.modrm);
+		check_eq_int(b.odd_prefix, a.odd_prefix);
+		if (b.has_mem)
+			check(memcmp(&a.mem, &b.mem, sizeof(a.mem)) == 0);
+		if (test_failures != before)
+			test_note("^ length vs full decode of \"%s\"", t->text);
+	}
+}
+
 static void check_cpu_mode(void)
 {
 	struct x86_cpu cpu = { 0 };
@@ -526,9 +648,12 @@ int main(void)
 		check_row(&rows[i]);
 	check_extra_bytes_ignored();
 	check_every_prefix_is_nodata();
+	check_length_rows();
+	check_length_agrees();
 	check_cpu_mode();
 	check_names();
 	check_eq_int(x86_decode(NULL, 1, X86_MODE_LONG, &insn), -EINVAL);
 	check_eq_int(x86_decode((const uint8_t *)"\x89\x07", 2, (enum x86_mode)7, &insn), -EINVAL);
+	check_eq_int(x86_decode_length(NULL, 1, X86_MODE_LONG, &insn), -EINVAL);
 	return test_done();
 }

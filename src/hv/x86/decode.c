@@ -254,18 +254,15 @@ static void form_e(struct x86_insn *insn, enum x86_op op, unsigned size)
 	insn->dst = rm_operand(insn, size);
 }
 
-/* MOV AL/rAX <-> moffs: the offset has the address size. */
-static int form_moffs(struct dec *d, struct x86_insn *insn, bool store, unsigned size)
+/* The moffs of A0-A3: an absolute offset of the address size. */
+static int decode_moffs(struct dec *d, struct x86_insn *insn)
 {
-	struct x86_operand mem = { .kind = X86_OPND_MEM, .size = (uint8_t)size };
 	uint64_t offset;
 	int r;
 
 	r = dec_le(d, insn->addrsize, &offset);
 	if (r < 0)
 		return r;
-	insn->op = X86_OP_MOV;
-	insn->opsize = (uint8_t)size;
 	insn->has_mem = true;
 	insn->mem = (struct x86_mem){
 		.seg = seg_or_default(insn, X86_SEG_DS),
@@ -274,6 +271,20 @@ static int form_moffs(struct dec *d, struct x86_insn *insn, bool store, unsigned
 		.scale = 1,
 		.disp = (int64_t)offset,
 	};
+	return 0;
+}
+
+/* MOV AL/rAX <-> moffs. */
+static int form_moffs(struct dec *d, struct x86_insn *insn, bool store, unsigned size)
+{
+	struct x86_operand mem = { .kind = X86_OPND_MEM, .size = (uint8_t)size };
+	int r;
+
+	r = decode_moffs(d, insn);
+	if (r < 0)
+		return r;
+	insn->op = X86_OP_MOV;
+	insn->opsize = (uint8_t)size;
 	if (store) {
 		insn->dst = mem;
 		insn->src = reg_operand(insn, X86_RAX, size);
@@ -545,6 +556,82 @@ static bool lock_allowed(const struct x86_insn *insn)
 	}
 }
 
+/*
+ * The front end shared by x86_decode() and x86_decode_length(): legacy prefixes in any order,
+ * REX (which counts only when it immediately precedes the opcode), then the operand and address
+ * sizes.  *ret_b is the first opcode byte.
+ */
+static int decode_prefixes(struct dec *d, struct x86_insn *insn, uint8_t *ret_b)
+{
+	enum x86_mode mode = insn->mode;
+	unsigned seen = 0;	/* prefix groups seen: 66, 67, F0, F2/F3, segment */
+	uint8_t b;
+	int r;
+
+	for (;;) {
+		unsigned group;
+		int seg = -1;
+
+		r = dec_byte(d, &b);
+		if (r < 0)
+			return r;
+		switch (b) {
+		case 0x26: seg = X86_SEG_ES; break;
+		case 0x2e: seg = X86_SEG_CS; break;
+		case 0x36: seg = X86_SEG_SS; break;
+		case 0x3e: seg = X86_SEG_DS; break;
+		case 0x64: seg = X86_SEG_FS; break;
+		case 0x65: seg = X86_SEG_GS; break;
+		case 0x66: insn->prefixes |= X86_PFX_OPSIZE; break;
+		case 0x67: insn->prefixes |= X86_PFX_ADDRSIZE; break;
+		case 0xf0: insn->prefixes |= X86_PFX_LOCK; break;
+		case 0xf2:
+			insn->prefixes = (insn->prefixes & ~X86_PFX_REP) | X86_PFX_REPNE;
+			break;
+		case 0xf3:
+			insn->prefixes = (insn->prefixes & ~X86_PFX_REPNE) | X86_PFX_REP;
+			break;
+		default:
+			if (mode == X86_MODE_LONG && (b & 0xf0) == 0x40) {
+				if (insn->rex)
+					insn->odd_prefix = true;
+				insn->rex = b;
+				continue;
+			}
+			goto opcode;
+		}
+		group = b == 0x66 ? 0 : b == 0x67 ? 1 : b == 0xf0 ? 2 : b == 0xf2 || b == 0xf3 ? 3 : 4;
+		if (seen & (1u << group) || insn->rex)
+			insn->odd_prefix = true;
+		seen |= 1u << group;
+		if (seg >= 0) {
+			insn->seg_override = (int8_t)seg;
+			insn->prefixes |= X86_PFX_SEG;
+			/* 64-bit mode ignores the ES, CS, SS and DS overrides. */
+			if (mode == X86_MODE_LONG && seg < X86_SEG_FS)
+				insn->odd_prefix = true;
+		}
+		insn->rex = 0;	/* a legacy prefix after REX cancels it */
+	}
+
+opcode:
+	if (insn->rex)
+		insn->prefixes |= X86_PFX_REX;
+	if (mode == X86_MODE_LONG) {
+		insn->opsize = insn->rex & X86_REX_W ? 8 : insn->prefixes & X86_PFX_OPSIZE ? 2 : 4;
+		insn->addrsize = insn->prefixes & X86_PFX_ADDRSIZE ? 4 : 8;
+	} else {
+		bool big = mode == X86_MODE_PROT32;
+
+		insn->opsize = big != !!(insn->prefixes & X86_PFX_OPSIZE) ? 4 : 2;
+		insn->addrsize = big != !!(insn->prefixes & X86_PFX_ADDRSIZE) ? 4 : 2;
+	}
+	insn->opcode[0] = b;
+	insn->opcode_len = 1;
+	*ret_b = b;
+	return 0;
+}
+
 int x86_decode(const uint8_t *bytes, size_t n, enum x86_mode mode, struct x86_insn *ret)
 {
 	struct dec d = { .bytes = bytes, .n = n };
@@ -555,58 +642,9 @@ int x86_decode(const uint8_t *bytes, size_t n, enum x86_mode mode, struct x86_in
 	if ((!bytes && n) || !ret || (unsigned)mode > X86_MODE_LONG)
 		return -EINVAL;
 
-	/* Legacy prefixes in any order; REX counts only when it immediately precedes the opcode. */
-	for (;;) {
-		int seg = -1;
-
-		r = dec_byte(&d, &b);
-		if (r < 0)
-			return r;
-		switch (b) {
-		case 0x26: seg = X86_SEG_ES; break;
-		case 0x2e: seg = X86_SEG_CS; break;
-		case 0x36: seg = X86_SEG_SS; break;
-		case 0x3e: seg = X86_SEG_DS; break;
-		case 0x64: seg = X86_SEG_FS; break;
-		case 0x65: seg = X86_SEG_GS; break;
-		case 0x66: insn.prefixes |= X86_PFX_OPSIZE; break;
-		case 0x67: insn.prefixes |= X86_PFX_ADDRSIZE; break;
-		case 0xf0: insn.prefixes |= X86_PFX_LOCK; break;
-		case 0xf2:
-			insn.prefixes = (insn.prefixes & ~X86_PFX_REP) | X86_PFX_REPNE;
-			break;
-		case 0xf3:
-			insn.prefixes = (insn.prefixes & ~X86_PFX_REPNE) | X86_PFX_REP;
-			break;
-		default:
-			if (mode == X86_MODE_LONG && (b & 0xf0) == 0x40) {
-				insn.rex = b;
-				continue;
-			}
-			goto opcode;
-		}
-		if (seg >= 0) {
-			insn.seg_override = (int8_t)seg;
-			insn.prefixes |= X86_PFX_SEG;
-		}
-		insn.rex = 0;	/* a legacy prefix after REX cancels it */
-	}
-
-opcode:
-	if (insn.rex)
-		insn.prefixes |= X86_PFX_REX;
-	if (mode == X86_MODE_LONG) {
-		insn.opsize = insn.rex & X86_REX_W ? 8 : insn.prefixes & X86_PFX_OPSIZE ? 2 : 4;
-		insn.addrsize = insn.prefixes & X86_PFX_ADDRSIZE ? 4 : 8;
-	} else {
-		bool big = mode == X86_MODE_PROT32;
-
-		insn.opsize = big != !!(insn.prefixes & X86_PFX_OPSIZE) ? 4 : 2;
-		insn.addrsize = big != !!(insn.prefixes & X86_PFX_ADDRSIZE) ? 4 : 2;
-	}
-	insn.opcode[0] = b;
-	insn.opcode_len = 1;
-
+	r = decode_prefixes(&d, &insn, &b);
+	if (r < 0)
+		return r;
 	r = decode_opcode(&d, &insn, b);
 	if (r < 0)
 		return r;
@@ -615,6 +653,179 @@ opcode:
 
 	insn.len = (uint8_t)d.pos;
 	*ret = insn;
+	return 0;
+}
+
+/* ---- length decoding: every opcode, encoding fields only --------------------------------- */
+
+/* One-byte opcodes with a ModRM byte, as a 256-bit map. */
+static const uint32_t modrm_1[8] = {
+	0x0f0f0f0f, 0x0f0f0f0f,		/* 00-3f: ALU r/m forms */
+	0x00000000,
+	0x00000a0c,			/* 62 63 69 6b */
+	0x0000ffff,			/* 80-8f */
+	0x00000000,
+	0xff0f00f3,			/* c0 c1 c4-c7 d0-d3 d8-df */
+	0xc0c00000,			/* f6 f7 fe ff */
+};
+
+static bool onebyte_has_modrm(uint8_t op)
+{
+	return modrm_1[op >> 5] >> (op & 31) & 1;
+}
+
+static bool twobyte_has_modrm(uint8_t op)
+{
+	if (op <= 0x03 || (op >= 0x10 && op <= 0x2f) || (op >= 0x40 && op <= 0x7f && op != 0x77))
+		return true;
+	if (op >= 0x90 && op <= 0x9f)
+		return true;
+	if (op >= 0xa3)
+		return !(op == 0xa8 || op == 0xa9 || op == 0xaa || (op >= 0xc8 && op <= 0xcf));
+	return op == 0x0d || op == 0x18 || op == 0x1f;
+}
+
+/* Immediate bytes of a one-byte opcode, except F6/F7 /0 /1 (known only after ModRM). */
+static unsigned onebyte_imm_size(uint8_t op, const struct x86_insn *insn)
+{
+	unsigned iz = insn->opsize == 2 ? 2 : 4;
+
+	if ((op < 0x40 && (op & 7) == 4) || op == 0x6a || op == 0x6b || op == 0x80 ||
+	    op == 0x82 || op == 0x83 || op == 0xa8 || (op >= 0xb0 && op <= 0xb7) ||
+	    op == 0xc0 || op == 0xc1 || op == 0xc6 || op == 0xcd || op == 0xd4 ||
+	    op == 0xd5 || (op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe7) ||
+	    op == 0xeb)
+		return 1;
+	if ((op < 0x40 && (op & 7) == 5) || op == 0x68 || op == 0x69 || op == 0x81 ||
+	    op == 0xa9 || op == 0xc7 || op == 0xe8 || op == 0xe9)
+		return iz;
+	if (op >= 0xb8 && op <= 0xbf)
+		return insn->opsize;
+	if (op == 0xc2 || op == 0xca)
+		return 2;
+	if (op == 0xc8)
+		return 3;
+	if (op == 0xea || op == 0x9a)
+		return iz + 2;		/* far pointer (invalid in 64-bit mode) */
+	return 0;
+}
+
+static unsigned twobyte_imm_size(uint8_t op, const struct x86_insn *insn)
+{
+	if (op >= 0x80 && op <= 0x8f)
+		return insn->opsize == 2 ? 2 : 4;
+	if ((op >= 0x70 && op <= 0x73) || op == 0xa4 || op == 0xac || op == 0xba ||
+	    op == 0xc2 || (op >= 0xc4 && op <= 0xc6))
+		return 1;
+	return 0;
+}
+
+int x86_decode_length(const uint8_t *bytes, size_t n, enum x86_mode mode, struct x86_insn *ret)
+{
+	struct dec d = { .bytes = bytes, .n = n };
+	struct x86_insn insn = { .mode = mode, .seg_override = -1 };
+	unsigned imm_size;
+	uint8_t b;
+	int r;
+
+	if ((!bytes && n) || !ret || (unsigned)mode > X86_MODE_LONG)
+		return -EINVAL;
+
+	r = decode_prefixes(&d, &insn, &b);
+	if (r < 0)
+		return r;
+	if (b == 0x0f) {
+		r = dec_byte(&d, &b);
+		if (r < 0)
+			return r;
+		insn.opcode[insn.opcode_len++] = b;
+		if (b == 0x38 || b == 0x3a) {
+			r = dec_byte(&d, &b);
+			if (r < 0)
+				return r;
+			insn.opcode[insn.opcode_len++] = b;
+			imm_size = insn.opcode[1] == 0x3a ? 1 : 0;
+			insn.has_modrm = true;
+		} else {
+			imm_size = twobyte_imm_size(b, &insn);
+			insn.has_modrm = twobyte_has_modrm(b);
+		}
+	} else {
+		if (mode == X86_MODE_LONG && (b == 0xc4 || b == 0xc5 || b == 0x62))
+			return -EOPNOTSUPP;	/* VEX/EVEX */
+		if (mode == X86_MODE_LONG && (b == 0xea || b == 0x9a))
+			return -EINVAL;
+		imm_size = onebyte_imm_size(b, &insn);
+		insn.has_modrm = onebyte_has_modrm(b);
+	}
+
+	if (insn.has_modrm) {
+		r = decode_modrm(&d, &insn);
+		if (r < 0)
+			return r;
+		if (insn.opcode_len == 1 && (b == 0xf6 || b == 0xf7) && ((insn.modrm >> 3) & 7) <= 1)
+			imm_size = b == 0xf6 ? 1 : insn.opsize == 2 ? 2 : 4;	/* TEST */
+	} else if (insn.opcode_len == 1 && b >= 0xa0 && b <= 0xa3) {
+		r = decode_moffs(&d, &insn);
+		if (r < 0)
+			return r;
+	}
+	if (imm_size) {
+		uint64_t v;
+
+		r = dec_le(&d, imm_size, &v);
+		if (r < 0)
+			return r;
+		insn.imm_size = (uint8_t)imm_size;
+		insn.imm = sign_extend(v, imm_size);
+	}
+
+	insn.len = (uint8_t)d.pos;
+	*ret = insn;
+	return 0;
+}
+
+unsigned x86_insn_mem_write_size(const struct x86_insn *insn)
+{
+	uint8_t op = insn->opcode[insn->opcode_len - 1], reg = (insn->modrm >> 3) & 7;
+	bool mem = insn->has_modrm && insn->mod != 3;
+	unsigned v = insn->opsize;
+
+	if (insn->opcode_len == 1) {
+		if (op >= 0xa0 && op <= 0xa3)
+			return op == 0xa2 ? 1 : op == 0xa3 ? v : 0;
+		if (op == 0xa4 || op == 0xaa)
+			return 1;
+		if (op == 0xa5 || op == 0xab)
+			return v;
+		if (!mem)
+			return 0;
+		if (op < 0x40 && (op & 7) <= 1 && (op & 0x38) != 0x38)
+			return op & 1 ? v : 1;
+		switch (op) {
+		case 0x80: case 0x82: return reg != 7 ? 1 : 0;
+		case 0x81: case 0x83: return reg != 7 ? v : 0;
+		case 0x86: case 0x88: case 0xc6: case 0xc0: case 0xd0: case 0xd2: return 1;
+		case 0x87: case 0x89: case 0xc7: case 0xc1: case 0xd1: case 0xd3: return v;
+		case 0x8c: return 2;
+		case 0x8f: return v;
+		case 0xf6: return reg == 2 || reg == 3 ? 1 : 0;
+		case 0xf7: return reg == 2 || reg == 3 ? v : 0;
+		case 0xfe: return reg <= 1 ? 1 : 0;
+		case 0xff: return reg <= 1 ? v : 0;
+		default: return 0;
+		}
+	}
+	if (insn->opcode_len == 2 && mem) {
+		if (op >= 0x90 && op <= 0x9f)
+			return 1;	/* SETcc */
+		switch (op) {
+		case 0xab: case 0xb3: case 0xbb: case 0xc1: case 0xb1: case 0xc3: return v;
+		case 0xba: return reg >= 5 ? v : 0;
+		case 0xb0: case 0xc0: return 1;
+		default: return 0;
+		}
+	}
 	return 0;
 }
 

@@ -148,8 +148,12 @@ struct x86_insn {
 	uint8_t prefixes;	/* X86_PFX_* */
 	uint8_t rex;		/* the REX byte, 0 if none */
 	int8_t seg_override;	/* enum x86_seg, or -1 */
-	uint8_t opcode[2];	/* opcode bytes after the prefixes */
-	uint8_t opcode_len;	/* 1, or 2 for 0F xx */
+	uint8_t opcode[3];	/* opcode bytes after the prefixes */
+	uint8_t opcode_len;	/* 1, 2 for 0F xx, 3 for 0F 38 xx and 0F 3A xx */
+	/* A prefix repeated within its group, a legacy prefix after REX, two REX, or an ES/CS/SS/DS
+	 * override in 64-bit mode: valid, but never emitted by compilers (x86_decode_length()'s
+	 * callers use it to reject candidates that start inside another instruction). */
+	bool odd_prefix;
 	bool has_modrm;
 	uint8_t modrm;
 	uint8_t mod;		/* ModRM.mod */
@@ -173,6 +177,28 @@ struct x86_insn {
  * Thread: any.
  */
 int x86_decode(const uint8_t *bytes, size_t n, enum x86_mode mode, struct x86_insn *ret);
+
+/*
+ * Decode the length and the encoding fields of any one-byte, 0F, 0F 38 or 0F 3A instruction
+ * (not VEX/EVEX) from bytes[0..n) in mode, with the same prefix/REX/ModRM/SIB front end as
+ * x86_decode(); used where the instruction need not be emulated, e.g. by the kvm backend to find
+ * where an instruction that KVM already executed started.  Fills len, mode, opsize, addrsize,
+ * prefixes, rex, seg_override, opcode, opcode_len, odd_prefix, the ModRM/SIB fields, has_mem and
+ * mem (ModRM memory forms and moffs), imm_size and imm (of 3- and 6-byte immediates: the raw
+ * bytes); op is X86_OP_NONE and dst, src and rep are not set.  Reads at most min(n, 15) bytes.
+ * Returns 0, -ENODATA (the bytes end before the instruction does), -EINVAL (longer than 15 bytes,
+ * or 9A/EA in 64-bit mode) or -EOPNOTSUPP (VEX/EVEX in 64-bit mode).  No other opcode is
+ * rejected: LOCK and opcodes invalid in the mode are decoded as their length.
+ * Thread: any.
+ */
+int x86_decode_length(const uint8_t *bytes, size_t n, enum x86_mode mode, struct x86_insn *ret);
+
+/*
+ * Size in bytes of the memory operand insn (from x86_decode_length() or x86_decode()) writes
+ * through ModRM, moffs or a MOVS/STOS destination; 0 when it writes none of these.  Used to match
+ * an MMIO write exit with its instruction.  Thread: any.
+ */
+unsigned x86_insn_mem_write_size(const struct x86_insn *insn);
 
 /* Memory access callbacks, provided by the backend.  opaque is the x86_emulate() argument. */
 struct x86_emu_ops {
