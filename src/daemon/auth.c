@@ -3,7 +3,7 @@
 
 #include "config.h"
 
-#include "mshvd.h"
+#include "auth.h"
 
 bool auth_is_admin(uid_t uid)
 {
