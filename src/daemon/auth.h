@@ -9,6 +9,8 @@
 
 bool auth_can_see(uid_t uid, const struct vm *vm);
 bool auth_is_admin(uid_t uid);
+/* Look up by id (integer) or name (string) as seen by uid; NULL when missing or foreign. */
+struct vm *vm_lookup(const json_t *ref, uid_t uid);
 
 /* What one uid holds (live and dying VMs), for the per-uid limits. */
 struct uid_usage {

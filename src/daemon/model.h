@@ -137,8 +137,9 @@ const char *vm_state_name(enum vm_state s);
 const char *vcpu_state_name(enum vcpu_state s);
 int vm_new(uid_t owner, struct client *creator, const char *name, bool autodestroy,
 	   const struct hv_vm_options *opts, struct vm **ret);
-/* Look up by id (integer) or name (string) as seen by uid; NULL when missing or foreign. */
-struct vm *vm_lookup(const json_t *ref, uid_t uid);
+/* The live VM of owner named name, or NULL.  (Lookups as a caller sees them: vm_lookup(),
+ * auth.h.) */
+struct vm *vm_find_name(const char *name, uid_t owner);
 /* Start teardown; the vm leaves `vms` at once and is freed when MSG_VM_GONE arrives. */
 void vm_destroy(struct vm *vm, const char *why);
 /* MSG_VM_GONE arrived: join the reaper, publish "destroyed", free the VM. */

@@ -82,7 +82,7 @@ const char *vm_state_name(enum vm_state s)
 	return "?";
 }
 
-static struct vm *vm_find_name(const char *name, uid_t owner)
+struct vm *vm_find_name(const char *name, uid_t owner)
 {
 	struct vm *vm;
 
@@ -90,33 +90,6 @@ static struct vm *vm_find_name(const char *name, uid_t owner)
 		if (vm->owner == owner && strcmp(vm->name, name) == 0)
 			return vm;
 	return NULL;
-}
-
-struct vm *vm_lookup(const json_t *ref, uid_t uid)
-{
-	struct vm *vm, *found = NULL;
-	unsigned matches = 0;
-
-	if (json_is_integer(ref)) {
-		TAILQ_FOREACH(vm, &vms, entry)
-			if ((json_int_t)vm->id == json_integer_value(ref))
-				return auth_can_see(uid, vm) ? vm : NULL;
-		return NULL;
-	}
-	if (!json_is_string(ref))
-		return NULL;
-	/* Names are unique per owner, so a user's namespace never reveals another's VMs.
-	 * Root prefers its own VM, then a unique match; an ambiguous name needs the id. */
-	vm = vm_find_name(json_string_value(ref), uid);
-	if (vm || !auth_is_admin(uid))
-		return vm;
-	TAILQ_FOREACH(vm, &vms, entry) {
-		if (strcmp(vm->name, json_string_value(ref)) == 0) {
-			found = vm;
-			matches++;
-		}
-	}
-	return matches == 1 ? found : NULL;
 }
 
 void vm_set_state(struct vm *vm, enum vm_state s)
