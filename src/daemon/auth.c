@@ -3,7 +3,9 @@
 
 #include "config.h"
 
-#include "mshvd.h"
+#include <string.h>
+
+#include "auth.h"
 
 bool auth_is_admin(uid_t uid)
 {
@@ -15,6 +17,33 @@ bool auth_is_admin(uid_t uid)
 bool auth_can_see(uid_t uid, const struct vm *vm)
 {
 	return auth_is_admin(uid) || vm->owner == uid;
+}
+
+struct vm *vm_lookup(const json_t *ref, uid_t uid)
+{
+	struct vm *vm, *found = NULL;
+	unsigned matches = 0;
+
+	if (json_is_integer(ref)) {
+		TAILQ_FOREACH(vm, &vms, entry)
+			if ((json_int_t)vm->id == json_integer_value(ref))
+				return auth_can_see(uid, vm) ? vm : NULL;
+		return NULL;
+	}
+	if (!json_is_string(ref))
+		return NULL;
+	/* Names are unique per owner, so a user's namespace never reveals another's VMs.
+	 * Root prefers its own VM, then a unique match; an ambiguous name needs the id. */
+	vm = vm_find_name(json_string_value(ref), uid);
+	if (vm || !auth_is_admin(uid))
+		return vm;
+	TAILQ_FOREACH(vm, &vms, entry) {
+		if (strcmp(vm->name, json_string_value(ref)) == 0) {
+			found = vm;
+			matches++;
+		}
+	}
+	return matches == 1 ? found : NULL;
 }
 
 bool auth_uid_limited(uid_t uid)

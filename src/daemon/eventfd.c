@@ -11,7 +11,7 @@
 
 #include <event2/event.h>
 
-#include "mshvd.h"
+#include "model.h"
 
 /* The backend's interrupt model (hv_irq_model()) says which GSIs are pins and which option
  * creates the interrupt controller: no backend is named here. */
@@ -76,7 +76,7 @@ static void ioevent_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	e->count += n;
 	/* One event per wake-up with the counter: coalesced doorbells are counted, not lost. */
-	event_publish(EV_IOEVENT, e->vm, -1, json_pack("{s:i, s:I}", "id", e->id, "count",
+	vm_publish(e->vm, -1, EV_IOEVENT, json_pack("{s:i, s:I}", "id", e->id, "count",
 						       (json_int_t)n));
 }
 
@@ -88,7 +88,7 @@ static void resample_cb(evutil_socket_t fd, short what, void *arg)
 	if (!n)
 		return;
 	e->resamples += n;
-	event_publish(EV_IRQ_RESAMPLE, e->vm, -1, json_pack("{s:i, s:i, s:I}", "id", e->id,
+	vm_publish(e->vm, -1, EV_IRQ_RESAMPLE, json_pack("{s:i, s:i, s:I}", "id", e->id,
 							    "gsi", (int)e->gsi, "count",
 							    (json_int_t)n));
 }

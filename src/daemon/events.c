@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Events: daemon-wide sequence numbers, the replay ring and the subscriptions of each client.
+// Events: daemon-wide sequence numbers, the replay ring and the fan-out to the registered sinks.
 
 #include "config.h"
 
@@ -7,27 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mshvd.h"
-#include "systemd.h"
+#include "events.h"
 
 struct ring_entry {
-	uint64_t seq;
-	uid_t owner;
-	unsigned vm;		/* 0: not about a VM */
-	enum event_kind kind;
-	json_t *params;		/* new ref */
-};
-
-struct subscription {
-	unsigned id;
-	unsigned vm;		/* 0: every VM the client may see */
-	unsigned kinds;		/* mask of 1 << event_kind */
-	TAILQ_ENTRY(subscription) entry;
+	struct event_info info;		/* info.params: new ref */
 };
 
 static struct ring_entry *ring;
 static unsigned ring_size, ring_count, ring_head;	/* head: index of the oldest */
 static uint64_t last_seq;
+static struct { event_sink_fn *fn; void *arg; } sinks[EVENT_MAX_SINKS];
+static unsigned nsinks;
 
 const char *const event_kind_names[EV__COUNT + 1] = {
 	[EV_EXIT] = "exit",
@@ -67,7 +57,7 @@ int events_init(unsigned size)
 void events_fini(void)
 {
 	for (unsigned i = 0; i < ring_count; i++)
-		json_decref(ring[(ring_head + i) % ring_size].params);
+		json_decref(ring[(ring_head + i) % ring_size].info.params);
 	free(ring);
 	ring = NULL;
 	ring_count = ring_head = 0;
@@ -78,57 +68,35 @@ uint64_t events_last_seq(void)
 	return last_seq;
 }
 
-static bool sub_matches(const struct client *c, const struct subscription *s,
-			const struct ring_entry *e)
+int event_sink_add(event_sink_fn *fn, void *arg)
 {
-	if (!(s->kinds & (1u << e->kind)))
-		return false;
-	if (s->vm && s->vm != e->vm)
-		return false;
-	return !e->vm || auth_is_admin(c->uid) || e->owner == c->uid;
+	if (nsinks == EVENT_MAX_SINKS)
+		return -ENOSPC;
+	sinks[nsinks].fn = fn;
+	sinks[nsinks].arg = arg;
+	nsinks++;
+	return 0;
 }
 
-/* The params of an events-lost event (new reference).  Its seq is the last lost one, so the
- * client's stream stays increasing. */
-static json_t *lost_params(uint64_t from, uint64_t to)
+json_t *event_lost_params(uint64_t from, uint64_t to)
 {
 	return json_pack("{s:I, s:I, s:s, s:I, s:I}", "seq", (json_int_t)to, "time",
 			 (json_int_t)now_us(), "kind", event_kind_names[EV_EVENTS_LOST], "from",
 			 (json_int_t)from, "to", (json_int_t)to);
 }
 
-/* Bounded by the client's output limit (client_send_event); params borrowed. */
-static void send_event(struct client *c, json_t *params, uint64_t seq)
-{
-	json_t *msg = json_pack("{s:s, s:s, s:O}", "jsonrpc", "2.0", "method",
-				MSHVD_EVENT_METHOD, "params", params);
-
-	client_send_event(c, msg, seq);
-	json_decref(msg);
-}
-
-void event_send_lost(struct client *c, uint64_t from, uint64_t to)
-{
-	json_t *lost = lost_params(from, to);
-	json_t *msg = json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method",
-				MSHVD_EVENT_METHOD, "params", lost);
-
-	client_send(c, msg);
-	json_decref(msg);
-}
-
-json_t *event_publish_ref(enum event_kind kind, const struct vm *vm, int vcpu, json_t *params)
+json_t *event_publish_ref(enum event_kind kind, const struct event_origin *from,
+			  json_t *params)
 {
 	struct ring_entry *e;
-	struct client *c;
 	json_t *ev;
 
 	ev = json_pack("{s:I, s:I, s:s}", "seq", (json_int_t)++last_seq, "time",
 		       (json_int_t)now_us(), "kind", event_kind_name(kind));
-	if (vm)
-		json_object_set_new(ev, "vm", json_integer(vm->id));
-	if (vcpu >= 0)
-		json_object_set_new(ev, "vcpu", json_integer(vcpu));
+	if (from->vm)
+		json_object_set_new(ev, "vm", json_integer(from->vm));
+	if (from->vcpu >= 0)
+		json_object_set_new(ev, "vcpu", json_integer(from->vcpu));
 	if (params) {
 		json_object_update(ev, params);
 		json_decref(params);
@@ -137,111 +105,47 @@ json_t *event_publish_ref(enum event_kind kind, const struct vm *vm, int vcpu, j
 	/* Append to the ring, evicting the oldest: never drop silently, subscribe {since}
 	 * reports what fell out as events-lost. */
 	if (ring_count == ring_size) {
-		json_decref(ring[ring_head].params);
+		json_decref(ring[ring_head].info.params);
 		ring_head = (ring_head + 1) % ring_size;
 		ring_count--;
 	}
 	e = &ring[(ring_head + ring_count) % ring_size];
-	e->seq = last_seq;
-	e->owner = vm ? vm->owner : 0;
-	e->vm = vm ? vm->id : 0;
-	e->kind = kind;
-	e->params = ev;
+	e->info = (struct event_info){ .seq = last_seq, .kind = kind, .from = *from,
+				       .params = ev };
+	if (!from->vm)
+		e->info.from.owner = 0;
 	ring_count++;
 
-	TAILQ_FOREACH(c, &clients, entry) {
-		struct subscription *s;
+	/* The one fan-out: clients' subscriptions, waiters, the service status, in the order
+	 * they registered.  A sink may publish indirectly (a reply that closes a client whose
+	 * VM autodestroys): the nested event may evict this one from the ring, so the sinks
+	 * get a copy of the info and a reference of our own. */
+	{
+		struct event_info info = e->info;
 
-		if (c->dead)
-			continue;
-		TAILQ_FOREACH(s, &c->subs, entry) {
-			if (sub_matches(c, s, e)) {
-				send_event(c, ev, last_seq);
-				break;
-			}
-		}
+		json_incref(ev);
+		for (unsigned i = 0; i < nsinks; i++)
+			sinks[i].fn(&info, sinks[i].arg);
 	}
-	/* VMs and vCPUs come and go with these events: the service status follows them. */
-	if (kind == EV_VM_STATE || kind == EV_VCPU_STATE)
-		systemd_status_changed();
-	return json_incref(ev);
+	return ev;
 }
 
-void event_publish(enum event_kind kind, const struct vm *vm, int vcpu, json_t *params)
+void event_publish(enum event_kind kind, const struct event_origin *from, json_t *params)
 {
-	json_decref(event_publish_ref(kind, vm, vcpu, params));
+	json_decref(event_publish_ref(kind, from, params));
 }
 
-int subscription_add(struct client *c, struct vm *vm, unsigned kinds_mask, unsigned *ret_id)
+uint64_t events_oldest_seq(void)
 {
-	struct subscription *s;
-
-	if (c->nsubs >= mshvd.limits.max_subs)
-		return -ENOSPC;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->id = ++c->next_sub;
-	s->vm = vm ? vm->id : 0;
-	s->kinds = kinds_mask;
-	TAILQ_INSERT_TAIL(&c->subs, s, entry);
-	c->nsubs++;
-	*ret_id = s->id;
-	return 0;
+	return ring_count ? ring[ring_head].info.seq : last_seq + 1;
 }
 
-static struct subscription *sub_find(struct client *c, unsigned id)
+void events_replay(uint64_t since, event_sink_fn *fn, void *arg)
 {
-	struct subscription *s;
-
-	TAILQ_FOREACH(s, &c->subs, entry)
-		if (s->id == id)
-			return s;
-	return NULL;
-}
-
-int subscription_remove(struct client *c, unsigned id)
-{
-	struct subscription *s = sub_find(c, id);
-
-	if (!s)
-		return -ENOENT;
-	TAILQ_REMOVE(&c->subs, s, entry);
-	c->nsubs--;
-	free(s);
-	return 0;
-}
-
-void subscription_replay(struct client *c, unsigned id, uint64_t since)
-{
-	struct subscription *s = sub_find(c, id);
-	uint64_t oldest;
-
-	if (!s || c->dead || since >= last_seq)
-		return;
-	oldest = ring_count ? ring[ring_head].seq : last_seq + 1;
-	if (since + 1 < oldest) {
-		json_t *lost = lost_params(since + 1, oldest - 1);
-
-		if (s->kinds & (1u << EV_EVENTS_LOST))
-			send_event(c, lost, oldest - 1);
-		json_decref(lost);
-	}
 	for (unsigned i = 0; i < ring_count; i++) {
 		const struct ring_entry *e = &ring[(ring_head + i) % ring_size];
 
-		if (e->seq > since && sub_matches(c, s, e))
-			send_event(c, e->params, e->seq);
+		if (e->info.seq > since)
+			fn(&e->info, arg);
 	}
-}
-
-void subscriptions_free(struct client *c)
-{
-	struct subscription *s;
-
-	while ((s = TAILQ_FIRST(&c->subs))) {
-		TAILQ_REMOVE(&c->subs, s, entry);
-		free(s);
-	}
-	c->nsubs = 0;
 }

@@ -20,7 +20,7 @@
 #include <systemd/sd-journal.h>
 #endif
 
-#include "mshvd.h"
+#include "base.h"
 
 enum log_level log_level = LOG_LVL_INFO;
 

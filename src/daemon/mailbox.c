@@ -11,7 +11,7 @@
 
 #include <event2/event.h>
 
-#include "mshvd.h"
+#include "mailbox.h"
 
 struct mbox_node {
 	struct vcpu_msg msg;
@@ -22,6 +22,7 @@ static pthread_mutex_t mbox_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mbox_node *mbox_head, **mbox_tail = &mbox_head;
 static int mbox_fd = -1;
 static struct event *mbox_ev;
+static mailbox_handler_fn *mbox_handler;
 
 void mailbox_post(const struct vcpu_msg *msg)
 {
@@ -85,13 +86,14 @@ static void mailbox_drain(evutil_socket_t fd, short what, void *arg)
 	}
 	for (; n; n = next) {
 		next = n->next;
-		vcpu_handle_msg(&n->msg);
+		mbox_handler(&n->msg);
 		free(n);
 	}
 }
 
-int mailbox_init(void)
+int mailbox_init(mailbox_handler_fn *handler)
 {
+	mbox_handler = handler;
 	mbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (mbox_fd < 0)
 		return -errno;

@@ -14,7 +14,9 @@
 
 #include <event2/event.h>
 
-#include "mshvd.h"
+#include "model.h"
+#include "rpc.h"
+#include "server.h"
 #include "mshvd/version.h"
 #include "systemd.h"
 
@@ -202,7 +204,8 @@ int main(int argc, char **argv)
 		log_warning("backend %s is a software CPU: guests are NOT isolated from this "
 			    "process; use it for development and CI only", hv_name(mshvd.hv));
 	mshvd.base = event_base_new();
-	if (!mshvd.base || events_init(mshvd.limits.event_ring) < 0 || mailbox_init() < 0) {
+	if (!mshvd.base || events_init(mshvd.limits.event_ring) < 0 || model_init() < 0 ||
+	    rpc_init() < 0) {
 		log_error("cannot set up the event loop");
 		goto out;
 	}
@@ -260,7 +263,7 @@ out:
 	if (sig_int)
 		event_free(sig_int);
 	systemd_fini();
-	mailbox_fini();
+	model_fini();
 	events_fini();
 	if (mshvd.base)
 		event_base_free(mshvd.base);

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "mshvd.h"
+#include "rpc.h"
 
 /* Every method the daemon answers.  Issue-specific rows live next to their handlers in
  * the methods/ files; adding a method means one row there and one pointer here. */

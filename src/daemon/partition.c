@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Partitions: the VM registry, guest RAM regions, waiters and the teardown order.
+// Partitions: the VM registry, guest RAM regions, event origins and the teardown order.
 
 #include "config.h"
 
@@ -13,13 +13,14 @@
 
 #include <event2/event.h>
 
-#include "mshvd.h"
+#include "model.h"
 
 /*
  * Teardown order (the only place it is written down; everything follows it):
  *
  *   loop:    1. vm_destroy(): state DESTROYING; the VM leaves `vms` (invisible and its name
- *               free at once) for `dying_vms`; its waiters are failed; the libevent watchers
+ *               free at once) for `dying_vms`; the vm-state "destroying" event
+ *               fails its waiters (waiters.c); the libevent watchers
  *               of its eventfds are freed (no ioevent after this); every vCPU gets
  *               VCPU_REQ_EXIT + a kick + a condition broadcast; the reaper thread starts.
  *   reaper:  2. join each vCPU thread, then hv_vcpu_free() it (vCPUs before the VM);
@@ -42,14 +43,27 @@ struct vm_list dying_vms = TAILQ_HEAD_INITIALIZER(dying_vms);
 unsigned nvms;
 static unsigned next_vm_id = 1;
 
-struct waiter {
-	enum waiter_kind kind;
-	struct vm *vm;
-	struct vcpu *vcpu;
-	struct rpc_call *call;
-	struct event *timer;
-	TAILQ_ENTRY(waiter) entry;
-};
+int model_init(void)
+{
+	return mailbox_init(vcpu_handle_msg);
+}
+
+void model_fini(void)
+{
+	mailbox_fini();
+}
+
+json_t *vm_publish_ref(const struct vm *vm, int vcpu, enum event_kind kind, json_t *params)
+{
+	struct event_origin from = { .vm = vm->id, .owner = vm->owner, .vcpu = vcpu };
+
+	return event_publish_ref(kind, &from, params);
+}
+
+void vm_publish(const struct vm *vm, int vcpu, enum event_kind kind, json_t *params)
+{
+	json_decref(vm_publish_ref(vm, vcpu, kind, params));
+}
 
 const char *vm_state_name(enum vm_state s)
 {
@@ -68,7 +82,7 @@ const char *vm_state_name(enum vm_state s)
 	return "?";
 }
 
-static struct vm *vm_find_name(const char *name, uid_t owner)
+struct vm *vm_find_name(const char *name, uid_t owner)
 {
 	struct vm *vm;
 
@@ -78,39 +92,12 @@ static struct vm *vm_find_name(const char *name, uid_t owner)
 	return NULL;
 }
 
-struct vm *vm_lookup(const json_t *ref, uid_t uid)
-{
-	struct vm *vm, *found = NULL;
-	unsigned matches = 0;
-
-	if (json_is_integer(ref)) {
-		TAILQ_FOREACH(vm, &vms, entry)
-			if ((json_int_t)vm->id == json_integer_value(ref))
-				return auth_can_see(uid, vm) ? vm : NULL;
-		return NULL;
-	}
-	if (!json_is_string(ref))
-		return NULL;
-	/* Names are unique per owner, so a user's namespace never reveals another's VMs.
-	 * Root prefers its own VM, then a unique match; an ambiguous name needs the id. */
-	vm = vm_find_name(json_string_value(ref), uid);
-	if (vm || !auth_is_admin(uid))
-		return vm;
-	TAILQ_FOREACH(vm, &vms, entry) {
-		if (strcmp(vm->name, json_string_value(ref)) == 0) {
-			found = vm;
-			matches++;
-		}
-	}
-	return matches == 1 ? found : NULL;
-}
-
 void vm_set_state(struct vm *vm, enum vm_state s)
 {
 	if (vm->state == s)
 		return;
 	vm->state = s;
-	event_publish(EV_VM_STATE, vm, -1, json_pack("{s:s}", "state", vm_state_name(s)));
+	vm_publish(vm, -1, EV_VM_STATE, json_pack("{s:s}", "state", vm_state_name(s)));
 }
 
 int vm_new(uid_t owner, struct client *creator, const char *name, bool autodestroy,
@@ -132,7 +119,6 @@ int vm_new(uid_t owner, struct client *creator, const char *name, bool autodestr
 		return -ENOMEM;
 	}
 	TAILQ_INIT(&vm->regions);
-	TAILQ_INIT(&vm->waiters);
 	TAILQ_INIT(&vm->eventfds);
 	vm->id = next_vm_id;
 	if (!name) {
@@ -164,7 +150,7 @@ int vm_new(uid_t owner, struct client *creator, const char *name, bool autodestr
 	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\" created by uid %u", vm->id,
 		 vm->name, (unsigned)owner);
 	vm->state = VM_CREATED;
-	event_publish(EV_VM_STATE, vm, -1, json_pack("{s:s, s:s}", "state", "created", "name",
+	vm_publish(vm, -1, EV_VM_STATE, json_pack("{s:s, s:s}", "state", "created", "name",
 						     vm->name));
 	*ret = vm;
 	return 0;
@@ -347,102 +333,6 @@ int vm_access(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool write)
 	return 0;
 }
 
-/* ---- waiters -------------------------------------------------------------------------------- */
-
-static void waiter_free(struct waiter *w)
-{
-	TAILQ_REMOVE(&w->vm->waiters, w, entry);
-	if (w->timer)
-		event_free(w->timer);
-	free(w);
-}
-
-static void waiter_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct waiter *w = arg;
-	struct rpc_call *call = w->call;
-
-	waiter_free(w);
-	rpc_error(call, MSHVD_ERR_TIMEOUT, MSHVD_ERRNAME_TIMEOUT, NULL,
-		  "no answer in time; the vCPU keeps its state");
-}
-
-int waiter_add(struct vm *vm, struct vcpu *v, enum waiter_kind kind, struct rpc_call *call,
-	       unsigned timeout_ms)
-{
-	struct waiter *w = calloc(1, sizeof(*w));
-
-	if (!w)
-		return -ENOMEM;
-	w->kind = kind;
-	w->vm = vm;
-	w->vcpu = v;
-	w->call = call;
-	if (timeout_ms) {
-		struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-
-		w->timer = evtimer_new(mshvd.base, waiter_timeout, w);
-		if (!w->timer || evtimer_add(w->timer, &tv) < 0) {
-			if (w->timer)
-				event_free(w->timer);
-			free(w);
-			return -ENOMEM;
-		}
-	}
-	TAILQ_INSERT_TAIL(&vm->waiters, w, entry);
-	return 0;
-}
-
-json_t *park_reply(json_t *event)
-{
-	json_t *r = json_copy(event);
-
-	/* The event object itself, plus the exit's fields at top level so that both
-	 * result.exit.type and result.type work for scripts. */
-	json_object_update_missing(r, json_object_get(event, "exit"));
-	return r;
-}
-
-void waiters_check(struct vm *vm, struct vcpu *v, json_t *exit_event)
-{
-	struct waiter *w, *next;
-
-	TAILQ_FOREACH_SAFE(w, &vm->waiters, entry, next) {
-		struct rpc_call *call = w->call;
-
-		if (w->kind == WAIT_PARK) {
-			if (w->vcpu != v || v->state != VCPU_PARKED)
-				continue;
-			waiter_free(w);
-			rpc_reply(call, park_reply(exit_event ? exit_event : v->last_exit));
-		} else if (w->kind == WAIT_PAUSE) {
-			bool running = false;
-
-			for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
-				if (vm->vcpus[i] && vm->vcpus[i]->state == VCPU_RUNNING)
-					running = true;
-			if (running)
-				continue;
-			waiter_free(w);
-			rpc_reply(call, json_pack("{s:i, s:s}", "vm", vm->id, "state",
-						  vm_state_name(vm->state)));
-		}
-	}
-}
-
-void waiters_cancel(struct vm *vm)
-{
-	struct waiter *w;
-
-	while ((w = TAILQ_FIRST(&vm->waiters))) {
-		struct rpc_call *call = w->call;
-
-		waiter_free(w);
-		rpc_error(call, MSHVD_ERR_NO_SUCH_VM, MSHVD_ERRNAME_NO_SUCH_VM, NULL,
-			  "vm %u was destroyed", vm->id);
-	}
-}
-
 /* ---- teardown ------------------------------------------------------------------------------- */
 
 /* Steps 2-5 of the teardown order.  Thread: reaper (or the loop when no thread could start). */
@@ -483,7 +373,6 @@ void vm_destroy(struct vm *vm, const char *why)
 	TAILQ_REMOVE(&vms, vm, entry);
 	TAILQ_INSERT_TAIL(&dying_vms, vm, entry);
 	nvms--;
-	waiters_cancel(vm);
 	vm_eventfds_unwatch(vm);
 	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
 		if (vm->vcpus[i])
@@ -506,7 +395,7 @@ void vm_gone(struct vm *vm)
 	if (vm->reaper_started)
 		pthread_join(vm->reaper, NULL);
 	TAILQ_REMOVE(&dying_vms, vm, entry);
-	event_publish(EV_VM_STATE, vm, -1, json_pack("{s:s}", "state", "destroyed"));
+	vm_publish(vm, -1, EV_VM_STATE, json_pack("{s:s}", "state", "destroyed"));
 	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\": destroyed", vm->id, vm->name);
 	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
 		vcpu_free(vm->vcpus[i]);

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mshvd.h"
+#include "rpc.h"
+#include "subscriptions.h"
+#include "waiters.h"
 
 /* A batch is answered by one array once every member finished (some may be deferred). */
 struct rpc_batch {
@@ -76,17 +78,6 @@ void rpc_reply(struct rpc_call *call, json_t *result)
 	rpc_finish(call, msg);
 }
 
-json_t *rpc_error_object(json_t *id, int code, const char *name, json_t *data,
-			 const char *message)
-{
-	if (!data)
-		data = json_object();
-	json_object_set_new(data, "name", json_string(name));
-	return json_pack("{s:s, s:O, s:{s:i, s:s, s:o}}", "jsonrpc", "2.0", "id",
-			 id ? id : json_null(), "error", "code", code, "message", message,
-			 "data", data);
-}
-
 static void rpc_verror(struct rpc_call *call, int code, const char *name, json_t *data,
 		       const char *fmt, va_list ap)
 {
@@ -127,12 +118,6 @@ void rpc_error_invalid_state(struct rpc_call *call, const char *state, const cha
 	rpc_verror(call, MSHVD_ERR_INVALID_STATE, MSHVD_ERRNAME_INVALID_STATE,
 		   json_pack("{s:s}", "state", state), fmt, ap);
 	va_end(ap);
-}
-
-json_t *rpc_limit_data(enum limit_id limit)
-{
-	return json_pack("{s:s, s:o}", "limit", limit_name(limit), "value",
-			 json_hex(limit_value(&mshvd.limits, limit)));
 }
 
 void rpc_error_limit(struct rpc_call *call, enum limit_id limit)
@@ -197,6 +182,29 @@ static void rpc_defer(struct rpc_call *call)
 		TAILQ_INSERT_TAIL(&call->client->calls, call, entry);
 		call->client->inflight++;
 	}
+}
+
+static bool rpc_admit(uid_t uid)
+{
+	return !auth_uid_over(uid, LIMIT_max_clients_per_uid, 1);
+}
+
+int rpc_init(void)
+{
+	static const struct server_hooks hooks = { .line = rpc_handle_line, .admit = rpc_admit };
+	int r;
+
+	server_set_hooks(&hooks);
+	/* Deferred calls first: a VM destroyed for its creator fails its waiters' calls, which
+	 * must be detached from the client by then. */
+	if ((r = server_on_client_gone(rpc_client_gone)) < 0 ||
+	    (r = server_on_client_gone(subscriptions_free)) < 0 ||
+	    (r = server_on_client_gone(vm_client_gone)) < 0)
+		return r;
+	/* Clients see an event before a waiter's reply that it caused. */
+	if ((r = subscriptions_init()) < 0 || (r = waiters_init()) < 0)
+		return r;
+	return 0;
 }
 
 void rpc_client_gone(struct client *c)

@@ -19,7 +19,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "mshvd.h"
+#include "server.h"
 
 struct client_list clients = TAILQ_HEAD_INITIALIZER(clients);
 unsigned nclients;
@@ -36,6 +36,34 @@ static void client_write_cb(struct bufferevent *bev, void *arg);
 static void client_event_cb(struct bufferevent *bev, short what, void *arg);
 static void fd_lines_flush(struct client *c);
 static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg);
+
+static struct server_hooks hooks;
+static client_gone_fn *gone_hooks[SERVER_MAX_GONE_HOOKS];
+static unsigned ngone_hooks;
+
+void server_set_hooks(const struct server_hooks *h)
+{
+	hooks = *h;
+}
+
+int server_on_client_gone(client_gone_fn *fn)
+{
+	if (ngone_hooks == SERVER_MAX_GONE_HOOKS)
+		return -ENOSPC;
+	gone_hooks[ngone_hooks++] = fn;
+	return 0;
+}
+
+/* Queue events-lost {from, to} for c now, past its output limit (it replaces the dropped
+ * events, which stay replayable from the ring through subscribe {since}). */
+static void client_send_lost(struct client *c, uint64_t from, uint64_t to)
+{
+	json_t *msg = json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method",
+				MSHVD_EVENT_METHOD, "params", event_lost_params(from, to));
+
+	client_send(c, msg);
+	json_decref(msg);
+}
 
 static struct timeval ms_to_tv(unsigned ms)
 {
@@ -133,7 +161,7 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 		refuse_client(cfd, &cred, LIMIT_max_clients);
 		return;
 	}
-	if (auth_uid_over(cred.uid, LIMIT_max_clients_per_uid, 1)) {
+	if (hooks.admit && !hooks.admit(cred.uid)) {
 		refuse_client(cfd, &cred, LIMIT_max_clients_per_uid);
 		return;
 	}
@@ -367,10 +395,10 @@ void client_kill(struct client *c)
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 	evtimer_del(c->frame_ev);
-	rpc_client_gone(c);
-	subscriptions_free(c);
+	/* The layers above let go of c (its deferred calls, subscriptions, the VMs it created). */
+	for (unsigned i = 0; i < ngone_hooks; i++)
+		gone_hooks[i](c);
 	fd_lines_free(c);
-	vm_client_gone(c);
 	TAILQ_REMOVE(&clients, c, entry);
 	nclients--;
 	if (event_base_once(mshvd.base, -1, EV_TIMEOUT, client_free_cb, c, NULL) < 0)
@@ -412,7 +440,7 @@ static void client_output_drained(struct client *c)
 	if (c->lost_from) {
 		log_info("client %u: caught up; events %llu..%llu were dropped for it", c->id,
 			 (unsigned long long)c->lost_from, (unsigned long long)c->lost_to);
-		event_send_lost(c, c->lost_from, c->lost_to);
+		client_send_lost(c, c->lost_from, c->lost_to);
 		c->lost_from = c->lost_to = 0;
 	}
 	if (c->output_throttled && !c->closing) {
@@ -681,7 +709,7 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 			client_refuse_line(c);
 			break;
 		}
-		if (!rpc_handle_line(c, line, len))
+		if (!hooks.line(c, line, len))
 			client_close(c);
 		free(line);
 	}

@@ -16,7 +16,8 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "mshvd.h"
+#include "events.h"
+#include "model.h"
 #include "systemd.h"
 
 #ifdef HAVE_SYSTEMD
@@ -72,12 +73,24 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	sd_notify(0, "WATCHDOG=1");
 }
 
+static void systemd_status_changed(void);
+
+static void status_sink(const struct event_info *e, void *arg)
+{
+	(void)arg;
+	if (e->kind == EV_VM_STATE || e->kind == EV_VCPU_STATE)
+		systemd_status_changed();
+}
+
 int systemd_init(void)
 {
 	uint64_t usec;
 	int r;
 
 	notify = getenv("NOTIFY_SOCKET") != NULL;
+	/* VMs and vCPUs come and go with these events: the service status follows them. */
+	if (notify && event_sink_add(status_sink, NULL) < 0)
+		return -ENOSPC;
 	r = sd_watchdog_enabled(0, &usec);
 	if (r < 0) {
 		log_full(LOG_LVL_WARNING, 0, -1, NULL, -r, "ignoring the watchdog settings: %s",
@@ -130,7 +143,7 @@ void systemd_ready(void)
 		ready_cb(-1, 0, NULL);
 }
 
-void systemd_status_changed(void)
+static void systemd_status_changed(void)
 {
 	char status[160];
 
@@ -179,10 +192,6 @@ int systemd_init(void)
 }
 
 void systemd_ready(void)
-{
-}
-
-void systemd_status_changed(void)
 {
 }
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mshvd.h"
+#include "base.h"
 
 uint64_t now_us(void)
 {
@@ -43,4 +43,21 @@ unsigned json_text_depth(const char *s, size_t len)
 		}
 	}
 	return max;
+}
+
+json_t *rpc_error_object(json_t *id, int code, const char *name, json_t *data,
+			 const char *message)
+{
+	if (!data)
+		data = json_object();
+	json_object_set_new(data, "name", json_string(name));
+	return json_pack("{s:s, s:O, s:{s:i, s:s, s:o}}", "jsonrpc", "2.0", "id",
+			 id ? id : json_null(), "error", "code", code, "message", message,
+			 "data", data);
+}
+
+json_t *rpc_limit_data(enum limit_id limit)
+{
+	return json_pack("{s:s, s:o}", "limit", limit_name(limit), "value",
+			 json_hex(limit_value(&mshvd.limits, limit)));
 }

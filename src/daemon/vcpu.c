@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mshvd.h"
+#include "model.h"
 
 /*
  * The protocol between the loop and a vCPU thread:
@@ -298,7 +298,7 @@ void vcpu_set_state(struct vcpu *v, enum vcpu_state s)
 	if (v->state == s)
 		return;
 	v->state = s;
-	event_publish(EV_VCPU_STATE, v->vm, (int)v->index,
+	vm_publish(v->vm, (int)v->index, EV_VCPU_STATE,
 		      json_pack("{s:s}", "state", vcpu_state_name(s)));
 }
 
@@ -337,7 +337,7 @@ int vcpu_create(struct vm *vm, unsigned index, struct vcpu **ret)
 		atomic_fetch_or(&v->requests, VCPU_REQ_PAUSE);
 	log_full(LOG_LVL_DEBUG, vm->id, (int)index, NULL, 0, "vm %u vcpu %u created", vm->id,
 		 index);
-	event_publish(EV_VCPU_STATE, vm, (int)index, json_pack("{s:s}", "state", "created"));
+	vm_publish(vm, (int)index, EV_VCPU_STATE, json_pack("{s:s}", "state", "created"));
 	*ret = v;
 	return 0;
 }
@@ -582,20 +582,19 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 		v->exits++;
 		vm->exit_counts[stopped ? VM_EXIT_COUNT_STOPPED : m->exit.kind]++;
 		exit = exit_to_json(&m->exit, stopped, m->completed, m->completed_value);
-		ev = event_publish_ref(EV_EXIT, vm, (int)v->index, json_pack("{s:o}", "exit", exit));
+		ev = vm_publish_ref(vm, (int)v->index, EV_EXIT, json_pack("{s:o}", "exit", exit));
 		if (!m->parks) {
 			json_decref(ev);
 			break;
 		}
 		/* v->last_exit holds ev (stolen) across the publishes below, which may evict it
-		 * from the ring. */
+		 * from the ring; the waiters answer run {wait} and stop with it. */
 		json_decref(v->last_exit);
 		v->last_exit = ev;
 		v->parked_exit = m->exit;
 		vcpu_set_state(v, VCPU_PARKED);
 		if (m->exit.kind == HV_EXIT_SHUTDOWN)
 			vm_set_state(vm, VM_CRASHED);
-		waiters_check(vm, v, ev);
 		break;
 	}
 	case MSG_VCPU_ERROR:
@@ -605,20 +604,18 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 		exit = json_pack("{s:s, s:o, s:i, s:o, s:s}", "type", "unknown", "code", json_hex(0),
 				 "errno", -m->err, "hv_status", json_hex(m->hv_status), "error",
 				 strerror(-m->err));
-		ev = event_publish_ref(EV_EXIT, vm, (int)v->index, json_pack("{s:o}", "exit", exit));
+		ev = vm_publish_ref(vm, (int)v->index, EV_EXIT, json_pack("{s:o}", "exit", exit));
 		json_decref(v->last_exit);
 		v->last_exit = ev;
 		memset(&v->parked_exit, 0, sizeof(v->parked_exit));
 		v->parked_exit.kind = HV_EXIT_UNKNOWN;
 		vcpu_set_state(v, VCPU_PARKED);
-		waiters_check(vm, v, ev);
 		break;
 	case MSG_STATE:
 		/* A pause report that crosses a park message must not undo the park. */
 		if (v->state == VCPU_PARKED || v->state == VCPU_CREATED)
 			break;
 		vcpu_set_state(v, m->state);
-		waiters_check(vm, v, NULL);
 		break;
 	case MSG_VM_GONE:
 		break;

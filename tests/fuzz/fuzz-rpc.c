@@ -30,7 +30,9 @@
 
 #include <event2/event.h>
 
-#include "daemon/mshvd.h"
+#include "daemon/model.h"
+#include "daemon/rpc.h"
+#include "daemon/server.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -156,7 +158,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	mshvd.base = event_base_new();
-	if (!mshvd.base || events_init(mshvd.limits.event_ring) < 0 || mailbox_init() < 0 ||
+	if (!mshvd.base || events_init(mshvd.limits.event_ring) < 0 || model_init() < 0 ||
+	    rpc_init() < 0 ||
 	    server_listen(sock_path, NULL) < 0) {
 		fprintf(stderr, "fuzz-rpc: cannot set up the daemon\n");
 		abort();

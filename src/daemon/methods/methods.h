@@ -3,7 +3,10 @@
 #ifndef MSHVD_METHODS_H
 #define MSHVD_METHODS_H
 
-#include "daemon/mshvd.h"
+#include "daemon/auth.h"
+#include "daemon/rpc.h"
+#include "daemon/subscriptions.h"
+#include "daemon/waiters.h"
 
 /* Handlers find the row's target in call->vm (TARGET_VM, TARGET_VCPU) and call->vcpu
  * (TARGET_VCPU), resolved and permission-checked by the dispatcher: never NULL there. */

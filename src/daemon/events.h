@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* The event stream (layer 1, see base.h): daemon-wide sequence numbers, the replay ring and
+ * the sinks every published event fans out to. */
+#ifndef MSHVD_EVENTS_H
+#define MSHVD_EVENTS_H
+
+#include "base.h"
+
+enum event_kind {
+	EV_EXIT, EV_VCPU_STATE, EV_VM_STATE, EV_EVENTS_LOST, EV_IOEVENT, EV_IRQ_RESAMPLE,
+	EV__COUNT
+};
+
+/* Where an event comes from and who may see it. */
+struct event_origin {
+	unsigned vm;		/* 0: not about a VM */
+	uid_t owner;		/* the VM's owner (0 when vm is 0) */
+	int vcpu;		/* -1: not about a vCPU */
+};
+
+/* One published (or replayed) event as a sink sees it; params borrowed. */
+struct event_info {
+	uint64_t seq;
+	enum event_kind kind;
+	struct event_origin from;
+	json_t *params;
+};
+
+int events_init(unsigned ring_size);
+void events_fini(void);
+/* Names of the event kinds, indexed by enum event_kind, NULL-terminated (a PT_ENUMS list). */
+extern const char *const event_kind_names[EV__COUNT + 1];
+const char *event_kind_name(enum event_kind k);
+int event_kind_from_name(const char *name, enum event_kind *ret);
+uint64_t events_last_seq(void);
+
+/*
+ * A subscriber inside the daemon: called for every published event, after the event entered
+ * the ring, in the order the sinks were registered (rpc_init(): clients' subscriptions, then
+ * waiters; systemd_init(): the service status).  A sink may finish calls, and so publish
+ * further events (nested: they reach every sink before the outer one goes on).  At most
+ * EVENT_MAX_SINKS; registered once at start-up, never removed.
+ */
+#define EVENT_MAX_SINKS	4
+typedef void event_sink_fn(const struct event_info *e, void *arg);
+int event_sink_add(event_sink_fn *fn, void *arg);
+
+/* Publish an event: params (stolen) get seq, time, kind, vm (and vcpu when >= 0). */
+void event_publish(enum event_kind kind, const struct event_origin *from, json_t *params);
+/* The same, returning a new reference to the published event: the ring's own may be evicted
+ * by the next publish. */
+json_t *event_publish_ref(enum event_kind kind, const struct event_origin *from,
+			  json_t *params);
+/* The seq of the oldest event in the ring (last seq + 1 when empty): older ones are lost. */
+uint64_t events_oldest_seq(void);
+/* Call fn for every ring event with seq > since, oldest first. */
+void events_replay(uint64_t since, event_sink_fn *fn, void *arg);
+/* The params of an events-lost {from, to} notice (new ref).  Its seq is the last lost one, so
+ * the client's stream stays increasing. */
+json_t *event_lost_params(uint64_t from, uint64_t to);
+
+#endif

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/* The model (layer 3, see base.h): partitions, vCPUs and their threads, guest RAM, eventfds.
+ * The only module that calls the hypervisor interface (hv/hv.h). */
+#ifndef MSHVD_MODEL_H
+#define MSHVD_MODEL_H
+
+#include "base.h"
+#include "events.h"
+#include "mailbox.h"
+
+struct client;
+
+enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_CRASHED, VM_DESTROYING };
+
+enum vcpu_state {
+	VCPU_CREATED,	/* never run: registers may be read and written */
+	VCPU_RUNNING,	/* its thread runs it (or is about to) */
+	VCPU_PAUSED,	/* its VM is paused; it resumes with the VM */
+	VCPU_PARKED,	/* stopped at an exit, waiting for run */
+};
+
+/* Request bits, loop -> vCPU thread (vcpu->requests). */
+enum {
+	VCPU_REQ_STOP	= 1u << 0,
+	VCPU_REQ_PAUSE	= 1u << 1,
+	VCPU_REQ_EXIT	= 1u << 2,
+};
+
+enum run_mode { RUN_STEP, RUN_STREAM };
+
+/* Messages a vCPU thread may have queued and not yet seen handled (backpressure). */
+#define VCPU_MAX_QUEUED	256
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	struct hv_vcpu *hv;
+	pthread_t thread;
+	bool thread_started;
+
+	/* Loop thread only. */
+	enum vcpu_state state;
+	json_t *last_exit;		/* the last parking exit event params (new ref) or NULL */
+	struct hv_exit parked_exit;	/* the exit it is parked at */
+	uint64_t exits;
+
+	/* Shared. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_uint requests;		/* VCPU_REQ_*; the kick follows setting a bit */
+	bool go;			/* lock: loop asked the thread to run */
+	enum run_mode mode;		/* lock: set with go */
+	bool has_default_read;
+	uint64_t default_read;
+	unsigned queued;		/* lock: messages posted and not yet handled */
+};
+
+struct region {
+	uint64_t gpa;
+	uint64_t size;
+	unsigned flags;			/* HV_MAP_* */
+	int memfd;
+	void *host;
+	TAILQ_ENTRY(region) entry;
+};
+TAILQ_HEAD(region_list, region);
+
+
+/* ioeventfds and irqfds of a VM (eventfd.c).  The daemon owns the eventfd; a copy may have
+ * been passed to a client (pass_fd), which changes nothing here. */
+enum vm_eventfd_kind { VM_EVENTFD_IOEVENT, VM_EVENTFD_IRQ };
+
+struct vm_eventfd {
+	struct vm *vm;
+	unsigned id;			/* per VM, shared by both kinds */
+	enum vm_eventfd_kind kind;
+	int fd;				/* EFD_CLOEXEC | EFD_NONBLOCK */
+	struct event *ev;		/* ioevent: the watcher of fd; NULL for irqfds */
+	bool passed;			/* a copy went to a client */
+	bool registered;		/* the hypervisor knows it */
+	/* ioeventfd */
+	uint64_t addr;
+	unsigned len;
+	bool pio;
+	bool has_datamatch;
+	uint64_t datamatch;
+	uint64_t count;			/* guest writes counted so far */
+	/* irqfd */
+	uint32_t gsi;
+	int resample_fd;		/* -1 unless level triggered */
+	struct event *resample_ev;
+	uint64_t triggers;		/* trigger-irq calls */
+	uint64_t resamples;
+	TAILQ_ENTRY(vm_eventfd) entry;
+};
+TAILQ_HEAD(vm_eventfd_list, vm_eventfd);
+
+/* vm->exit_counts: one per enum hv_exit_kind, then the "stopped" parks (an interrupted run
+ * that answered a stop; HV_EXIT_INTERRUPTED itself is never counted). */
+enum {
+	VM_EXIT_COUNT_STOPPED = HV_EXIT_UNKNOWN + 1,
+	VM_EXIT_COUNTS,
+};
+
+struct vm {
+	unsigned id;
+	char *name;
+	uid_t owner;
+	struct client *creator;		/* NULL once the creating connection closed */
+	bool autodestroy;
+	struct hv_vm_options opts;
+	enum vm_state state;
+	enum vm_state prev_state;	/* before pause-vm */
+	struct hv_vm *hv;
+	struct region_list regions;
+	unsigned nregions;		/* at most limits.max_regions <= HV_MAX_MAPPINGS */
+	uint64_t mem_total;
+	struct vcpu **vcpus;		/* [limits.max_vcpus] */
+	unsigned nvcpus;
+	uint64_t exit_counts[VM_EXIT_COUNTS];	/* by enum hv_exit_kind, + stopped */
+	struct vm_eventfd_list eventfds;
+	unsigned neventfds;
+	unsigned next_eventfd_id;
+	struct hv_msi_route *msi_routes;	/* the table last set (set-msi-routing) */
+	unsigned nmsi_routes;
+	pthread_t reaper;
+	bool reaper_started;
+	TAILQ_ENTRY(vm) entry;
+};
+TAILQ_HEAD(vm_list, vm);
+
+extern struct vm_list vms;		/* live VMs, visible to their owner */
+extern struct vm_list dying_vms;	/* being torn down off the loop */
+extern unsigned nvms;
+
+const char *vm_state_name(enum vm_state s);
+const char *vcpu_state_name(enum vcpu_state s);
+int vm_new(uid_t owner, struct client *creator, const char *name, bool autodestroy,
+	   const struct hv_vm_options *opts, struct vm **ret);
+/* The live VM of owner named name, or NULL.  (Lookups as a caller sees them: vm_lookup(),
+ * auth.h.) */
+struct vm *vm_find_name(const char *name, uid_t owner);
+/* Start teardown; the vm leaves `vms` at once and is freed when MSG_VM_GONE arrives. */
+void vm_destroy(struct vm *vm, const char *why);
+/* MSG_VM_GONE arrived: join the reaper, publish "destroyed", free the VM. */
+void vm_gone(struct vm *vm);
+void vm_set_state(struct vm *vm, enum vm_state s);
+/* The partition operations (partition.c owns the hv_vm_* calls).  Raw status of the last
+ * failed one: vm_last_status(). */
+uint32_t vm_last_status(const struct vm *vm);
+/* Pause the partition (where the backend can) and ask every vCPU to pause; the vCPUs report
+ * "paused" (or park) later.  -EALREADY when paused. */
+int vm_pause(struct vm *vm);
+/* Resume a paused VM and its vCPUs; it returns to its state before the pause.  -EINVAL unless
+ * paused. */
+int vm_resume(struct vm *vm);
+/* Inject an interrupt.  Thread: loop (the backend allows it while vCPUs run). */
+int vm_assert_interrupt(struct vm *vm, const struct hv_interrupt *irq);
+json_t *vm_summary(const struct vm *vm);		/* new ref */
+void vm_client_gone(struct client *c);
+uint64_t vm_count_vcpus(void);
+
+int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, unsigned flags);
+struct region *vm_region_at(struct vm *vm, uint64_t gpa);
+int vm_unmap(struct vm *vm, struct region *r);
+/* Guest RAM access; -EFAULT unless [gpa, gpa+len) is inside mapped regions. */
+int vm_access(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool write);
+
+/* ---- eventfd.c: ioeventfds, irqfds, MSI routes of a VM (loop thread) ---- */
+
+/* Whether vm has the interrupt controller irqfds and MSI routes need: the in-kernel irqchip
+ * on kvm (create-vm irqchip, lapic or x2apic), the LAPIC partition flag on mshv. */
+bool vm_has_irqchip(const struct vm *vm);
+/* "irqchip" or "lapic": the create-vm option the backend needs for irqfds. */
+const char *vm_irqchip_option(void);
+/* Whether gsi is routed: an irqchip pin (kvm) or in the VM's MSI table. */
+bool vm_gsi_routed(const struct vm *vm, uint32_t gsi);
+struct vm_eventfd *vm_eventfd_find(struct vm *vm, enum vm_eventfd_kind kind, unsigned id);
+struct vm_eventfd *vm_irqfd_by_gsi(struct vm *vm, uint32_t gsi);
+/* Signal irqfd e (trigger-irq) and count it.  Negative errno from write(). */
+int vm_irqfd_trigger(struct vm_eventfd *e);
+/* Create, register and (ioevent) watch an eventfd; e is a template with the kind and its
+ * fields.  On success *ret is linked to vm.  Negative errno from eventfd() or the hypervisor. */
+int vm_eventfd_add(struct vm *vm, const struct vm_eventfd *e, struct vm_eventfd **ret);
+/* Unregister, stop watching, close and free.  Returns the hypervisor's error, in which case
+ * nothing changed. */
+int vm_eventfd_remove(struct vm_eventfd *e);
+/* Teardown: stop every watcher (loop, step 1 of the teardown order). */
+void vm_eventfds_unwatch(struct vm *vm);
+/* Teardown: unregister every eventfd (reaper, before hv_vm_free). Thread: reaper. */
+void vm_eventfds_unregister(struct vm *vm);
+/* Teardown: close the fds (reaper, after hv_vm_free). Thread: reaper. */
+void vm_eventfds_close(struct vm *vm);
+/* Teardown: free the structs (loop, step 6). */
+void vm_eventfds_free(struct vm *vm);
+json_t *vm_eventfds_json(const struct vm *vm);	/* new ref */
+/* Replace the MSI table; the hypervisor first, then the copy.  routes is copied. */
+int vm_set_msi_routes(struct vm *vm, const struct hv_msi_route *routes, unsigned n);
+
+/* A register write of set-regs or complete: whole registers, or some fields of a segment or
+ * table register merged with its current value.  Indexed by enum hv_reg. */
+enum { REG_F_BASE = 1, REG_F_LIMIT = 2, REG_F_SELECTOR = 4, REG_F_ATTRIBUTES = 8 };
+struct vcpu_reg_edit {
+	bool set;
+	unsigned fields;	/* segments and tables: which REG_F_* were given */
+	struct hv_reg_value v;
+};
+
+/*
+ * The vCPU operations of the loop thread (vcpu.c owns the protocol: lock, request bits, go
+ * flag, hv_vcpu_* calls).  Register access, complete and translate need the vCPU idle (created
+ * or parked; complete: parked) and return -EBUSY otherwise; other errors are the backend's,
+ * with vcpu_last_status() for its raw status.
+ */
+/* Create vCPU index of vm with its (parked) thread, register it, publish vcpu-state created.
+ * -ERANGE past max-vcpus, -EEXIST when it exists, else the backend's error. */
+int vcpu_create(struct vm *vm, unsigned index, struct vcpu **ret);
+bool vcpu_idle(const struct vcpu *v);
+uint32_t vcpu_last_status(const struct vcpu *v);
+int vcpu_get_regs(struct vcpu *v, struct hv_reg_value *regs, unsigned n);
+/* edits[HV_REG_COUNT]. */
+int vcpu_set_regs(struct vcpu *v, const struct vcpu_reg_edit *edits);
+/* Complete the parked exit with value (reads), cpuid (NULL: the exit's own result) or a #GP,
+ * then apply edits (NULL: none; a given rip overrides the advanced one); *ret_rip: the rip. */
+int vcpu_complete(struct vcpu *v, uint64_t value, const uint32_t *cpuid, bool inject_gp,
+		  const struct vcpu_reg_edit *edits, uint64_t *ret_rip);
+bool vcpu_can_translate_gva(void);
+/* -EOPNOTSUPP without the capability (checked first). */
+int vcpu_translate_gva(struct vcpu *v, uint64_t gva, unsigned access, uint64_t *ret_gpa);
+/* Start an idle vCPU (its VM becomes running if it was created). */
+int vcpu_run(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read);
+/* Ask a running or paused vCPU to park (exit "stopped"); false when it is idle already. */
+bool vcpu_stop(struct vcpu *v);
+
+int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret);
+/* Teardown-thread side: stop and join the thread, free the hv vCPU. Thread: reaper. */
+void vcpu_reap(struct vcpu *v);
+struct vcpu *vcpu_free(struct vcpu *v);
+struct vcpu *vcpu_lookup(struct vm *vm, const json_t *ref);
+/* Loop side: start running (state must be CREATED or PARKED). */
+void vcpu_start(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read);
+/* Set / clear request bits, kick and wake the thread.  Thread: any (loop, reaper). */
+void vcpu_request(struct vcpu *v, unsigned req);
+void vcpu_clear_request(struct vcpu *v, unsigned req);
+void vcpu_set_state(struct vcpu *v, enum vcpu_state s);
+void vcpu_handle_msg(const struct vcpu_msg *m);
+/* Build the "exit" object (new ref) of an exit. */
+json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value);
+
+/* Register the model's side of the mailbox.  Loop thread, once, before any VM. */
+int model_init(void);
+void model_fini(void);
+
+/* Publish an event about vm (and vCPU vcpu when >= 0): event_publish() with its origin.
+ * params stolen; the _ref variant returns a new reference to the event. */
+void vm_publish(const struct vm *vm, int vcpu, enum event_kind kind, json_t *params);
+json_t *vm_publish_ref(const struct vm *vm, int vcpu, enum event_kind kind, json_t *params);
+
+#endif
