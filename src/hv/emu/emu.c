@@ -1108,11 +1108,12 @@ static bool irq_pending_any(struct emu_vcpu *v)
 
 int emu_vcpu_run(struct emu_vcpu *v, struct emu_exit *exit)
 {
-	struct emu_vm *vm = v->vm;
+	struct emu_vm *vm;
 	int r;
 
 	if (!v || !exit)
 		return -EINVAL;
+	vm = v->vm;
 	v->pending = false;	/* not completed: the instruction runs (and exits) again */
 	v->pending_done = false;
 	if (v->deferred) {
@@ -1315,12 +1316,13 @@ static bool string_step(struct emu_vcpu *v, unsigned reg, const struct emu_exit 
 
 int emu_vcpu_complete(struct emu_vcpu *v, const struct emu_completion *c)
 {
-	const struct emu_exit *e = &v->exit;
 	struct emu_completion none = { .value = ~0ull, .cpuid = { 0 } };
+	const struct emu_exit *e;
 	int r = 0;
 
 	if (!v)
 		return -EINVAL;
+	e = &v->exit;
 	if (!v->pending)
 		return 0;
 	if (!c)
