@@ -7,6 +7,7 @@
  * `int $0x40`, and reports DONE 0.
  */
 #include "guest.h"
+#include "long-mode.inc"
 
 #define COUNT	0x6000			/* below 64 KiB: real mode reaches them */
 #define IDT64	0x5000
@@ -54,26 +55,9 @@ to_long:
 	mov	%ax, IDT64 + 0x40 * 16 + 6
 	movl	$0, IDT64 + 0x40 * 16 + 8
 	movl	$0, IDT64 + 0x40 * 16 + 12
-	movl	$(GUEST_PAGE_TABLES + 0x1003), GUEST_PAGE_TABLES
-	movl	$0, GUEST_PAGE_TABLES + 4
-	movl	$(GUEST_PAGE_TABLES + 0x2003), GUEST_PAGE_TABLES + 0x1000
-	movl	$0, GUEST_PAGE_TABLES + 0x1004
-	movl	$0x83, GUEST_PAGE_TABLES + 0x2000
-	movl	$0, GUEST_PAGE_TABLES + 0x2004
 	lgdtl	gdt_desc
 	lidtl	idt_desc
-	mov	%cr4, %eax
-	or	$0x20, %eax
-	mov	%eax, %cr4
-	mov	$GUEST_PAGE_TABLES, %eax
-	mov	%eax, %cr3
-	mov	$0xc0000080, %ecx
-	rdmsr
-	or	$0x100, %eax
-	wrmsr
-	mov	%cr0, %eax
-	or	$0x80000001, %eax
-	mov	%eax, %cr0
+	LONG_MODE_ENABLE 0x80000001		/* PG | PE: straight from real mode */
 	ljmpl	$0x08, $long
 
 	.code64

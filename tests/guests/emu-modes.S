@@ -4,6 +4,7 @@
  * VALUE from each mode (the operand size the mode gives `out %eax`-free code), then DONE 0.
  */
 #include "guest.h"
+#include "long-mode.inc"
 
 	.code16
 	.section .text.start, "ax"
@@ -33,25 +34,7 @@ prot:
 	mov	$GUEST_PORT_VALUE, %dx
 	mov	$32, %eax
 	out	%eax, (%dx)
-	/* identity map 2 MiB, PAE, LME, then paging: long mode (compatibility until the jump) */
-	movl	$(GUEST_PAGE_TABLES + 0x1003), GUEST_PAGE_TABLES
-	movl	$0, GUEST_PAGE_TABLES + 4
-	movl	$(GUEST_PAGE_TABLES + 0x2003), GUEST_PAGE_TABLES + 0x1000
-	movl	$0, GUEST_PAGE_TABLES + 0x1004
-	movl	$0x83, GUEST_PAGE_TABLES + 0x2000
-	movl	$0, GUEST_PAGE_TABLES + 0x2004
-	mov	%cr4, %eax
-	or	$0x20, %eax
-	mov	%eax, %cr4
-	mov	$GUEST_PAGE_TABLES, %eax
-	mov	%eax, %cr3
-	mov	$0xc0000080, %ecx
-	rdmsr
-	or	$0x100, %eax
-	wrmsr
-	mov	%cr0, %eax
-	or	$0x80000000, %eax
-	mov	%eax, %cr0
+	LONG_MODE_ENABLE 0x80000000		/* PG: compatibility mode until the jump */
 	ljmpl	$0x18, $long
 
 	.code64
