@@ -248,6 +248,26 @@ void vcpu_handle_msg(const struct vcpu_msg *m);
 json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value);
 
 /* Register the model's side of the mailbox.  Loop thread, once, before any VM. */
+/*
+ * The backend as the RPC methods see it: the model is the only layer that asks the hv layer,
+ * so methods/ never calls hv_* itself (tests/unit/check-daemon-layers.sh).  Thread: loop.
+ */
+static inline const char *model_backend_name(void) { return hv_name(mshvd.hv); }
+static inline uint32_t model_caps(void) { return hv_caps(mshvd.hv); }
+static inline const char *model_cap_name(uint32_t cap) { return hv_cap_name(cap); }
+static inline bool model_hardware_isolation(void) { return hv_hardware_isolation(mshvd.hv); }
+static inline const struct hv_irq_model *model_irq_model(void) { return hv_irq_model(mshvd.hv); }
+static inline const struct hv_driver_info *model_driver_info(void) { return hv_driver_info(mshvd.hv); }
+static inline uint32_t model_last_status(void) { return hv_last_status(mshvd.hv); }
+static inline const char *model_exit_kind_name(enum hv_exit_kind k) { return hv_exit_kind_name(k); }
+/* Registers by name (hv-regs.c's table). */
+static inline const char *model_reg_name(enum hv_reg reg) { return hv_reg_name(reg); }
+static inline enum hv_reg_kind model_reg_kind(enum hv_reg reg) { return hv_reg_kind(reg); }
+static inline int model_reg_from_name(const char *name, enum hv_reg *ret)
+{
+	return hv_reg_from_name(name, ret);
+}
+
 int model_init(void);
 void model_fini(void);
 

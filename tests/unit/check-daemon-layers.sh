@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # src/daemon keeps the layering written at the top of src/daemon/base.h: no file includes a
 # header of a module above its own; the RPC handlers (methods/) take no lock and touch no
-# atomic (the model owns the vCPU protocol).
+# atomic and call no hv_* function (the model owns the vCPU protocol and asks the hv layer).
 src=${top_srcdir:-.}/src/daemon
 [ -d "$src" ] || { echo "ERROR: $src not found"; exit 99; }
 
@@ -45,6 +45,11 @@ for f in *.c *.h methods/*.c methods/*.h; do
 done
 if grep -nE '\b(pthread_(mutex|cond|rwlock|spin)_[a-z]+|atomic_[a-z_]+)\s*\(' methods/*.c methods/*.h; then
 	echo "FAIL: methods/ takes a lock or touches an atomic (the model's operations do that)"
+	status=1
+fi
+# Calls into the hv layer (hv_foo(...)); types and constants (struct hv_*, HV_*) are fine.
+if grep -nE '(^|[^a-z_.>])hv_[a-z_]+[[:space:]]*\(' methods/*.c methods/*.h; then
+	echo "FAIL: methods/ calls the hv layer (ask the model: model.h)"
 	status=1
 fi
 [ $status = 0 ] && echo "PASS: src/daemon keeps its layers"

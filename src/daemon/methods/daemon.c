@@ -14,7 +14,7 @@
  */
 static json_t *driver_json(void)
 {
-	const struct hv_driver_info *d = hv_driver_info(mshvd.hv);
+	const struct hv_driver_info *d = model_driver_info();
 	json_t *features;
 
 	if (!d)
@@ -29,7 +29,7 @@ static json_t *driver_json(void)
 static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 {
 	json_t *caps = json_array();
-	uint32_t bits = hv_caps(mshvd.hv);
+	uint32_t bits = model_caps();
 	unsigned visible = 0, vcpus = 0, eventfds = 0;
 	json_t *efd, *reply;
 	struct vm *vm;
@@ -44,7 +44,7 @@ static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 	}
 
 	for (unsigned i = 0; i < 32; i++) {
-		const char *name = (bits & (1u << i)) ? hv_cap_name(1u << i) : NULL;
+		const char *name = (bits & (1u << i)) ? model_cap_name(1u << i) : NULL;
 
 		if (name)
 			json_array_append_new(caps, json_string(name));
@@ -60,7 +60,7 @@ static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 			"needs", vm_irqchip_option());
 	reply = json_pack("{s:s, s:s, s:o, s:o, s:i, s:I, s:I, s:o, s:{s:i, s:i, s:i, s:i}}",
 			  "version", MSHVD_VERSION,
-			  "backend", hv_name(mshvd.hv),
+			  "backend", model_backend_name(),
 			  "capabilities", caps,
 			  "eventfds", efd,
 			  "pid", (int)getpid(),
@@ -75,7 +75,7 @@ static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 	/* Hardware virtualization (mshv, kvm) or a software CPU in this process (emu), which is
 	 * for development and CI and is not an isolation boundary. */
 	json_object_set_new(reply, "isolation",
-			    json_string(hv_hardware_isolation(mshvd.hv) ? "hardware" : "none-emulated"));
+			    json_string(model_hardware_isolation() ? "hardware" : "none-emulated"));
 	json_object_set_new(reply, "driver", driver_json());
 	rpc_reply(call, reply);
 	return RPC_DONE;

@@ -15,7 +15,7 @@
 static void error_unsupported(struct rpc_call *call, const char *cap, const char *reason)
 {
 	rpc_error(call, MSHVD_ERR_UNSUPPORTED, MSHVD_ERRNAME_UNSUPPORTED,
-		  json_pack("{s:s, s:s, s:s}", "backend", hv_name(mshvd.hv), "capability", cap,
+		  json_pack("{s:s, s:s, s:s}", "backend", model_backend_name(), "capability", cap,
 			    "reason", reason),
 		  "%s", reason);
 }
@@ -31,7 +31,7 @@ static bool need_irqchip(struct rpc_call *call, struct vm *vm, const char *what)
 		  json_pack("{s:s, s:s}", "state", opt[0] == 'l' ? "no-lapic" : "no-irqchip",
 			    "needs", opt),
 		  "%s on the %s backend needs a vm created with {\"%s\": true}; vm %u has none",
-		  what, hv_name(mshvd.hv), opt, vm->id);
+		  what, model_backend_name(), opt, vm->id);
 	return false;
 }
 
@@ -114,7 +114,7 @@ static enum rpc_retval add_ioeventfd(struct rpc_call *call, const void *args)
 	const struct add_ioeventfd_args *a = args;
 	struct vm *vm = call->vm;
 	bool pass = a->pass_fd;
-	uint32_t caps = hv_caps(mshvd.hv);
+	uint32_t caps = model_caps();
 	struct vm_eventfd t = { .kind = VM_EVENTFD_IOEVENT, .resample_fd = -1, .addr = a->addr,
 				.len = a->len, .pio = a->space == 1,
 				.has_datamatch = a->has_datamatch, .datamatch = a->datamatch }, *e;
@@ -142,11 +142,11 @@ static enum rpc_retval add_ioeventfd(struct rpc_call *call, const void *args)
 		return RPC_DONE;
 	}
 	if (t.pio && !(caps & HV_CAP_IOEVENTFD_PIO)) {
-		const char *note = hv_irq_model(mshvd.hv)->pio_ioeventfd_note;
+		const char *note = model_irq_model()->pio_ioeventfd_note;
 		char reason[160];
 
 		snprintf(reason, sizeof(reason), "the %s backend has no port I/O ioeventfds%s%s%s",
-			 hv_name(mshvd.hv), note ? " (" : "", note ? note : "", note ? ")" : "");
+			 model_backend_name(), note ? " (" : "", note ? note : "", note ? ")" : "");
 		error_unsupported(call, "ioeventfd-pio", reason);
 		return RPC_DONE;
 	}
@@ -232,7 +232,7 @@ static bool gsi_ok(struct rpc_call *call, struct vm *vm, unsigned gsi)
 		rpc_error(call, MSHVD_ERR_INVALID_PARAMS, MSHVD_ERRNAME_INVALID_PARAMS,
 			  json_pack("{s:s}", "reason", "bad-gsi"),
 			  "gsi %u of vm %u is not routed%s; set-msi-routing first", gsi, vm->id,
-			  hv_irq_model(mshvd.hv)->pin_gsis ? " (not an irqchip pin)" : "");
+			  model_irq_model()->pin_gsis ? " (not an irqchip pin)" : "");
 		return false;
 	}
 	return true;
@@ -249,7 +249,7 @@ static enum rpc_retval add_irqfd(struct rpc_call *call, const void *args)
 	const struct add_irqfd_args *a = args;
 	struct vm *vm = call->vm;
 	bool pass = a->pass_fd, resample = a->resample;
-	uint32_t caps = hv_caps(mshvd.hv);
+	uint32_t caps = model_caps();
 	struct vm_eventfd t = { .kind = VM_EVENTFD_IRQ, .resample_fd = resample ? 0 : -1 }, *e;
 	unsigned gsi = a->gsi;
 	int r;
@@ -332,8 +332,8 @@ static enum rpc_retval set_msi_routing(struct rpc_call *call, const void *args)
 	const struct set_msi_routing_args *a = args;
 	struct vm *vm = call->vm;
 	json_t *entries = a->entries, *je;
-	uint32_t caps = hv_caps(mshvd.hv);
-	uint32_t pins = hv_irq_model(mshvd.hv)->pin_gsis;
+	uint32_t caps = model_caps();
+	uint32_t pins = model_irq_model()->pin_gsis;
 	struct hv_msi_route *routes = NULL;
 	struct vm_eventfd *e;
 	size_t n = json_array_size(entries), i;
@@ -440,13 +440,13 @@ static enum rpc_retval assert_interrupt(struct rpc_call *call, const void *args)
 		return RPC_DONE;
 	}
 	irq.vector = vector;
-	if (!(hv_caps(mshvd.hv) & HV_CAP_ASSERT_INTERRUPT)) {
+	if (!(model_caps() & HV_CAP_ASSERT_INTERRUPT)) {
 		error_unsupported(call, "assert-interrupt", "the backend cannot inject interrupts");
 		return RPC_DONE;
 	}
 	/* kvm without an irqchip can still inject an NMI into one vCPU. */
 	if (!(irq.type == HV_INTERRUPT_NMI && !irq.logical &&
-	      hv_irq_model(mshvd.hv)->nmi_without_irqchip) &&
+	      model_irq_model()->nmi_without_irqchip) &&
 	    !need_irqchip(call, vm, "assert-interrupt"))
 		return RPC_DONE;
 	r = vm_assert_interrupt(vm, &irq);

@@ -61,8 +61,8 @@ static enum rpc_retval map_memory(struct rpc_call *call, const void *args)
 		rpc_error_limit(call, LIMIT_max_mem_per_uid);
 		return RPC_DONE;
 	}
-	if ((!(flags & HV_MAP_WRITE) && !(hv_caps(mshvd.hv) & HV_CAP_READONLY_MEM)) ||
-	    (!(flags & HV_MAP_EXEC) && !(hv_caps(mshvd.hv) & HV_CAP_NOEXEC_MEM))) {
+	if ((!(flags & HV_MAP_WRITE) && !(model_caps() & HV_CAP_READONLY_MEM)) ||
+	    (!(flags & HV_MAP_EXEC) && !(model_caps() & HV_CAP_NOEXEC_MEM))) {
 		rpc_error_hv(call, -EOPNOTSUPP, 0, "map-memory flags");
 		return RPC_DONE;
 	}

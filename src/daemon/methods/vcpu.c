@@ -52,7 +52,7 @@ static enum rpc_retval create_vcpu(struct rpc_call *call, const void *args)
 
 static json_t *reg_to_json(const struct hv_reg_value *r)
 {
-	switch (hv_reg_kind(r->reg)) {
+	switch (model_reg_kind(r->reg)) {
 	case HV_REG_KIND_SEGMENT:
 		return json_pack("{s:o, s:o, s:o, s:o}", "base", json_hex(r->seg.base), "limit",
 				 json_hex(r->seg.limit), "selector", json_hex(r->seg.selector),
@@ -83,7 +83,7 @@ static int field_from_name(enum hv_reg_kind kind, const char *name, unsigned *re
 
 static int field_set(struct vcpu_reg_edit *e, unsigned field, const json_t *jv, char *err, size_t len)
 {
-	bool seg = hv_reg_kind(e->v.reg) == HV_REG_KIND_SEGMENT;
+	bool seg = model_reg_kind(e->v.reg) == HV_REG_KIND_SEGMENT;
 	uint64_t max = UINT64_MAX, v;
 
 	if (field == REG_F_LIMIT)
@@ -91,7 +91,7 @@ static int field_set(struct vcpu_reg_edit *e, unsigned field, const json_t *jv, 
 	else if (field == REG_F_SELECTOR || field == REG_F_ATTRIBUTES)
 		max = UINT16_MAX;
 	if (json_to_u64(jv, &v) < 0 || v > max) {
-		snprintf(err, len, "bad value for a field of \"%s\"", hv_reg_name(e->v.reg));
+		snprintf(err, len, "bad value for a field of \"%s\"", model_reg_name(e->v.reg));
 		return -EINVAL;
 	}
 	e->fields |= field;
@@ -135,11 +135,11 @@ static int regs_parse(json_t *regs, struct vcpu_reg_edit *edits, char *err, size
 		size_t n = dot ? (size_t)(dot - key) : strlen(key);
 
 		if (n >= sizeof(name) || (memcpy(name, key, n), name[n] = 0,
-					   hv_reg_from_name(name, &reg) < 0)) {
+					   model_reg_from_name(name, &reg) < 0)) {
 			snprintf(err, len, "unknown register \"%.40s\"", key);
 			return -EINVAL;
 		}
-		kind = hv_reg_kind(reg);
+		kind = model_reg_kind(reg);
 		e = &edits[reg];
 		e->set = true;
 		e->v.reg = reg;
@@ -202,7 +202,7 @@ static enum rpc_retval get_regs(struct rpc_call *call, const void *args)
 			return RPC_DONE;
 		}
 		json_array_foreach(names, i, jn) {
-			if (hv_reg_from_name(json_string_value(jn), &regs[n].reg) < 0) {
+			if (model_reg_from_name(json_string_value(jn), &regs[n].reg) < 0) {
 				rpc_invalid_params(call, "unknown register \"%.40s\"",
 						   json_string_value(jn));
 				return RPC_DONE;
@@ -223,7 +223,7 @@ static enum rpc_retval get_regs(struct rpc_call *call, const void *args)
 	}
 	out = json_object();
 	for (unsigned k = 0; k < n; k++)
-		json_object_set_new(out, hv_reg_name(regs[k].reg), reg_to_json(&regs[k]));
+		json_object_set_new(out, model_reg_name(regs[k].reg), reg_to_json(&regs[k]));
 	rpc_reply(call, json_pack("{s:o}", "regs", out));
 	return RPC_DONE;
 }

@@ -80,7 +80,7 @@ static enum rpc_retval create_vm(struct rpc_call *call, const void *args)
 		.irqchip = a->irqchip,
 	};
 	const char *name = a->name;
-	uint32_t caps = hv_caps(mshvd.hv);
+	uint32_t caps = model_caps();
 	const char *missing = NULL;
 	struct vm *vm;
 	int r;
@@ -102,7 +102,7 @@ static enum rpc_retval create_vm(struct rpc_call *call, const void *args)
 	else if (opts.cpu_features && !(caps & HV_CAP_CPU_FEATURES))
 		missing = "create-vm CPU/XSAVE feature banks";
 	if (missing) {
-		const struct hv_driver_info *d = hv_driver_info(mshvd.hv);
+		const struct hv_driver_info *d = model_driver_info();
 		char what[128];
 
 		/* Name the driver generation that lacks it, where the backend has generations. */
@@ -128,7 +128,7 @@ static enum rpc_retval create_vm(struct rpc_call *call, const void *args)
 		return RPC_DONE;
 	}
 	if (r < 0) {
-		rpc_error_hv(call, r, hv_last_status(mshvd.hv), "create-vm");
+		rpc_error_hv(call, r, model_last_status(), "create-vm");
 		return RPC_DONE;
 	}
 	rpc_reply(call, json_pack("{s:i, s:s}", "vm", vm->id, "name", vm->name));
@@ -216,7 +216,7 @@ static enum rpc_retval vm_info(struct rpc_call *call, const void *args)
 	exits = json_object();
 	for (unsigned k = 0; k <= HV_EXIT_UNKNOWN; k++)
 		if (k != HV_EXIT_INTERRUPTED)
-			json_object_set_new(exits, hv_exit_kind_name(k),
+			json_object_set_new(exits, model_exit_kind_name(k),
 					    json_integer((json_int_t)vm->exit_counts[k]));
 	json_object_set_new(exits, "stopped",
 			    json_integer((json_int_t)vm->exit_counts[VM_EXIT_COUNT_STOPPED]));
