@@ -276,6 +276,12 @@ STORM = bytes([0xE6, 0x80, 0xEB, 0xFC])
 
 
 def test_exit_storm_control_plane():
+    # The storm runs on the daemon's exit path, which no driver generation changes: the plain
+    # mshv twin (7.0), kvm and emu run it; the other generations' reruns leave it out (one
+    # timing check fewer per run on a busy 2-core machine).
+    if os.environ.get("MSHV_SIM_GEN"):
+        note("exit storm: covered by the default generation's run")
+        return
     d = Daemon()
     try:
         c = d.client()
