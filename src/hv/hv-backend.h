@@ -46,6 +46,7 @@ struct hv_vm {
 	struct hv_mapping maps[HV_MAX_MAPPINGS];
 	struct hv_vcpu *vcpus[HV_MAX_VCPUS];	/* by index; written only by hv_vcpu_new/free */
 	unsigned nvcpus;
+	bool dirty_log;		/* hv_vm_set_dirty_log() on */
 };
 
 struct hv_vcpu {
@@ -92,6 +93,15 @@ struct hv_ops {
 	void (*vcpu_kick)(struct hv_vcpu *vcpu);	/* async-signal-safe */
 	int (*vcpu_translate_gva)(struct hv_vcpu *vcpu, uint64_t gva, unsigned access,
 				  uint64_t *ret_gpa);
+
+	/* Snapshots (hv.h).  hv.c checks HV_CAP_DIRTY_LOG, the mapping and the header (magic,
+	 * backend, size) before calling; the backend checks its body version and layout. */
+	int (*vm_set_dirty_log)(struct hv_vm *vm, bool on);
+	int (*vm_get_dirty_log)(struct hv_vm *vm, const struct hv_mapping *m, uint64_t *bitmap);
+	int (*vm_save_state)(struct hv_vm *vm, void **ret, size_t *ret_size);
+	int (*vm_restore_state)(struct hv_vm *vm, const void *state, size_t size);
+	int (*vcpu_save_state)(struct hv_vcpu *vcpu, void **ret, size_t *ret_size);
+	int (*vcpu_restore_state)(struct hv_vcpu *vcpu, const void *state, size_t size);
 };
 
 extern const struct hv_ops hv_kvm_ops;

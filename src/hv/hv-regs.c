@@ -90,6 +90,7 @@ const char *hv_cap_name(uint32_t cap)
 	case HV_CAP_NESTED_VIRT: return "nested-virtualization";
 	case HV_CAP_SMT_GUEST: return "smt-guest";
 	case HV_CAP_CPU_FEATURES: return "cpu-features";
+	case HV_CAP_DIRTY_LOG: return "dirty-log";
 	default: return NULL;
 	}
 }

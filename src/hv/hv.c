@@ -568,3 +568,103 @@ int hv_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigned access, u
 		return -EOPNOTSUPP;
 	return vcpu->vm->hv->ops->vcpu_translate_gva(vcpu, gva, access, ret_gpa);
 }
+
+/* ---- snapshots --------------------------------------------------------------------------- */
+
+int hv_vm_set_dirty_log(struct hv_vm *vm, bool on)
+{
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	if (!(vm->hv->caps & HV_CAP_DIRTY_LOG) || !vm->hv->ops->vm_set_dirty_log)
+		return -EOPNOTSUPP;
+	if (vm->dirty_log == on)
+		return 0;
+	r = vm->hv->ops->vm_set_dirty_log(vm, on);
+	if (r < 0)
+		return r;
+	vm->dirty_log = on;
+	return 0;
+}
+
+int hv_vm_get_dirty_log(struct hv_vm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap)
+{
+	if (!vm || !bitmap)
+		return -EINVAL;
+	if (!(vm->hv->caps & HV_CAP_DIRTY_LOG) || !vm->hv->ops->vm_get_dirty_log)
+		return -EOPNOTSUPP;
+	if (!vm->dirty_log)
+		return -EINVAL;
+	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
+		const struct hv_mapping *m = &vm->maps[i];
+
+		if (m->used && m->gpa == gpa && m->size == size)
+			return vm->hv->ops->vm_get_dirty_log(vm, m, bitmap);
+	}
+	return -ENOENT;
+}
+
+/* The checks every blob gets before a backend sees it. */
+static int state_check(const struct hv *hv, const void *state, size_t size)
+{
+	struct hv_state_header h;
+
+	if (!state || size < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, state, sizeof(h));
+	if (h.magic != HV_STATE_MAGIC || h.size != size || h.reserved)
+		return -EINVAL;
+	if (h.backend != hv->ops->backend)
+		return -EPROTO;
+	return 0;
+}
+
+int hv_vm_save_state(struct hv_vm *vm, void **ret, size_t *ret_size)
+{
+	if (!vm || !ret || !ret_size)
+		return -EINVAL;
+	if (!vm->hv->ops->vm_save_state)
+		return -EOPNOTSUPP;
+	return vm->hv->ops->vm_save_state(vm, ret, ret_size);
+}
+
+int hv_vm_restore_state(struct hv_vm *vm, const void *state, size_t size)
+{
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	r = state_check(vm->hv, state, size);
+	if (r < 0)
+		return r;
+	if (!vm->hv->ops->vm_restore_state)
+		return -EOPNOTSUPP;
+	return vm->hv->ops->vm_restore_state(vm, state, size);
+}
+
+int hv_vcpu_save_state(struct hv_vcpu *vcpu, void **ret, size_t *ret_size)
+{
+	if (!vcpu || !ret || !ret_size)
+		return -EINVAL;
+	if (!vcpu->vm->hv->ops->vcpu_save_state)
+		return -EOPNOTSUPP;
+	return vcpu->vm->hv->ops->vcpu_save_state(vcpu, ret, ret_size);
+}
+
+int hv_vcpu_restore_state(struct hv_vcpu *vcpu, const void *state, size_t size)
+{
+	int r;
+
+	if (!vcpu)
+		return -EINVAL;
+	r = state_check(vcpu->vm->hv, state, size);
+	if (r < 0)
+		return r;
+	if (!vcpu->vm->hv->ops->vcpu_restore_state)
+		return -EOPNOTSUPP;
+	r = vcpu->vm->hv->ops->vcpu_restore_state(vcpu, state, size);
+	if (r == 0)
+		vcpu->exit_pending = false;
+	return r;
+}

@@ -64,6 +64,7 @@ enum {
 	HV_CAP_NESTED_VIRT	= 1u << 15,	/* hv_vm_options.nested_virtualization */
 	HV_CAP_SMT_GUEST	= 1u << 16,	/* hv_vm_options.smt_guest */
 	HV_CAP_CPU_FEATURES	= 1u << 17,	/* hv_vm_options.cpu_features (feature banks) */
+	HV_CAP_DIRTY_LOG	= 1u << 18,	/* hv_vm_set_dirty_log(): pages the guest wrote */
 };
 
 /* Ceilings of the hv layer, the same on every backend.  The daemon's limits that they back
@@ -390,5 +391,63 @@ void hv_vcpu_kick(struct hv_vcpu *vcpu);
 /* Translate a guest virtual address with the vCPU's current paging state.  access is a mask
  * of HV_MAP_READ/WRITE/EXEC to validate.  -EFAULT when not mapped.  Thread: parked. */
 int hv_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigned access, uint64_t *ret_gpa);
+
+/* ---- snapshots --------------------------------------------------------------------------- */
+
+/*
+ * Dirty-page logging (HV_CAP_DIRTY_LOG): while on, the backend records every page of every
+ * mapping that the guest writes (KVM dirty log, MSHV GPA access bitmap, the engine's write
+ * tracking).  Writes the host makes through its own mapping of the RAM are not seen: the
+ * caller tracks those itself.  Mappings added while logging is on are logged too.
+ * Thread: as other hv_vm functions; vCPUs may be running.
+ */
+int hv_vm_set_dirty_log(struct hv_vm *vm, bool on);
+
+/*
+ * Fetch and clear the dirty bits of the mapping that starts at gpa and has exactly size bytes:
+ * bit (i % 64) of bitmap[i / 64] is page i (4 KiB) of the mapping, set when the guest wrote it
+ * since the previous fetch or since logging was turned on.  bitmap holds
+ * (size / 4096 + 63) / 64 words.  -ENOENT without such a mapping, -EINVAL when logging is off.
+ * A page the guest writes during the call is either reported now or by the next fetch.
+ */
+int hv_vm_get_dirty_log(struct hv_vm *vm, uint64_t gpa, uint64_t size, uint64_t *bitmap);
+
+/*
+ * Partition-wide state beyond its vCPUs and RAM (kvm: the in-kernel PIC/IOAPIC/PIT and the
+ * guest clock; emu and mshv: none today, a header only), for snapshots: a blob in the format
+ * below, malloc()ed, which the caller frees.  Restore takes a blob of the same backend onto a
+ * VM created with the same options.  Thread: as other hv_vm functions, with every vCPU idle.
+ */
+int hv_vm_save_state(struct hv_vm *vm, void **ret, size_t *ret_size);
+int hv_vm_restore_state(struct hv_vm *vm, const void *state, size_t size);
+
+/*
+ * The complete architectural state of one vCPU, for snapshots: every enum hv_reg register
+ * and what the backend keeps beyond them (x87/SSE/XSAVE state and XCR0, the MSRs it exposes,
+ * the LAPIC registers, pending exceptions and interrupts, the interrupt shadow, the activity
+ * state (running, halted, waiting for SIPI)).  The blob is malloc()ed (the caller frees it)
+ * and starts with struct hv_state_header; its body is the backend's and versioned by it.
+ *
+ * Saving while an exit is pending completion records the vCPU as it was before that
+ * instruction (rip = the exit's rip): restoring it runs the instruction again, which exits
+ * the same way.  Restoring drops whatever exit is pending on the target vCPU.
+ *
+ * Restore accepts only a blob of the same backend and a body version it knows (-EPROTO
+ * otherwise: the daemon names both); a malformed or truncated blob is -EINVAL and changes
+ * nothing that was not already changed by a failing hypervisor call (the caller restores a
+ * known state then).  Thread: parked.
+ */
+#define HV_STATE_MAGIC	0x54534856u	/* "VHST" little-endian */
+
+struct hv_state_header {
+	uint32_t magic;		/* HV_STATE_MAGIC */
+	uint16_t backend;	/* enum hv_backend of the backend that saved it */
+	uint16_t version;	/* the backend's body version */
+	uint32_t size;		/* whole blob, header included */
+	uint32_t reserved;	/* 0 */
+};
+
+int hv_vcpu_save_state(struct hv_vcpu *vcpu, void **ret, size_t *ret_size);
+int hv_vcpu_restore_state(struct hv_vcpu *vcpu, const void *state, size_t size);
 
 #endif
