@@ -24,6 +24,8 @@ enum {
 	VCPU_REQ_STOP	= 1u << 0,
 	VCPU_REQ_PAUSE	= 1u << 1,
 	VCPU_REQ_EXIT	= 1u << 2,
+	VCPU_REQ_HOLD	= 1u << 3,	/* wait off the hypervisor for a snapshot (vm_hold()) */
+	VCPU_REQ_ABANDON = 1u << 4,	/* end the run silently (restore-vm: the loop sets the state) */
 };
 
 enum run_mode { RUN_STEP, RUN_STREAM };
@@ -53,6 +55,8 @@ struct vcpu {
 	bool has_default_read;
 	uint64_t default_read;
 	unsigned queued;		/* lock: messages posted and not yet handled */
+	bool waiting;			/* lock: the thread waits in a pause or a hold, off the
+					 * hypervisor (vm_hold() counts it as captured) */
 
 	struct vcpu *next_dead;		/* vm->dead, from vm_destroy() on */
 };
@@ -63,9 +67,20 @@ struct region {
 	unsigned flags;			/* HV_MAP_* */
 	int memfd;
 	void *host;
+	/* Snapshots: the pages the daemon itself wrote (write-memory, loads) since the VM's
+	 * snapshot base, and room to fetch the hypervisor's dirty log; (size / 4096 + 63) / 64
+	 * words each, allocated with the region so a restore allocates nothing. */
+	uint64_t *host_dirty;
+	uint64_t *dirty_log;
 	TAILQ_ENTRY(region) entry;
 };
 TAILQ_HEAD(region_list, region);
+
+/* Words of a region's page bitmaps (4 KiB pages, 64 a word). */
+static inline size_t region_bitmap_words(uint64_t size)
+{
+	return (size_t)((size / 4096 + 63) / 64);
+}
 
 
 /* ioeventfds and irqfds of a VM (eventfd.c).  The daemon owns the eventfd; a copy may have
@@ -129,6 +144,13 @@ struct vm {
 	unsigned nmsi_routes;
 	pthread_t reaper;
 	bool reaper_started;
+	/* Snapshots (snapshot.c): a hold in progress (vm_hold()), and the snapshot the dirty log
+	 * and the regions' host_dirty are relative to (0: none; ids are never reused). */
+	bool holding;
+	void (*hold_fn)(struct vm *vm, void *arg, int err);
+	void *hold_arg;
+	unsigned snap_base;
+	bool dirty_logging;
 	TAILQ_ENTRY(vm) entry;
 };
 TAILQ_HEAD(vm_list, vm);
@@ -287,6 +309,32 @@ static inline int model_reg_from_name(const char *name, enum hv_reg *ret)
 {
 	return hv_reg_from_name(name, ret);
 }
+
+/*
+ * Hold every vCPU of vm off the hypervisor at a clean point (snapshots): running and paused
+ * vCPUs are asked to wait (VCPU_REQ_HOLD) without any change of their state as clients see
+ * it; idle ones stay as they are, and a vCPU started while the hold lasts waits at once.
+ * fn(vm, arg, 0) runs on the loop once every vCPU is idle or waiting -- possibly before
+ * vm_hold() returns -- and fn(vm, arg, -ESHUTDOWN) if the VM is destroyed first.  The hold
+ * lasts until vm_release().  -EBUSY while another hold is in progress.
+ */
+int vm_hold(struct vm *vm, void (*fn)(struct vm *vm, void *arg, int err), void *arg);
+/* End a hold: the vCPUs continue where they were; with abandon, every vCPU that was running
+ * or paused ends its run silently instead (the caller sets the states: restore-vm). */
+void vm_release(struct vm *vm, bool abandon);
+/* Run the hold's fn if every vCPU is off the hypervisor now (after each vCPU message). */
+void vm_hold_check(struct vm *vm);
+/* vm_destroy(): the hold's fn gets -ESHUTDOWN. */
+void vm_hold_cancel(struct vm *vm);
+/* The loop thread's side of a held (or idle) vCPU's state (snapshot.c): the blob and the
+ * normalized registers, and the restore of a blob.  The vCPU must be idle or held. */
+int vcpu_save_state(struct vcpu *v, void **ret, size_t *ret_size, struct hv_reg_value *regs);
+int vcpu_restore_state(struct vcpu *v, const void *blob, size_t size);
+/* Set the loop's view of an idle vCPU after a restore: state (created or parked), its parked
+ * exit and last exit event params (new ref taken over, may be NULL); publishes vcpu-state
+ * when the state changed. */
+void vcpu_set_restored(struct vcpu *v, enum vcpu_state s, const struct hv_exit *exit,
+		       json_t *last_exit);
 
 int model_init(void);
 void model_fini(void);

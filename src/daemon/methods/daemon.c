@@ -30,7 +30,9 @@ static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 {
 	json_t *caps = json_array();
 	uint32_t bits = model_caps();
-	unsigned visible = 0, vcpus = 0, eventfds = 0;
+	unsigned visible = 0, vcpus = 0, eventfds = 0, nsnaps = 0;
+	uint64_t snap_bytes = 0;
+	struct snapshot *s;
 	json_t *efd, *reply;
 	struct vm *vm;
 
@@ -43,6 +45,12 @@ static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 		}
 	}
 
+	TAILQ_FOREACH(s, &snapshots, entry) {
+		if (auth_can_see_snapshot(call->uid, s)) {
+			nsnaps++;
+			snap_bytes += s->bytes;
+		}
+	}
 	for (unsigned i = 0; i < 32; i++) {
 		const char *name = (bits & (1u << i)) ? model_cap_name(1u << i) : NULL;
 
@@ -77,6 +85,9 @@ static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 	json_object_set_new(reply, "isolation",
 			    json_string(model_hardware_isolation() ? "hardware" : "none-emulated"));
 	json_object_set_new(reply, "driver", driver_json());
+	json_object_set_new(json_object_get(reply, "counts"), "snapshots", json_integer(nsnaps));
+	json_object_set_new(json_object_get(reply, "counts"), "snapshot_bytes",
+			    json_hex(snap_bytes));
 	rpc_reply(call, reply);
 	return RPC_DONE;
 }
