@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# Snapshots through mshvd: an independent client snapshots a running guest, lets it change
+# memory and registers, restores and reads back exactly the snapshot's state; clones run the
+# same continuation; only written pages are copied back; events; limits; permissions;
+# autodestroy; a failed restore or clone leaves nothing.
+
+import base64
+import struct
+import sys
+import time
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from mshvd_test import (GUEST_RAM, Daemon, RpcError, Shared, check, eq,  # noqa: E402
+                        run)
+
+def counter(c, vm):
+    return struct.unpack("<I", base64.b64decode(
+        c.call("read-memory", vm=vm, gpa=0x500, size=4)["data"]))[0]
+
+
+def ram(c, vm, size=GUEST_RAM):
+    out = b""
+    for gpa in range(0, size, 0x10000):
+        out += base64.b64decode(c.call("read-memory", vm=vm, gpa=gpa,
+                                       size=min(0x10000, size - gpa))["data"])
+    return out
+
+
+def regs(c, vm, vcpu=0):
+    return c.call("get-regs", vm=vm, vcpu=vcpu)["regs"]
+
+
+def expect_error(c, want, method, /, **params):
+    try:
+        c.call(method, params)
+    except RpcError as e:
+        eq(e.error["data"]["name"], want, "%s error" % method)
+        return e.error
+    raise AssertionError("%s succeeded, expected %s" % (method, want))
+
+
+def test_running_guest_restored_exactly():
+    d = Shared.get()
+    owner = d.client(subscribe=True)
+    vm = owner.boot_vm("daemon-spin")
+    owner.call("run", vm=vm, vcpu=0)
+    time.sleep(0.05)
+    # An independent client (same uid) snapshots while the guest runs.
+    other = d.client()
+    snap = other.call("snapshot-vm", vm=vm, name="spin-snap")
+    eq(snap["name"], "spin-snap")
+    eq(snap["vcpus"][0]["state"], "running")
+    eq(snap["vm"], vm)
+    # The guest kept running through the snapshot.
+    eq(owner.call("vm-info", vm=vm)["vcpus"][0]["state"], "running")
+    c0 = counter(owner, vm)
+    time.sleep(0.05)
+    check(counter(owner, vm) > c0, "the guest runs on after the snapshot")
+    owner.call("write-memory", vm=vm, gpa=0x8000, data=base64.b64encode(b"\xAA" * 64).decode())
+    # Restore: the vCPU ends parked "stopped" at the snapshot's rip.
+    r = other.call("restore-vm", vm=vm, snapshot="spin-snap")
+    eq(r["snapshot"], snap["snapshot"])
+    info = owner.call("vm-info", vm=vm)
+    eq(info["vcpus"][0]["state"], "parked")
+    eq(info["vcpus"][0]["exit"]["type"], "stopped")
+    r1, m1 = regs(owner, vm), ram(owner, vm)
+    eq(r1["rip"], snap["vcpus"][0]["rip"])
+    eq(m1[0x8000:0x8040], b"\0" * 64, "the daemon's own write is undone")
+    # Let it change memory and registers again, then restore: exactly the same state.
+    owner.call("set-regs", vm=vm, vcpu=0, regs={"rbx": "0x1234"})
+    owner.call("run", vm=vm, vcpu=0)
+    time.sleep(0.05)
+    owner.call("stop", vm=vm, vcpu=0)
+    check(counter(owner, vm) != struct.unpack("<I", m1[0x500:0x504])[0], "the guest changed RAM")
+    r = other.call("restore-vm", vm=vm, snapshot=snap["snapshot"])
+    eq(regs(owner, vm), r1, "registers after the second restore")
+    eq(ram(owner, vm), m1, "memory after the second restore")
+    # The second restore of the same base copies only what was written since.
+    check(int(r["copied"], 16) <= 0x2000, "copied %s of 0x%x" % (r["copied"], GUEST_RAM))
+    # A clone starts in the same state.
+    cl = other.call("clone-vm", snapshot="spin-snap", name="spin-clone")
+    eq(regs(owner, cl["vm"]), r1, "the clone's registers")
+    eq(ram(owner, cl["vm"]), m1, "the clone's memory")
+    # Subscribers saw the transitions.
+    owner.wait_event(lambda e: e["kind"] == "vm-state" and e["vm"] == vm and
+                     e["state"] == "snapshotting")
+    owner.wait_event(lambda e: e["kind"] == "vm-state" and e["vm"] == vm and
+                     e["state"] == "restoring")
+    other.call("destroy-vm", vm=cl["vm"])
+    other.call("destroy-vm", vm=vm)
+    other.call("destroy-snapshot", snapshot="spin-snap")
+    eq([s for s in other.call("list-snapshots")["snapshots"] if s["name"] == "spin-snap"], [])
+
+
+def exits(c, vm, n):
+    out = []
+    for _ in range(n):
+        e = c.call("run", vm=vm, vcpu=0, wait=True)["exit"]
+        out.append((e["type"], e.get("port"), e.get("data"), e["rip"]))
+    return out
+
+
+def test_pending_exit_and_clone_continuation():
+    c = Shared.get().client()
+    vm = c.boot_vm("daemon-count")
+    first = exits(c, vm, 3)
+    eq(first[2][:3], ("io", "0x600", "0x2"))
+    snap = c.call("snapshot-vm", vm=vm)
+    check(snap["vcpus"][0]["pending_exit"], "parked at an OUT: pending")
+    cont = exits(c, vm, 5)
+    # Restore: the OUT runs again, and the continuation is the same.
+    c.call("restore-vm", vm=vm, snapshot=snap["snapshot"])
+    eq(c.call("vm-info", vm=vm)["vcpus"][0]["exit"]["type"], "stopped")
+    again = exits(c, vm, 6)
+    eq(again[0], first[2], "the pending OUT again")
+    eq(again[1:], cont, "the same continuation after a restore")
+    cl = c.call("clone-vm", snapshot=snap["snapshot"])["vm"]
+    eq(exits(c, cl, 6), again, "a clone's continuation")
+    c.call("destroy-vm", vm=cl)
+    c.call("destroy-vm", vm=vm)
+    c.call("destroy-snapshot", snapshot=snap["snapshot"])
+
+
+def test_layout_and_errors():
+    c = Shared.get().client()
+    vm = c.boot_vm("daemon-count")
+    snap = c.call("snapshot-vm", vm=vm, name="layout")["snapshot"]
+    expect_error(c, "invalid-params", "snapshot-vm", vm=vm, name="layout")
+    expect_error(c, "invalid-params", "snapshot-vm", vm=vm, name="123")
+    other = c.call("create-vm")["vm"]
+    c.call("map-memory", vm=other, gpa=0, size=0x10000)
+    e = expect_error(c, "invalid-params", "restore-vm", vm=other, snapshot=snap)
+    eq(e["data"]["reason"], "layout")
+    check("region" in e["message"], e["message"])
+    c.call("unmap-memory", vm=other, gpa=0)
+    c.call("map-memory", vm=other, gpa=0, size=GUEST_RAM)
+    e = expect_error(c, "invalid-params", "restore-vm", vm=other, snapshot=snap)
+    check("vcpu" in e["message"], e["message"])
+    expect_error(c, "no-such-snapshot", "restore-vm", vm=vm, snapshot="nope")
+    expect_error(c, "no-such-snapshot", "clone-vm", snapshot=999999)
+    expect_error(c, "no-such-snapshot", "destroy-snapshot", snapshot="nope")
+    expect_error(c, "invalid-params", "clone-vm", snapshot=snap, name=c.call(
+        "vm-info", vm=vm)["name"])
+    c.call("destroy-vm", vm=other)
+    c.call("destroy-vm", vm=vm)
+    c.call("destroy-snapshot", snapshot=snap)
+
+
+def test_autodestroy():
+    d = Shared.get()
+    a = d.client()
+    vm = a.boot_vm("daemon-count")
+    a.call("snapshot-vm", vm=vm, name="auto", autodestroy=True)
+    a.call("snapshot-vm", vm=vm, name="kept")
+    names = [s["name"] for s in a.call("list-snapshots")["snapshots"]]
+    check("auto" in names and "kept" in names, names)
+    a.close()
+    b = d.client()
+    end = time.monotonic() + 5
+    while "auto" in [s["name"] for s in b.call("list-snapshots")["snapshots"]]:
+        check(time.monotonic() < end, "autodestroy snapshot still there")
+        time.sleep(0.02)
+    check("kept" in [s["name"] for s in b.call("list-snapshots")["snapshots"]])
+    b.call("destroy-snapshot", snapshot="kept")
+    b.call("destroy-vm", vm=vm)
+
+
+def test_client_gone_mid_snapshot():
+    d = Shared.get()
+    a = d.client()
+    vm = a.boot_vm("daemon-spin")
+    a.call("run", vm=vm, vcpu=0)
+    before = a.call("daemon-info")["counts"]["snapshots"]
+    for i in range(20):
+        c = d.client()
+        c.send({"jsonrpc": "2.0", "id": 1, "method": "snapshot-vm",
+                "params": {"vm": vm, "autodestroy": True}})
+        c.close()
+    time.sleep(0.2)
+    eq(a.call("daemon-info")["counts"]["snapshots"], before, "nothing left behind")
+    eq(a.call("vm-info", vm=vm)["vcpus"][0]["state"], "running")
+    c0 = counter(a, vm)
+    time.sleep(0.05)
+    check(counter(a, vm) > c0, "the guest still runs")
+    a.call("destroy-vm", vm=vm)
+
+
+def test_permissions():
+    d = Shared.get()
+    d.open_to_all()
+    alice = d.client_as(4101)
+    bob = d.client_as(4102)
+    vm = alice.boot_vm("daemon-count")
+    snap = alice.call("snapshot-vm", vm=vm, name="mine")["snapshot"]
+    eq(bob.call("list-snapshots")["snapshots"], [])
+    for ref in (snap, "mine"):
+        expect_error(bob, "no-such-snapshot", "clone-vm", snapshot=ref)
+        expect_error(bob, "no-such-snapshot", "destroy-snapshot", snapshot=ref)
+    bvm = bob.call("create-vm")["vm"]
+    expect_error(bob, "no-such-snapshot", "restore-vm", vm=bvm, snapshot=snap)
+    expect_error(bob, "no-such-vm", "snapshot-vm", vm=vm)
+    root = d.client()
+    check(snap in [s["snapshot"] for s in root.call("list-snapshots")["snapshots"]])
+    eq(bob.call("daemon-info")["counts"]["snapshots"], 0)
+    bob.call("destroy-vm", vm=bvm)
+    alice.call("destroy-snapshot", snapshot="mine")
+    alice.call("destroy-vm", vm=vm)
+
+
+def test_limits():
+    d = Daemon("--max-snapshots", "2", "--max-snapshots-per-uid", "1",
+               "--max-snapshot-mem-per-uid", "0x100000")
+    try:
+        d.open_to_all()
+        u = d.client_as(4201)
+        vm = u.boot_vm("daemon-count")
+        u.call("snapshot-vm", vm=vm)
+        e = expect_error(u, "limit-exceeded", "snapshot-vm", vm=vm)
+        eq(e["data"]["limit"], "max-snapshots-per-uid")
+        root = d.client()
+        root.call("snapshot-vm", vm=vm)
+        e = expect_error(root, "limit-exceeded", "snapshot-vm", vm=vm)
+        eq(e["data"]["limit"], "max-snapshots")
+        for s in root.call("list-snapshots")["snapshots"]:
+            root.call("destroy-snapshot", snapshot=s["snapshot"])
+        big = u.call("create-vm")["vm"]
+        u.call("map-memory", vm=big, gpa=0, size=0x200000)
+        e = expect_error(u, "limit-exceeded", "snapshot-vm", vm=big)
+        eq(e["data"]["limit"], "max-snapshot-mem-per-uid")
+        eq(root.call("list-snapshots")["snapshots"], [])
+        lim = root.call("daemon-info")["limits"]
+        eq((lim["max-snapshots"], lim["max-snapshots-per-uid"]), (2, 1))
+    finally:
+        d.stop()
+
+
+def test_clone_limits_leave_nothing():
+    d = Daemon("--max-vms", "1")
+    try:
+        c = d.client()
+        vm = c.boot_vm("daemon-count")
+        snap = c.call("snapshot-vm", vm=vm)["snapshot"]
+        e = expect_error(c, "limit-exceeded", "clone-vm", snapshot=snap)
+        eq(e["data"]["limit"], "max-vms")
+        eq(len(c.call("list-vms")["vms"]), 1)
+    finally:
+        d.stop()
+
+
+def test_zz_stop_shared():
+    Shared.get().stop()
+
+
+run([test_running_guest_restored_exactly, test_pending_exit_and_clone_continuation,
+     test_layout_and_errors, test_autodestroy, test_client_gone_mid_snapshot, test_permissions,
+     test_limits, test_clone_limits_leave_nothing, test_zz_stop_shared])
