@@ -23,6 +23,7 @@ struct mshv_hv_vm {
 	struct hv_vm base;
 	struct mshv_vm *vm;
 	bool lapic;
+	size_t xsave_size;	/* MAX_XSAVE_DATA_SIZE, read at the first vCPU snapshot (0: not yet) */
 };
 
 /* What the pending exit needs from hv_vcpu_complete(). */
