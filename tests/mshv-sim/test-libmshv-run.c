@@ -149,6 +149,12 @@ static void test_long_mode(void)
 	require_ok(mshv_vm_get_dirty_log(g.vm, 0, 16, bitmap));
 	check_eq_int(bitmap[0], 0xf8);
 	check_eq_int(bitmap[1], 0x1f);
+	/* NOOP is no peek: the mainline driver sets the bits (fact sheet §3.9). */
+	check_ok(mshv_vm_get_gpap_access_bitmap(g.vm, MSHV_GPAP_ACCESS_TYPE_DIRTY,
+						MSHV_GPAP_ACCESS_OP_NOOP, 24, 8, bitmap));
+	check_eq_int(bitmap[0], 0);
+	require_ok(mshv_vm_get_dirty_log(g.vm, 24, 8, bitmap));
+	check_eq_int(bitmap[0], 0xff);
 	check_ok(mshv_vm_disable_dirty_page_tracking(g.vm));
 	check_eq_int(mshv_vm_set_dirty_bits(g.vm, 0, 8), -EINVAL);
 	guest_close(&g);
