@@ -257,11 +257,18 @@ fail:
 
 /* ---- partitions ------------------------------------------------------------------------- */
 
+static void emu_dirty_free(struct mshv_hv_vm *mv, unsigned slot)
+{
+	free((void *)atomic_exchange(&mv->emu_dirty[slot], NULL));
+}
+
 static void mshv_hv_vm_free(struct hv_vm *vm)
 {
 	struct mshv_hv_vm *mv = to_mshv_vm(vm);
 
 	mshv_vm_free(mv->vm);
+	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++)
+		emu_dirty_free(mv, i);
 	free(mv);
 }
 
@@ -317,28 +324,74 @@ static void region_of(const struct hv_mapping *m, struct mshv_user_mem_region *r
 		region->flags |= 1u << MSHV_SET_MEM_BIT_EXECUTABLE;
 }
 
+/* The emulator-write bitmap of mapping m, allocated if missing (see struct mshv_hv_vm). */
+static int emu_dirty_alloc(struct mshv_hv_vm *mv, const struct hv_mapping *m)
+{
+	uint64_t words = (m->size / HV_HYP_PAGE_SIZE + 63) / 64;
+	_Atomic uint64_t *bits;
+
+	if (atomic_load(&mv->emu_dirty[m->slot]))
+		return 0;
+	bits = calloc(words, sizeof(*bits));
+	if (!bits)
+		return -ENOMEM;
+	atomic_store(&mv->emu_dirty[m->slot], bits);
+	return 0;
+}
+
 static int mshv_hv_vm_map(struct hv_vm *vm, const struct hv_mapping *m)
 {
+	struct mshv_hv_vm *mv = to_mshv_vm(vm);
 	struct mshv_user_mem_region region;
 	int r;
 
+	/* A mapping added while logging is on is logged too: its bitmap exists before the guest
+	 * can reach it. */
+	if (atomic_load(&mv->dirty_log)) {
+		r = emu_dirty_alloc(mv, m);
+		if (r < 0)
+			return r;
+	}
 	region_of(m, &region);
-	r = mshv_vm_map_user_memory(to_mshv_vm(vm)->vm, &region);
-	if (r < 0)
+	r = mshv_vm_map_user_memory(mv->vm, &region);
+	if (r < 0) {
 		vm->last_status = mshv_last_hv_status();
+		emu_dirty_free(mv, m->slot);
+	}
 	return r;
 }
 
 static int mshv_hv_vm_unmap(struct hv_vm *vm, const struct hv_mapping *m)
 {
+	struct mshv_hv_vm *mv = to_mshv_vm(vm);
 	struct mshv_user_mem_region region;
 	int r;
 
 	region_of(m, &region);
-	r = mshv_vm_unmap_user_memory(to_mshv_vm(vm)->vm, &region);
+	r = mshv_vm_unmap_user_memory(mv->vm, &region);
 	if (r < 0)
 		vm->last_status = mshv_last_hv_status();
+	else
+		emu_dirty_free(mv, m->slot);
 	return r;
+}
+
+void mshv_hv_mark_dirty(struct mshv_hv_vcpu *mc, const struct hv_mapping *m, uint64_t gpa,
+			size_t len)
+{
+	struct mshv_hv_vm *mv = to_mshv_vm(mc->base.vm);
+	_Atomic uint64_t *bits;
+	uint64_t first, last;
+
+	if (!len || !atomic_load(&mv->dirty_log))
+		return;
+	bits = atomic_load(&mv->emu_dirty[m->slot]);
+	if (!bits)
+		return;
+	first = (gpa - m->gpa) / HV_HYP_PAGE_SIZE;
+	last = (gpa + len - 1 - m->gpa) / HV_HYP_PAGE_SIZE;
+	for (uint64_t p = first; p <= last; p++)
+		atomic_fetch_or(&bits[p / 64], 1ull << (p % 64));
 }
 
 static int set_time_freeze(struct hv_vm *vm, uint64_t value)
@@ -1056,9 +1109,26 @@ static int mshv_hv_vm_set_dirty_log(struct hv_vm *vm, bool on)
 	int r;
 
 	if (on) {
+		/* The emulator's half first: no emulated write escapes once tracking is on. */
+		for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
+			const struct hv_mapping *m = &vm->maps[i];
+			_Atomic uint64_t *bits;
+
+			if (!m->used)
+				continue;
+			r = emu_dirty_alloc(mv, m);
+			if (r < 0)
+				return r;
+			bits = atomic_load(&mv->emu_dirty[i]);
+			for (uint64_t w = 0; w < (m->size / HV_HYP_PAGE_SIZE + 63) / 64; w++)
+				atomic_store(&bits[w], 0);
+		}
+		atomic_store(&mv->dirty_log, true);
 		r = mshv_vm_enable_dirty_page_tracking(mv->vm);
-		if (r < 0)
+		if (r < 0) {
 			vm->last_status = mshv_last_hv_status();
+			atomic_store(&mv->dirty_log, false);
+		}
 		return r;
 	}
 	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
@@ -1076,17 +1146,21 @@ static int mshv_hv_vm_set_dirty_log(struct hv_vm *vm, bool on)
 	r = mshv_vm_disable_dirty_page_tracking(mv->vm);
 	if (r < 0)
 		vm->last_status = mshv_last_hv_status();
+	else
+		atomic_store(&mv->dirty_log, false);
 	return r;
 }
 
 /*
  * The kernel's bitmap is bytes (bit i % 8 of byte i / 8 = page i), hv.h's is u64 words: the
  * same bits on a little-endian host.  The kernel fills ceil(pages / 8) bytes; the rest of the
- * last word is cleared here.
+ * last word is cleared here.  The emulator's writes are added (and cleared) after the
+ * hypervisor's bits were fetched: a page written meanwhile is in this fetch or the next.
  */
 static int mshv_hv_vm_get_dirty_log(struct hv_vm *vm, const struct hv_mapping *m,
 				    uint64_t *bitmap)
 {
+	_Atomic uint64_t *emu = atomic_load(&to_mshv_vm(vm)->emu_dirty[m->slot]);
 	uint64_t pages = m->size >> HV_HYP_PAGE_SHIFT, words = (pages + 63) / 64;
 	int r;
 
@@ -1098,7 +1172,7 @@ static int mshv_hv_vm_get_dirty_log(struct hv_vm *vm, const struct hv_mapping *m
 		return r;
 	}
 	for (uint64_t i = 0; i < words; i++)
-		bitmap[i] = le64toh(bitmap[i]);
+		bitmap[i] = le64toh(bitmap[i]) | (emu ? atomic_exchange(&emu[i], 0) : 0);
 	if (pages % 64)
 		bitmap[words - 1] &= (1ull << (pages % 64)) - 1;
 	return 0;
