@@ -56,6 +56,7 @@
 struct event_base;
 struct bufferevent;
 struct event;
+struct evbuffer;
 
 /*
  * Threads (see STYLE.md "Threads").  Everything in these headers belongs to the loop thread,

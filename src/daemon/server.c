@@ -32,6 +32,8 @@ static ino_t listen_ino;
 static unsigned next_client_id = 1;
 
 static void client_read_cb(struct bufferevent *bev, void *arg);
+static void client_recv_cb(evutil_socket_t fd, short what, void *arg);
+static void client_read_enable(struct client *c, bool on);
 static void client_write_cb(struct bufferevent *bev, void *arg);
 static void client_event_cb(struct bufferevent *bev, short what, void *arg);
 static void fd_lines_flush(struct client *c);
@@ -172,7 +174,13 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	c->bev = bufferevent_socket_new(mshvd.base, cfd, BEV_OPT_CLOSE_ON_FREE);
 	c->frame_ev = evtimer_new(mshvd.base, frame_timeout_cb, c);
-	if (!c->bev || !c->frame_ev) {
+	c->read_ev = event_new(mshvd.base, cfd, EV_READ | EV_PERSIST, client_recv_cb, c);
+	c->in = evbuffer_new();
+	if (!c->bev || !c->frame_ev || !c->read_ev || !c->in) {
+		if (c->in)
+			evbuffer_free(c->in);
+		if (c->read_ev)
+			event_free(c->read_ev);
 		if (c->frame_ev)
 			event_free(c->frame_ev);
 		if (c->bev)
@@ -187,6 +195,7 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->pid = cred.pid;
+	c->line_fd = -1;
 	TAILQ_INIT(&c->calls);
 	TAILQ_INIT(&c->subs);
 	TAILQ_INIT(&c->fd_lines);
@@ -202,7 +211,8 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 
 		bufferevent_set_timeouts(c->bev, NULL, &tv);
 	}
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(c->bev, EV_WRITE);
+	client_read_enable(c, true);
 	log_debug("client %u connected: uid %u pid %d", c->id, (unsigned)c->uid, (int)c->pid);
 }
 
@@ -368,6 +378,118 @@ static void fd_lines_free(struct client *c)
 	c->fd_write_ev = NULL;
 }
 
+/* Watch the socket for requests, or stop (backpressure, closing). */
+static void client_read_enable(struct client *c, bool on)
+{
+	if (on && !c->reading && !c->dead)
+		c->reading = event_add(c->read_ev, NULL) == 0;
+	else if (!on && c->reading) {
+		event_del(c->read_ev);
+		c->reading = false;
+	}
+}
+
+/* Close the received descriptors that arrived before stream offset end. */
+static void rx_fds_close(struct client *c, uint64_t end)
+{
+	unsigned i, kept = 0;
+
+	for (i = 0; i < c->nrx_fds; i++) {
+		if (c->rx_fds[i].pos < end)
+			close(c->rx_fds[i].fd);
+		else
+			c->rx_fds[kept++] = c->rx_fds[i];
+	}
+	c->nrx_fds = kept;
+}
+
+/* The first descriptor received before stream offset end (the line that ends there), or -1;
+ * the others before end are closed. */
+static int rx_fds_take(struct client *c, uint64_t end)
+{
+	int fd = -1;
+
+	if (c->nrx_fds && c->rx_fds[0].pos < end) {
+		fd = c->rx_fds[0].fd;
+		memmove(&c->rx_fds[0], &c->rx_fds[1], (c->nrx_fds - 1) * sizeof(c->rx_fds[0]));
+		c->nrx_fds--;
+	}
+	rx_fds_close(c, end);
+	return fd;
+}
+
+int client_take_fd(struct client *c)
+{
+	int fd = c->line_fd;
+
+	c->line_fd = -1;
+	return fd;
+}
+
+/* Read what the socket has (at most up to max-request + 1 bytes buffered, as the line limit
+ * needs), with the descriptors sent along, then handle the complete lines.  A kick
+ * (event_active) with reading off only handles what is buffered. */
+static void client_recv_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	struct evbuffer *in = c->in;
+	size_t have = evbuffer_get_length(in), room;
+	char buf[64 << 10];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * SERVER_MAX_RX_FDS)];
+	} ctl;
+	struct iovec iov;
+	struct msghdr msg = { 0 };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	(void)what;
+	room = have <= mshvd.limits.max_request ? mshvd.limits.max_request + 1 - have : 0;
+	if (c->dead || c->closing || !c->reading || room == 0)
+		goto lines;
+	iov.iov_base = buf;
+	iov.iov_len = room < sizeof(buf) ? room : sizeof(buf);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.b;
+	msg.msg_controllen = sizeof(ctl.b);
+	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			goto lines;
+		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, c);
+		return;
+	}
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		size_t nfds;
+		int *fds;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		fds = (int *)CMSG_DATA(cm);
+		nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfds; i++) {
+			if (c->nrx_fds < SERVER_MAX_RX_FDS && n > 0) {
+				c->rx_fds[c->nrx_fds].fd = fds[i];
+				c->rx_fds[c->nrx_fds++].pos = c->rx_pos;
+			} else {
+				close(fds[i]);
+			}
+		}
+	}
+	if (n == 0) {
+		client_read_enable(c, false);
+		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_EOF, c);
+		return;
+	}
+	evbuffer_add(in, buf, (size_t)n);
+	c->rx_pos += (uint64_t)n;
+lines:
+	if (!c->dead)
+		client_read_cb(c->bev, c);
+}
+
 /* Everything queued for the client has reached the kernel. */
 static bool client_output_empty(struct client *c)
 {
@@ -379,6 +501,8 @@ static void client_free_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
 
+	event_free(c->read_ev);
+	evbuffer_free(c->in);
 	bufferevent_free(c->bev);
 	event_free(c->frame_ev);
 	free(c);
@@ -394,6 +518,8 @@ void client_kill(struct client *c)
 	log_debug("client %u gone", c->id);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+	client_read_enable(c, false);
+	rx_fds_close(c, UINT64_MAX);
 	evtimer_del(c->frame_ev);
 	/* The layers above let go of c (its deferred calls, subscriptions, the VMs it created). */
 	for (unsigned i = 0; i < ngone_hooks; i++)
@@ -446,9 +572,8 @@ static void client_output_drained(struct client *c)
 	if (c->output_throttled && !c->closing) {
 		c->output_throttled = false;
 		if (c->inflight < mshvd.limits.max_inflight) {
-			bufferevent_enable(c->bev, EV_READ);
-			bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
-					    BEV_TRIG_DEFER_CALLBACKS);
+			client_read_enable(c, true);
+			event_active(c->read_ev, EV_READ, 0);
 		}
 	}
 }
@@ -490,7 +615,7 @@ void client_close(struct client *c)
 	if (c->dead || c->closing)
 		return;
 	c->closing = true;
-	bufferevent_disable(c->bev, EV_READ);
+	client_read_enable(c, false);
 	if (client_output_empty(c))
 		client_kill(c);
 }
@@ -649,7 +774,7 @@ static void client_refuse_line(struct client *c)
 static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = c->in;
 	struct evbuffer_ptr eol;
 	json_t *err;
 
@@ -673,7 +798,7 @@ static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void client_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct client *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = c->in;
 
 	while (!c->dead && !c->closing) {
 		size_t len;
@@ -681,14 +806,14 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 
 		if (c->inflight >= mshvd.limits.max_inflight) {
 			/* Backpressure: the rest stays in the kernel until calls finish. */
-			bufferevent_disable(bev, EV_READ);
+			client_read_enable(c, false);
 			break;
 		}
 		if (client_output_len(c) >= mshvd.limits.max_output) {
 			/* The client does not read its replies: stop reading its requests until
 			 * the output drained (replies are never dropped). */
 			c->output_throttled = true;
-			bufferevent_disable(bev, EV_READ);
+			client_read_enable(c, false);
 			break;
 		}
 		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
@@ -709,8 +834,17 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 			client_refuse_line(c);
 			break;
 		}
+		/* The line's descriptor: the first one received with its bytes; any other is
+		 * closed (at most one per line). */
+		c->in_pos += len + 1;
+		c->line_fd = rx_fds_take(c, c->in_pos);
 		if (!hooks.line(c, line, len))
 			client_close(c);
+		if (c->line_fd >= 0) {
+			log_debug("client %u: closing a descriptor its request did not take", c->id);
+			close(c->line_fd);
+		}
+		c->line_fd = -1;
 		free(line);
 	}
 }
@@ -722,10 +856,9 @@ void client_call_done(struct client *c)
 	if (c->inflight)
 		c->inflight--;
 	if (!c->closing && !c->output_throttled && c->inflight < mshvd.limits.max_inflight &&
-	    !(bufferevent_get_enabled(c->bev) & EV_READ)) {
-		bufferevent_enable(c->bev, EV_READ);
+	    !c->reading) {
+		client_read_enable(c, true);
 		/* Lines may already be buffered: handle them without waiting for more input. */
-		bufferevent_trigger(c->bev, EV_READ,
-				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+		event_active(c->read_ev, EV_READ, 0);
 	}
 }
