@@ -43,6 +43,8 @@ const struct method *const method_table[] = {
 	&method_clone_vm,
 	&method_destroy_snapshot,
 	&method_list_snapshots,
+	&method_save_snapshot,
+	&method_load_snapshot,
 	NULL
 };
 

@@ -183,7 +183,7 @@ extern const struct method method_daemon_info, method_create_vm, method_destroy_
 	method_remove_ioeventfd, method_add_irqfd, method_remove_irqfd, method_trigger_irq,
 	method_set_msi_routing, method_assert_interrupt, method_rpc_discover,
 	method_snapshot_vm, method_restore_vm, method_clone_vm, method_destroy_snapshot,
-	method_list_snapshots;
+	method_list_snapshots, method_save_snapshot, method_load_snapshot;
 
 
 #endif

@@ -82,6 +82,29 @@ int snapshot_restore(const struct snapshot *s, struct vm *vm, uint64_t *ret_copi
 int snapshot_clone(const struct snapshot *s, uid_t owner, struct client *creator,
 		   const char *name, bool autodestroy, struct vm **ret);
 struct snapshot *snapshot_find_name(const char *name, uid_t owner);
+
+/* ---- snapshot-file.c: the file format (docs/snapshot-format.md) on a client's descriptor ---- */
+
+/* Write s to fd (a regular file: else -EBADFD) at its offset; *ret_bytes: the file's size. */
+int snapshot_write(const struct snapshot *s, int fd, uint64_t *ret_bytes);
+struct snapshot_file_header {
+	uint32_t version;
+	char backend[16];
+	uint64_t file_size;
+	uint32_t nregions, nvcpus;
+	uint64_t memory;
+	uint32_t vm_blob_size;
+	uint32_t nregs;
+	uint64_t hash;			/* of the header, for the body's checksum */
+};
+/* Read and check a file's header (magic, version: -EPROTO, sizes), which the caller checks
+ * against the limits before snapshot_read_body() allocates anything in proportion to it.
+ * Errors: why says what is wrong (-EBADFD: not a regular file; -EINVAL malformed). */
+int snapshot_read_header(int fd, struct snapshot_file_header *h, char *why, size_t nwhy);
+/* Read the rest into a new unregistered snapshot; every field is validated, the checksum
+ * last.  -EINVAL (why), -ENOMEM. */
+int snapshot_read_body(int fd, const struct snapshot_file_header *h, struct snapshot **ret,
+		       char *why, size_t nwhy);
 /* Summary for list-snapshots and the replies (new ref). */
 json_t *snapshot_summary(const struct snapshot *s);
 /* A connection closed: its autodestroy snapshots go. */

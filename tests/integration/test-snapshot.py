@@ -5,9 +5,14 @@
 # same continuation; only written pages are copied back; events; limits; permissions;
 # autodestroy; a failed restore or clone leaves nothing.
 
+import array
 import base64
+import json
+import os
+import socket
 import struct
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
@@ -248,6 +253,92 @@ def test_clone_limits_leave_nothing():
         d.stop()
 
 
+def call_with_fd(c, method, params, fd):
+    """A request whose first byte carries descriptor fd (SCM_RIGHTS); returns the response."""
+    id = c.next_id
+    c.next_id += 1
+    data = (json.dumps({"jsonrpc": "2.0", "id": id, "method": method, "params": params}) +
+            "\n").encode()
+    if c.tracker:
+        c.tracker.sent(data)
+    n = c.sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                 array.array("i", [fd]))])
+    c.sock.sendall(data[n:])
+    return c.response(id)
+
+
+def save(c, snap):
+    f = tempfile.TemporaryFile()
+    r = call_with_fd(c, "save-snapshot", {"snapshot": snap}, f.fileno())
+    check("result" in r, r)
+    f.seek(0)
+    return f, r["result"]
+
+
+def load(c, data, **params):
+    f = tempfile.TemporaryFile()
+    f.write(data)
+    f.seek(0)
+    r = call_with_fd(c, "load-snapshot", params, f.fileno())
+    f.close()
+    return r
+
+
+def test_save_load_round_trip():
+    d = Shared.get()
+    c = d.client()
+    fds = d.fd_count()
+    vm = c.boot_vm("daemon-count")
+    exits(c, vm, 2)
+    snap = c.call("snapshot-vm", vm=vm, name="to-file")
+    f, r = save(c, "to-file")
+    data = f.read()
+    f.close()
+    eq(int(r["bytes"], 16), len(data))
+    eq(data[:8], b"MSHVSNAP")
+    cont = exits(c, vm, 4)
+    r = load(c, data, name="from-file")
+    loaded = r["result"]
+    eq((loaded["memory"], loaded["backend"], loaded["vm"]), (snap["memory"], snap["backend"], None))
+    eq(loaded["vcpus"], snap["vcpus"])
+    # The loaded snapshot restores and clones like the original.
+    c.call("restore-vm", vm=vm, snapshot="from-file")
+    eq(exits(c, vm, 5)[1:], cont)
+    cl = c.call("clone-vm", snapshot="from-file")["vm"]
+    eq(exits(c, cl, 5)[1:], cont)
+    # Malformed files: nothing is created.
+    before = c.call("daemon-info")["counts"]["snapshots"]
+    for bad, what in ((data[:100], "truncated"), (data[:-1], "truncated"),
+                      (b"NOTSNAPS" + data[8:], "magic"),
+                      (data[:8] + b"\x09" + data[9:], "version"),
+                      (data[:-9] + bytes([data[-9] ^ 1]) + data[-8:], "checksum"),
+                      (data[:32] + struct.pack("<Q", 1 << 62) + data[40:], "size"),
+                      (b"", "empty")):
+        r = load(c, bad)
+        check("error" in r, "%s: %r" % (what, r))
+        eq(r["error"]["data"]["name"], "invalid-params", what)
+        eq(r["error"]["data"]["reason"], "file", what)
+    # No descriptor; not a regular file.
+    e = c.error("load-snapshot")
+    eq(e.data["reason"], "no-fd")
+    rd, wr = os.pipe()
+    r = call_with_fd(c, "save-snapshot", {"snapshot": "to-file"}, wr)
+    eq(r["error"]["data"]["reason"], "file")
+    os.close(rd)
+    os.close(wr)
+    # A descriptor sent with a method that takes none is closed.
+    f = tempfile.TemporaryFile()
+    call_with_fd(c, "list-snapshots", {}, f.fileno())
+    f.close()
+    eq(c.call("daemon-info")["counts"]["snapshots"], before)
+    for name in ("to-file", "from-file"):
+        c.call("destroy-snapshot", snapshot=name)
+    c.call("destroy-vm", vm=cl)
+    c.call("destroy-vm", vm=vm)
+    time.sleep(0.2)
+    eq(d.fd_count(), fds, "no descriptor leaked")
+
+
 def test_zz_stop_shared():
     Shared.get().stop()
 
@@ -274,4 +365,5 @@ if not backend_has_snapshots():
     skip("the %s backend has no snapshots (snapshot-vm: unsupported)" % BACKEND)
 run([test_running_guest_restored_exactly, test_pending_exit_and_clone_continuation,
      test_layout_and_errors, test_autodestroy, test_client_gone_mid_snapshot, test_permissions,
-     test_limits, test_clone_limits_leave_nothing, test_zz_stop_shared])
+     test_limits, test_clone_limits_leave_nothing, test_save_load_round_trip,
+     test_zz_stop_shared])

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Snapshot methods: snapshot-vm, restore-vm, clone-vm, destroy-snapshot, list-snapshots.
+// Snapshot methods: snapshot-vm, restore-vm, clone-vm, destroy-snapshot, list-snapshots,
+// save-snapshot, load-snapshot.
 
 #include "config.h"
 
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "methods.h"
 
@@ -334,6 +336,132 @@ static enum rpc_retval list_snapshots(struct rpc_call *call, const void *args)
 	rpc_reply(call, json_pack("{s:o}", "snapshots", list));
 	return RPC_DONE;
 }
+
+/* The descriptor sent with the request (the file of save-snapshot / load-snapshot), or -1
+ * after answering invalid-params. */
+static int call_fd(struct rpc_call *call)
+{
+	int fd = call->client ? client_take_fd(call->client) : -1;
+
+	if (fd < 0)
+		rpc_error(call, MSHVD_ERR_INVALID_PARAMS, MSHVD_ERRNAME_INVALID_PARAMS,
+			  json_pack("{s:s}", "reason", "no-fd"), "%s needs the descriptor of a "
+			  "regular file sent with the request line (SCM_RIGHTS)", call->method->name);
+	return fd;
+}
+
+static void file_error(struct rpc_call *call, int err, const char *why)
+{
+	if (err == -ENOMEM)
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
+	else
+		rpc_error(call, MSHVD_ERR_INVALID_PARAMS, MSHVD_ERRNAME_INVALID_PARAMS,
+			  json_pack("{s:s}", "reason", "file"), "%s", why);
+}
+
+static enum rpc_retval save_snapshot(struct rpc_call *call, const void *args)
+{
+	const struct snapshot *s = call->snapshot;
+	uint64_t bytes = 0;
+	char why[160];
+	int fd, err;
+
+	(void)args;
+	fd = call_fd(call);
+	if (fd < 0)
+		return RPC_DONE;
+	err = snapshot_write(s, fd, &bytes);
+	close(fd);
+	if (err < 0) {
+		if (err == -EBADFD)
+			snprintf(why, sizeof(why), "the descriptor is not a regular file");
+		else
+			snprintf(why, sizeof(why), "writing the snapshot: %s", strerror(-err));
+		file_error(call, err, why);
+		return RPC_DONE;
+	}
+	rpc_reply(call, json_pack("{s:i, s:o}", "snapshot", s->id, "bytes", json_hex(bytes)));
+	return RPC_DONE;
+}
+
+struct load_snapshot_args {
+	const char *name;
+	bool autodestroy;
+};
+
+static enum rpc_retval load_snapshot(struct rpc_call *call, const void *args)
+{
+	const struct load_snapshot_args *a = args;
+	struct snapshot_file_header h;
+	struct snapshot *s;
+	char why[160];
+	int fd, err;
+
+	if (!snapshot_name_ok(call, a->name, call->uid))
+		return RPC_DONE;
+	fd = call_fd(call);
+	if (fd < 0)
+		return RPC_DONE;
+	err = snapshot_read_header(fd, &h, why, sizeof(why));
+	if (err < 0) {
+		close(fd);
+		file_error(call, err, why);
+		return RPC_DONE;
+	}
+	/* Every limit before anything is allocated in proportion to the file. */
+	if (!snapshot_limits_ok(call, h.file_size)) {
+		close(fd);
+		return RPC_DONE;
+	}
+	if (h.nregions > mshvd.limits.max_regions || h.nvcpus > mshvd.limits.max_vcpus ||
+	    h.memory > mshvd.limits.max_mem_per_vm) {
+		close(fd);
+		rpc_error_limit(call, h.nregions > mshvd.limits.max_regions ? LIMIT_max_regions :
+				h.nvcpus > mshvd.limits.max_vcpus ? LIMIT_max_vcpus :
+				LIMIT_max_mem_per_vm);
+		return RPC_DONE;
+	}
+	err = snapshot_read_body(fd, &h, &s, why, sizeof(why));
+	close(fd);
+	if (err < 0) {
+		file_error(call, err, why);
+		return RPC_DONE;
+	}
+	err = snapshot_register(s, a->name, call->uid, call->client, a->autodestroy);
+	if (err < 0) {
+		snapshot_free(s);
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
+		return RPC_DONE;
+	}
+	rpc_reply(call, snapshot_summary(s));
+	return RPC_DONE;
+}
+
+const struct method method_save_snapshot = {
+	.name = "save-snapshot",
+	.handler = save_snapshot,
+	.perm = PERM_OWNER,
+	.target = TARGET_SNAPSHOT,
+	.params = (const struct param_spec[]){
+		PARAM_TARGET("snapshot", PT_SNAPSHOT),
+		PARAM_END,
+	},
+	.summary = "write a snapshot to the file whose descriptor comes with the request",
+};
+
+const struct method method_load_snapshot = {
+	.name = "load-snapshot",
+	.handler = load_snapshot,
+	.perm = PERM_READ,
+	.target = TARGET_NONE,
+	.params = (const struct param_spec[]){
+		PARAM("name", PT_STRING, false, struct load_snapshot_args, name),
+		PARAM("autodestroy", PT_BOOL, false, struct load_snapshot_args, autodestroy),
+		PARAM_END,
+	},
+	.args_size = sizeof(struct load_snapshot_args),
+	.summary = "read a snapshot file (its descriptor comes with the request) into a snapshot",
+};
 
 const struct method method_snapshot_vm = {
 	.name = "snapshot-vm",
