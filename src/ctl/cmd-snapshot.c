@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* mshvctl snapshot commands: snapshot, restore, clone, snapshots, snapshot-destroy. */
+/* mshvctl snapshot commands: snapshot, restore, clone, snapshots, snapshot-destroy,
+ * snapshot-save, snapshot-load. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 
@@ -120,6 +124,69 @@ int cmd_snapshot_destroy(struct ctl *ctl, int argc, char **argv)
 	result = ctl_call(ctl, "destroy-snapshot",
 			  json_pack("{s:o}", "snapshot", ctl_vm_json(argv[optind])));
 	print_result(ctl, result, false);
+	json_decref(result);
+	return CTL_EXIT_OK;
+}
+
+/* The daemon never opens a path: mshvctl opens FILE with the caller's rights and passes it. */
+int cmd_snapshot_save(struct ctl *ctl, int argc, char **argv)
+{
+	json_t *result;
+	int fd;
+
+	while (ctl_getopt(ctl, argc, argv, "", NULL) != -1)
+		;
+	ctl_need_args(ctl, argc - optind, 2, 2);
+	fd = open(argv[optind + 1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ctl_err("%s: %s", argv[optind + 1], strerror(errno));
+		return CTL_EXIT_DAEMON;
+	}
+	result = ctl_call_with_fd(ctl, "save-snapshot",
+				  json_pack("{s:o}", "snapshot", ctl_vm_json(argv[optind])), fd);
+	close(fd);
+	if (ctl->json) {
+		ctl_print_json(result);
+	} else {
+		uint64_t bytes = 0;
+		char size[32];
+
+		json_to_u64(json_object_get(result, "bytes"), &bytes);
+		ctl_format_size(bytes, size, sizeof(size));
+		printf("saved snapshot %s to %s (%s)\n", argv[optind], argv[optind + 1], size);
+	}
+	json_decref(result);
+	return CTL_EXIT_OK;
+}
+
+int cmd_snapshot_load(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "autodestroy", no_argument, NULL, 'a' },
+		{ 0 },
+	};
+	json_t *params = json_object(), *result;
+	int fd;
+
+	while (ctl_getopt(ctl, argc, argv, "", opts) != -1)
+		json_object_set_new(params, "autodestroy", json_true());
+	ctl_need_args(ctl, argc - optind, 1, 2);
+	if (optind + 1 < argc)
+		json_object_set_new(params, "name", json_string(argv[optind + 1]));
+	fd = open(argv[optind], O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ctl_err("%s: %s", argv[optind], strerror(errno));
+		json_decref(params);
+		return CTL_EXIT_DAEMON;
+	}
+	result = ctl_call_with_fd(ctl, "load-snapshot", params, fd);
+	close(fd);
+	if (ctl->json)
+		ctl_print_json(result);
+	else
+		printf("loaded snapshot %" JSON_INTEGER_FORMAT " (%s) from %s\n",
+		       json_integer_value(json_object_get(result, "snapshot")),
+		       json_string_value(json_object_get(result, "name")) ?: "?", argv[optind]);
 	json_decref(result);
 	return CTL_EXIT_OK;
 }

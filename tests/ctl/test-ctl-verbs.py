@@ -205,6 +205,18 @@ with Daemon() as d:
         check(r2.get("snapshot") == r["snapshot"], "restore json: %r" % r2)
         p = c("restore", "demo", "nosuch", rc=1)
         check(b"no-such-snapshot" in p.stderr, "no-such-snapshot: %r" % p.stderr)
+        path = os.path.join(d.dir, "s1.snap")
+        out = c("snapshot-save", "s1", path).stdout.decode()
+        check(out.startswith("saved snapshot s1 to ") and os.path.getsize(path) > 0x10000,
+              "snapshot-save: %r" % out)
+        out = c("snapshot-load", path, "s1-loaded").stdout.decode()
+        check(out.startswith("loaded snapshot ") and "(s1-loaded)" in out,
+              "snapshot-load: %r" % out)
+        r3 = j("snapshot-load", path)
+        check(r3.get("backend") == d.backend, "snapshot-load json: %r" % r3)
+        os.unlink(path)
+        c("snapshot-destroy", "s1-loaded")
+        c("snapshot-destroy", str(r3["snapshot"]))
         c("snapshot-destroy", "s1")
         j("snapshot-destroy", str(r["snapshot"]))
         check(c("snapshots").stdout == b"no snapshots\n", "no snapshots left")
