@@ -455,6 +455,8 @@ int snapshot_read_body(int fd, const struct snapshot_file_header *h, struct snap
 			break;
 		}
 		get(&io, s->regions[i].data, s->regions[i].size);
+		if (!io.err && snapshot_region_scan(&s->regions[i]) < 0)
+			bad(&io, -ENOMEM, "out of memory");
 	}
 	if (!io.err && io.bytes != h->file_size - 8)
 		bad(&io, -EINVAL, "the file declares more bytes than its contents");

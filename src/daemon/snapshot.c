@@ -57,8 +57,10 @@ struct snapshot *snapshot_free(struct snapshot *s)
 		log_info("snapshot %u \"%s\" of uid %u destroyed", s->id, s->name,
 			 (unsigned)s->owner);
 	}
-	for (unsigned i = 0; s->regions && i < s->nregions; i++)
+	for (unsigned i = 0; s->regions && i < s->nregions; i++) {
 		free(s->regions[i].data);
+		free(s->regions[i].nonzero);
+	}
 	free(s->regions);
 	for (unsigned i = 0; s->vcpus && i < s->nvcpus; i++) {
 		free(s->vcpus[i].blob);
@@ -104,6 +106,29 @@ int snapshot_register(struct snapshot *s, const char *name, uid_t owner, struct 
 	nsnapshots++;
 	log_info("snapshot %u \"%s\" of vm %u (%llu bytes) created by uid %u", s->id, s->name,
 		 s->source_vm, (unsigned long long)s->bytes, (unsigned)owner);
+	return 0;
+}
+
+static bool page_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+
+	for (unsigned i = 0; i < 4096 / 8; i += 4)
+		if (w[i] | w[i + 1] | w[i + 2] | w[i + 3])
+			return false;
+	return true;
+}
+
+int snapshot_region_scan(struct snapshot_region *sr)
+{
+	uint64_t pages = sr->size / 4096;
+
+	sr->nonzero = calloc(region_bitmap_words(sr->size), sizeof(uint64_t));
+	if (!sr->nonzero)
+		return -ENOMEM;
+	for (uint64_t pg = 0; pg < pages; pg++)
+		if (!page_zero((const uint8_t *)sr->data + pg * 4096))
+			sr->nonzero[pg / 64] |= 1ull << (pg % 64);
 	return 0;
 }
 
@@ -177,6 +202,10 @@ int snapshot_capture(struct vm *vm, struct snapshot **ret)
 		sr->size = r->size;
 		sr->flags = r->flags;
 		s->nregions = ++i;
+		if (snapshot_region_scan(sr) < 0) {
+			err = -ENOMEM;
+			goto fail;
+		}
 		s->memory += r->size;
 	}
 	err = hv_vm_save_state(vm->hv, &s->vm_blob, &s->vm_blob_size);
@@ -430,10 +459,16 @@ int snapshot_clone(const struct snapshot *s, uid_t owner, struct client *creator
 	for (unsigned i = 0; i < s->nregions; i++) {
 		const struct snapshot_region *sr = &s->regions[i];
 
+		uint8_t *host;
+
 		err = vm_map(vm, sr->gpa, sr->size, sr->flags);
 		if (err < 0)
 			goto fail;
-		memcpy(TAILQ_LAST(&vm->regions, region_list)->host, sr->data, sr->size);
+		/* The memfd reads as zeros: only the other pages are copied (and faulted in). */
+		host = TAILQ_LAST(&vm->regions, region_list)->host;
+		for (uint64_t pg = 0; pg < sr->size / 4096; pg++)
+			if (sr->nonzero[pg / 64] & (1ull << (pg % 64)))
+				memcpy(host + pg * 4096, (const uint8_t *)sr->data + pg * 4096, 4096);
 	}
 	err = hv_vm_restore_state(vm->hv, s->vm_blob, s->vm_blob_size);
 	if (err < 0)

@@ -27,6 +27,8 @@ struct snapshot_region {
 	uint64_t size;
 	unsigned flags;			/* HV_MAP_* */
 	void *data;			/* a private copy of the region's RAM (malloc) */
+	uint64_t *nonzero;		/* pages of data that are not all zeros: clone-vm copies
+					 * only those into the fresh (zero-filled) memfd */
 };
 
 struct snapshot {
@@ -82,6 +84,8 @@ int snapshot_restore(const struct snapshot *s, struct vm *vm, uint64_t *ret_copi
 int snapshot_clone(const struct snapshot *s, uid_t owner, struct client *creator,
 		   const char *name, bool autodestroy, struct vm **ret);
 struct snapshot *snapshot_find_name(const char *name, uid_t owner);
+/* Fill sr->nonzero (allocated here) from sr->data.  -ENOMEM. */
+int snapshot_region_scan(struct snapshot_region *sr);
 
 /* ---- snapshot-file.c: the file format (docs/snapshot-format.md) on a client's descriptor ---- */
 
