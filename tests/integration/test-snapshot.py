@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from mshvd_test import (BACKEND, GUEST_RAM, Daemon, RpcError, Shared, check, eq,  # noqa: E402
-                        require_backend, run, skip)
+                        note, require_backend, run, skip)
 
 def counter(c, vm):
     return struct.unpack("<I", base64.b64decode(
@@ -335,8 +335,90 @@ def test_save_load_round_trip():
         c.call("destroy-snapshot", snapshot=name)
     c.call("destroy-vm", vm=cl)
     c.call("destroy-vm", vm=vm)
-    time.sleep(0.2)
+    # The VMs' memfds close when their teardown thread is done.
+    end = time.monotonic() + 5
+    while d.fd_count() != fds and time.monotonic() < end:
+        time.sleep(0.02)
     eq(d.fd_count(), fds, "no descriptor leaked")
+
+
+def fault_daemon(spec):
+    """A daemon whose mshv-sim fails the hypervisor call of spec; None when the fault hit the
+    backend's probe at start-up."""
+    os.environ["MSHV_SIM_FAULT"] = spec
+    try:
+        return Daemon()
+    except RuntimeError:
+        return None
+    finally:
+        del os.environ["MSHV_SIM_FAULT"]
+
+
+def injected(rule, scenario):
+    """Run scenario(c) on daemons failing the nth call of rule, nth = 1, 2, ... until the
+    scenario reports that its snapshot call failed; True then."""
+    for nth in range(1, 60):
+        d = fault_daemon("%s:nth=%d" % (rule, nth))
+        if not d:
+            continue
+        try:
+            c = d.client()
+            if scenario(c):
+                return True
+        finally:
+            d.stop()
+    return False
+
+
+def test_injected_failures_leave_nothing():
+    if BACKEND != "mshv" or not os.environ.get("MSHVD_TEST_PRELOAD"):
+        note("injected hypervisor errors: only on the mshv backend with the mshv-sim")
+        return
+
+    def snapshot_fails(c):
+        try:
+            vm = c.boot_vm("daemon-count")
+            exits(c, vm, 2)
+        except (RpcError, AssertionError):
+            return False            # the fault hit the setup: next nth
+        before = c.call("vm-info", vm=vm)
+        try:
+            c.call("snapshot-vm", vm=vm, name="f")
+            return False
+        except RpcError as e:
+            eq(e.name, "hypervisor-error", "snapshot-vm under a fault")
+        eq(c.call("list-snapshots")["snapshots"], [], "no half-made snapshot")
+        eq(c.call("daemon-info")["counts"]["snapshots"], 0)
+        eq(c.call("vm-info", vm=vm)["vcpus"], before["vcpus"], "the vCPUs as before")
+        # The VM carries on, and a second snapshot works (the fault was the nth call only).
+        eq(exits(c, vm, 1)[0][:3], ("io", "0x600", "0x2"))
+        c.call("snapshot-vm", vm=vm, name="f")
+        return True
+
+    def restore_fails(c):
+        try:
+            vm = c.boot_vm("daemon-count")
+            exits(c, vm, 2)
+            snap = c.call("snapshot-vm", vm=vm)["snapshot"]
+            exits(c, vm, 3)
+        except (RpcError, AssertionError):
+            return False
+        r0, m0 = regs(c, vm), ram(c, vm)
+        info = c.call("vm-info", vm=vm)
+        try:
+            c.call("restore-vm", vm=vm, snapshot=snap)
+            return False
+        except RpcError as e:
+            eq(e.name, "hypervisor-error", "restore-vm under a fault")
+        eq(regs(c, vm), r0, "registers as before the failed restore")
+        eq(ram(c, vm), m0, "memory as before the failed restore")
+        eq(c.call("vm-info", vm=vm)["vcpus"], info["vcpus"], "vCPU states as before")
+        c.call("restore-vm", vm=vm, snapshot=snap)
+        eq(exits(c, vm, 1)[0][:3], ("io", "0x600", "0x1"), "the restore works after")
+        return True
+
+    check(injected("hvcall=0x50", snapshot_fails), "a get-registers fault never hit snapshot-vm")
+    check(injected("hvcall=0x51", restore_fails), "a set-registers fault never hit restore-vm")
 
 
 def test_zz_stop_shared():
@@ -366,4 +448,4 @@ if not backend_has_snapshots():
 run([test_running_guest_restored_exactly, test_pending_exit_and_clone_continuation,
      test_layout_and_errors, test_autodestroy, test_client_gone_mid_snapshot, test_permissions,
      test_limits, test_clone_limits_leave_nothing, test_save_load_round_trip,
-     test_zz_stop_shared])
+     test_injected_failures_leave_nothing, test_zz_stop_shared])
