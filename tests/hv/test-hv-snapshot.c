@@ -278,6 +278,97 @@ static void test_vm_blob(struct hv_test *t, const void *vm_blob, size_t vm_size)
 	free(b);
 }
 
+/*
+ * Saved while the second element of a REP OUTSB is pending (kvm has executed the element by
+ * then): the restored vCPU reports that element again, then runs as the first time.
+ */
+static void test_string_pending(void)
+{
+	struct hv_test *t = hv_test_new_or_skip(hv_test_backend(), "hv-pio");
+	struct outcome first, again;
+	struct hv_exit e;
+	uint8_t *ram = malloc(GUEST_RAM_SIZE);
+	void *blob;
+	size_t size;
+
+	require(ram);
+	for (;;) {
+		struct hv_completion c = { 0 };
+
+		require_ok(hv_vcpu_run(t->vcpu, &e));
+		require(e.kind == HV_EXIT_IO);
+		if (e.io.string && e.io.write && e.io.port == GUEST_PORT_CONSOLE && e.io.count == 2)
+			break;
+		if (!e.io.write)
+			c.value = hv_test_io_value(e.io.port, e.io.size);
+		require_ok(hv_vcpu_complete(t->vcpu, &c));
+	}
+	check_eq_u64(e.io.data, 'v');
+	require_ok(hv_vcpu_save_state(t->vcpu, &blob, &size));
+	memcpy(ram, t->ram, GUEST_RAM_SIZE);
+	run_out(t->vcpu, &first);
+	check_eq_u64(first.status, 0);
+	memcpy(t->ram, ram, GUEST_RAM_SIZE);
+	require_ok(hv_vcpu_restore_state(t->vcpu, blob, size));
+	run_out(t->vcpu, &again);
+	check(again.nexits > 0 && exit_same(&again.exits[0], &e));
+	check_outcome("restored inside rep outsb", &first, &again, 1);
+	free(blob);
+	free(ram);
+	hv_test_free(t);
+}
+
+/* With an interrupt controller the blobs carry it (LAPIC page, activity; kvm: PIC, IOAPIC,
+ * MP state); they restore onto a VM made with the same options only. */
+static void test_irqchip_blobs(void)
+{
+	struct hv_vm_options lapic = { .lapic = true }, none = { 0 };
+	struct hv_reg_value before[HV_REG_COUNT], after[HV_REG_COUNT];
+	struct hv_vm *a, *b, *plain;
+	struct hv_vcpu *va, *vb, *vplain;
+	void *vm_blob, *blob;
+	size_t vm_size, size;
+	struct hv *hv;
+
+	require_ok(hv_open(hv_test_backend(), NULL, &hv));
+	if (!(hv_caps(hv) & HV_CAP_LAPIC)) {
+		test_note("no LAPIC option on %s: irqchip blobs not tested", hv_name(hv));
+		hv_free(hv);
+		return;
+	}
+	require_ok(hv_vm_new(hv, &lapic, &a));
+	require_ok(hv_vm_new(hv, &lapic, &b));
+	require_ok(hv_vm_new(hv, &none, &plain));
+	require_ok(hv_vcpu_new(a, 0, &va));
+	require_ok(hv_vcpu_new(b, 0, &vb));
+	require_ok(hv_vcpu_new(plain, 0, &vplain));
+	before[0] = (struct hv_reg_value){ .reg = HV_REG_RAX, .u64 = 0xfeedface };
+	before[1] = (struct hv_reg_value){ .reg = HV_REG_CR8, .u64 = 5 };
+	require_ok(hv_vcpu_set_regs(va, before, 2));
+
+	require_ok(hv_vm_save_state(a, &vm_blob, &vm_size));
+	require_ok(hv_vcpu_save_state(va, &blob, &size));
+	check_ok(hv_vm_restore_state(b, vm_blob, vm_size));
+	check_ok(hv_vcpu_restore_state(vb, blob, size));
+	regs_read(va, before);
+	regs_read(vb, after);
+	check_regs("irqchip clone", before, after);
+	check_eq_u64(after[HV_REG_CR8].u64, 5);	/* the TPR, from the LAPIC page */
+	/* Not onto a VM without the interrupt controller (emu's vm blob has nothing of it). */
+	check_eq_int(hv_vcpu_restore_state(vplain, blob, size), -EINVAL);
+	if (vm_size > sizeof(struct hv_state_header))
+		check_eq_int(hv_vm_restore_state(plain, vm_blob, vm_size), -EINVAL);
+	free(vm_blob);
+	free(blob);
+	hv_vcpu_free(va);
+	hv_vcpu_free(vb);
+	hv_vcpu_free(vplain);
+	hv_vm_free(a);
+	hv_vm_free(b);
+	hv_vm_free(plain);
+	hv_free(hv);
+}
+
 int main(void)
 {
 	struct hv_test *t = hv_test_new_or_skip(hv_test_backend(), "hv-snapshot"), *c;
@@ -389,5 +480,8 @@ int main(void)
 	check_ok(hv_vm_unmap(t->vm, EXTRA_GPA, EXTRA_SIZE));
 	hv_test_free(t);
 	munmap(extra, EXTRA_SIZE);
+
+	test_string_pending();
+	test_irqchip_blobs();
 	return test_done();
 }
