@@ -31,8 +31,9 @@
  */
 
 #define KVM_MAX_IO_ELEMS 4096
-/* MSRs a vCPU blob carries at most (struct kvm_state_vcpu). */
+/* MSRs a vCPU blob carries at most (struct kvm_state_vcpu): the lists in state_msrs_init(). */
 #define KVM_STATE_MAX_MSRS 64
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 
 struct kvm_hv {
@@ -131,19 +132,31 @@ static void kvm_free(struct hv *hv)
 
 /*
  * MSRs worth carrying in a snapshot beyond the registers of enum hv_reg (which come first):
- * time (TSC_ADJUST, TSC_AUX, TSC_DEADLINE), MISC_ENABLE, the MTRRs and KVM's paravirtual
- * MSRs (kvmclock, async PF, steal time, PV EOI, poll control).  Only those KVM lists as
- * saveable are used.
+ * time (TSC_ADJUST, TSC_AUX, TSC_DEADLINE), MISC_ENABLE and KVM's paravirtual MSRs
+ * (kvmclock, async PF, steal time, PV EOI, poll control).  Only those KVM lists as saveable
+ * are used.
  */
 static const uint32_t state_msr_candidates[] = {
-	0x10, 0x277, 0xc0000102, 0x174, 0x175, 0x176,		/* enum hv_reg's MSRs */
-	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,
+	0x10, 0x277, 0xc0000102, 0x174, 0x175, 0x176,		/* enum hv_reg's MSRs: */
+	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,		/* STATE_MSRS_HV_REG */
 	0x3b, 0xc0000103, 0x6e0, 0x1a0,
+	0x11, 0x12, 0x4b564d00, 0x4b564d01, 0x4b564d02, 0x4b564d03, 0x4b564d04, 0x4b564d05,
+};
+
+/* The MTRRs (default type, fixed and variable ranges): KVM emulates them without listing them;
+ * a guest whose CPUID has no MTRR makes KVM_GET_MSRS refuse them, and save_msrs() leaves them
+ * out then. */
+static const uint32_t state_msr_mtrrs[] = {
 	0x2ff, 0x250, 0x258, 0x259, 0x268, 0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e, 0x26f,
 	0x200, 0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207,
 	0x208, 0x209, 0x20a, 0x20b, 0x20c, 0x20d, 0x20e, 0x20f,
-	0x11, 0x12, 0x4b564d00, 0x4b564d01, 0x4b564d02, 0x4b564d03, 0x4b564d04, 0x4b564d05,
 };
+
+/* Without KVM's list: the MSRs of enum hv_reg, which get/set_regs use anyway. */
+#define STATE_MSRS_HV_REG	10
+
+_Static_assert(ARRAY_LEN(state_msr_candidates) + ARRAY_LEN(state_msr_mtrrs) <= KVM_STATE_MAX_MSRS,
+	       "more MSRs than a vCPU blob holds");
 
 static int state_msrs_init(struct kvm_hv *k)
 {
@@ -152,28 +165,29 @@ static int state_msrs_init(struct kvm_hv *k)
 
 	/* The first call says how many there are (E2BIG). */
 	r = xioctl(k->fd, KVM_GET_MSR_INDEX_LIST, &probe);
-	if (r < 0 && r != -E2BIG)
-		return r;
-	list = calloc(1, sizeof(*list) + (probe.nmsrs + 16) * sizeof(list->indices[0]));
-	if (!list)
+	list = NULL;
+	if (r == -E2BIG)
+		list = calloc(1, sizeof(*list) + (probe.nmsrs + 16) * sizeof(list->indices[0]));
+	if (r == -E2BIG && !list)
 		return -ENOMEM;
-	list->nmsrs = probe.nmsrs + 16;
-	r = xioctl(k->fd, KVM_GET_MSR_INDEX_LIST, list);
-	if (r < 0) {
-		free(list);
-		return r;
+	if (list) {
+		list->nmsrs = probe.nmsrs + 16;
+		r = xioctl(k->fd, KVM_GET_MSR_INDEX_LIST, list);
 	}
-	for (unsigned i = 0; i < sizeof(state_msr_candidates) / sizeof(state_msr_candidates[0]);
-	     i++) {
-		for (unsigned j = 0; j < list->nmsrs; j++) {
-			if (list->indices[j] != state_msr_candidates[i])
-				continue;
-			if (k->nstate_msrs < KVM_STATE_MAX_MSRS)
-				k->state_msrs[k->nstate_msrs++] = state_msr_candidates[i];
-			break;
-		}
+	if (!list || r < 0) {
+		for (unsigned i = 0; i < STATE_MSRS_HV_REG; i++)
+			k->state_msrs[k->nstate_msrs++] = state_msr_candidates[i];
+	} else {
+		for (unsigned i = 0; i < ARRAY_LEN(state_msr_candidates); i++)
+			for (unsigned j = 0; j < list->nmsrs; j++)
+				if (list->indices[j] == state_msr_candidates[i]) {
+					k->state_msrs[k->nstate_msrs++] = state_msr_candidates[i];
+					break;
+				}
 	}
 	free(list);
+	for (unsigned i = 0; i < ARRAY_LEN(state_msr_mtrrs); i++)
+		k->state_msrs[k->nstate_msrs++] = state_msr_mtrrs[i];
 	return 0;
 }
 
@@ -1419,7 +1433,8 @@ static int kvm_vm_save_state(struct hv_vm *vm, void **ret, size_t *ret_size)
 		goto fail;
 	if (kv->irqchip) {
 		for (unsigned i = 0; i < 3; i++) {
-			s->chips[i].chip_id = i;	/* KVM_IRQCHIP_PIC_MASTER, _SLAVE, _IOAPIC */
+			/* KVM_IRQCHIP_PIC_MASTER, _SLAVE, _IOAPIC */
+			s->chips[i].chip_id = i;
 			r = xioctl(kv->fd, KVM_GET_IRQCHIP, &s->chips[i]);
 			if (r < 0)
 				goto fail;
