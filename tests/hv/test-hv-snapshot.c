@@ -72,7 +72,8 @@ static void check_regs(const char *what, const struct hv_reg_value *want,
 		       const struct hv_reg_value *got)
 {
 	for (unsigned i = 0; i < HV_REG_COUNT; i++) {
-		bool same = i == HV_REG_TSC ? got[i].u64 >= want[i].u64 : reg_same(&want[i], &got[i]);
+		bool same = i == HV_REG_TSC ? got[i].u64 >= want[i].u64 :
+					      reg_same(&want[i], &got[i]);
 
 		if (!check(same))
 			printf("%s: register %s differs (0x%" PRIx64 " != 0x%" PRIx64 ")\n", what,
@@ -406,7 +407,8 @@ int main(void)
 	check_eq_u64(first.values[4], 0x87654321);	/* mm2 */
 	check_eq_u64(first.values[5], 0x0badcafe);
 	check_eq_u64(first.values[8], 6);		/* counter 5 + 1 */
-	check_eq_u64(first.values[10], hv_test_io_value(0x72, 1) * 0x01010101u);	/* rep insb */
+	/* rep insb */
+	check_eq_u64(first.values[10], hv_test_io_value(0x72, 1) * 0x01010101u);
 	get_dirty(t, low_bits, extra_bits);
 	check_extra_dirty("first run", extra_bits);
 	get_dirty(t, low_bits, extra_bits);		/* fetching cleared them */
