@@ -1238,14 +1238,16 @@ _Static_assert(sizeof(struct hv_register_assoc) == 32, "hv_register_assoc is 32 
 /* MAX_XSAVE_DATA_SIZE of the partition, read once. */
 static int vm_xsave_size(struct mshv_hv_vm *mv, struct mshv_vcpu *vp, size_t *ret)
 {
+	size_t size = atomic_load(&mv->xsave_size);
 	int r;
 
-	if (!mv->xsave_size) {
-		r = mshv_vcpu_vp_state_size(vp, MSHV_VP_STATE_XSAVE, &mv->xsave_size);
+	if (!size) {
+		r = mshv_vcpu_vp_state_size(vp, MSHV_VP_STATE_XSAVE, &size);
 		if (r < 0)
 			return r;
+		atomic_store(&mv->xsave_size, size);
 	}
-	*ret = mv->xsave_size;
+	*ret = size;
 	return 0;
 }
 
