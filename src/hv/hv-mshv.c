@@ -1119,7 +1119,7 @@ static int mshv_hv_vm_set_dirty_log(struct hv_vm *vm, bool on)
 			r = emu_dirty_alloc(mv, m);
 			if (r < 0)
 				return r;
-			bits = atomic_load(&mv->emu_dirty[i]);
+			bits = atomic_load(&mv->emu_dirty[m->slot]);
 			for (uint64_t w = 0; w < (m->size / HV_HYP_PAGE_SIZE + 63) / 64; w++)
 				atomic_store(&bits[w], 0);
 		}
