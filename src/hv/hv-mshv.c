@@ -1288,8 +1288,8 @@ static int mshv_hv_vcpu_save_state(struct hv_vcpu *vcpu, void **ret, size_t *ret
 	if (!blob)
 		return -ENOMEM;
 	if (mv->lapic) {
-		r = mshv_vcpu_get_vp_state(mc->vp, MSHV_VP_STATE_LAPIC, blob + off, HV_HYP_PAGE_SIZE,
-					   &lapic_len);
+		r = mshv_vcpu_get_vp_state(mc->vp, MSHV_VP_STATE_LAPIC, blob + off,
+					   HV_HYP_PAGE_SIZE, &lapic_len);
 		off += lapic_len;
 	}
 	if (r == 0 && xsave_cap) {
