@@ -35,20 +35,21 @@ static struct hv_test *lapic_vm(const char *guest)
 	return t;
 }
 
-/* Run to the halt after DONE; the VALUE reports into values[NVALUES]. */
+/* Run to DONE (not into the halt after it: with a LAPIC, a backend may wait there for an
+ * interrupt); the VALUE reports into values[NVALUES]. */
 static void run_out(struct hv_vcpu *vcpu, uint32_t *values, bool snap_first)
 {
 	unsigned n = 0;
 	bool done = false;
 
-	for (;;) {
+	while (!done) {
 		struct hv_completion c = { 0 };
 		struct hv_exit e;
 
 		require_ok(hv_vcpu_run(vcpu, &e));
 		if (e.kind != HV_EXIT_IO || !e.io.write) {
-			if (!check_eq_int(e.kind, HV_EXIT_HALT))
-				hv_test_print_exit("unexpected exit: ", &e);
+			hv_test_print_exit("unexpected exit: ", &e);
+			check(false);
 			break;
 		}
 		if (snap_first) {
