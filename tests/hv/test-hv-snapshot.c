@@ -370,6 +370,39 @@ static void test_irqchip_blobs(void)
 	hv_free(hv);
 }
 
+/* An NMI posted and not yet taken travels in the blob: the clone takes it as the original
+ * does (here into a triple fault: the guest has no IDT), instead of running on. */
+static void test_pending_nmi(void)
+{
+	struct hv_test *a = hv_test_new_or_skip(hv_test_backend(), "hv-snapshot"), *b;
+	struct hv_interrupt nmi = { .type = HV_INTERRUPT_NMI, .apic_id = 0 };
+	struct hv_exit snap, ea, eb;
+	void *blob;
+	size_t size;
+
+	run_to_snap(a->vcpu, &snap);
+	require_ok(hv_vcpu_complete(a->vcpu, NULL));
+	if (hv_vm_assert_interrupt(a->vm, &nmi) < 0) {
+		test_note("no NMI injection on %s", a->backend_name);
+		hv_test_free(a);
+		return;
+	}
+	require_ok(hv_vcpu_save_state(a->vcpu, &blob, &size));
+	require_ok(hv_test_new(hv_test_backend(), NULL, &b));
+	memcpy(b->ram, a->ram, GUEST_RAM_SIZE);
+	require_ok(hv_vcpu_restore_state(b->vcpu, blob, size));
+	require_ok(hv_vcpu_run(a->vcpu, &ea));
+	require_ok(hv_vcpu_run(b->vcpu, &eb));
+	check_eq_int(ea.kind, HV_EXIT_SHUTDOWN);
+	if (!check(exit_same(&ea, &eb))) {
+		hv_test_print_exit("original: ", &ea);
+		hv_test_print_exit("clone:    ", &eb);
+	}
+	free(blob);
+	hv_test_free(b);
+	hv_test_free(a);
+}
+
 int main(void)
 {
 	struct hv_test *t = hv_test_new_or_skip(hv_test_backend(), "hv-snapshot"), *c;
@@ -491,6 +524,7 @@ int main(void)
 	munmap(extra, EXTRA_SIZE);
 
 	test_string_pending();
+	test_pending_nmi();
 	test_irqchip_blobs();
 	return test_done();
 }
