@@ -851,8 +851,9 @@ static int emu_hv_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigne
  * Dirty logging is the engine's write tracking (a hook on every guest store, plus what the
  * engine writes for the guest).  The vm blob is a header only: the engine has no
  * partition-wide device state, its LAPICs are per vCPU and travel in the vCPU blobs.  The vCPU
- * blob is struct emu_state_vcpu, one fixed size (5 KiB, most of it the LAPIC page), never the engine's whole
- * context: restoring it is a handful of engine calls on the hot path of restore-vm.
+ * blob is struct emu_state_vcpu, one fixed size (5 KiB, most of it the LAPIC page), never the
+ * engine's whole context: restoring it is a handful of engine calls (about a microsecond), on
+ * the hot path of restore-vm.
  */
 #define EMU_VM_STATE_VERSION	1
 #define EMU_VCPU_STATE_VERSION	1

@@ -1119,7 +1119,7 @@ static int mshv_hv_vm_set_dirty_log(struct hv_vm *vm, bool on)
 			r = emu_dirty_alloc(mv, m);
 			if (r < 0)
 				return r;
-			bits = atomic_load(&mv->emu_dirty[i]);
+			bits = atomic_load(&mv->emu_dirty[m->slot]);
 			for (uint64_t w = 0; w < (m->size / HV_HYP_PAGE_SIZE + 63) / 64; w++)
 				atomic_store(&bits[w], 0);
 		}
@@ -1238,14 +1238,16 @@ _Static_assert(sizeof(struct hv_register_assoc) == 32, "hv_register_assoc is 32 
 /* MAX_XSAVE_DATA_SIZE of the partition, read once. */
 static int vm_xsave_size(struct mshv_hv_vm *mv, struct mshv_vcpu *vp, size_t *ret)
 {
+	size_t size = atomic_load(&mv->xsave_size);
 	int r;
 
-	if (!mv->xsave_size) {
-		r = mshv_vcpu_vp_state_size(vp, MSHV_VP_STATE_XSAVE, &mv->xsave_size);
+	if (!size) {
+		r = mshv_vcpu_vp_state_size(vp, MSHV_VP_STATE_XSAVE, &size);
 		if (r < 0)
 			return r;
+		atomic_store(&mv->xsave_size, size);
 	}
-	*ret = mv->xsave_size;
+	*ret = size;
 	return 0;
 }
 
@@ -1286,8 +1288,8 @@ static int mshv_hv_vcpu_save_state(struct hv_vcpu *vcpu, void **ret, size_t *ret
 	if (!blob)
 		return -ENOMEM;
 	if (mv->lapic) {
-		r = mshv_vcpu_get_vp_state(mc->vp, MSHV_VP_STATE_LAPIC, blob + off, HV_HYP_PAGE_SIZE,
-					   &lapic_len);
+		r = mshv_vcpu_get_vp_state(mc->vp, MSHV_VP_STATE_LAPIC, blob + off,
+					   HV_HYP_PAGE_SIZE, &lapic_len);
 		off += lapic_len;
 	}
 	if (r == 0 && xsave_cap) {

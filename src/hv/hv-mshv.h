@@ -23,7 +23,8 @@ struct mshv_hv_vm {
 	struct hv_vm base;
 	struct mshv_vm *vm;
 	bool lapic;
-	size_t xsave_size;	/* MAX_XSAVE_DATA_SIZE, read at the first vCPU snapshot (0: not yet) */
+	atomic_size_t xsave_size;	/* MAX_XSAVE_DATA_SIZE, read at the first vCPU snapshot
+				 * (0: not yet; vCPUs may be saved from several threads) */
 
 	/* The dirty log's other half: guest memory the backend's emulator wrote for the guest
 	 * (string port input, MMIO-to-RAM moves) through the host mapping, which the hypervisor's

@@ -26,8 +26,7 @@ main64:
 	mov	%rax, %cr4
 
 	fninit
-	fildl	fp_a
-	fildl	fp_b				/* st0 = 89, st1 = 1234567 */
+	movq	mm_init(%rip), %mm2		/* an x87 register (MMX aliases ST2's mantissa) */
 	movdqu	xmm_init(%rip), %xmm3
 	mov	$0x0123456789abcdef, %r12
 	mov	$0x0fedcba987654321, %r13
@@ -37,21 +36,22 @@ main64:
 	mov	$SNAP_PORT, %dx
 	out	%al, (%dx)			/* the host saves here */
 
-	/* SSE: xmm3 + xmm_inc, stored to page 1 and reported. */
-	movdqu	xmm_inc(%rip), %xmm0
-	paddd	%xmm0, %xmm3
+	/*
+	 * SSE: xmm3 stored to page 1 and reported, then replaced; x87: mm2 likewise through
+	 * page 5.  Only moves: kvm without hardware virtualization (PVM) runs this code in KVM's
+	 * instruction emulator, which has the SSE and MMX moves but no arithmetic on them.
+	 */
 	movdqu	%xmm3, PAGE(1)
 	mov	$PAGE(1), %rsi
 	call	report4
-	paddd	%xmm0, %xmm3			/* changed again: a second run sees this */
-
-	/* x87: st0 * st1 stored to page 5 as an integer; another value pushed. */
-	fmulp
-	fistpl	PAGE(5)
-	fildl	fp_b
+	movdqu	xmm_other(%rip), %xmm3		/* a second run without restore sees this */
+	movq	%mm2, PAGE(5)
 	mov	$PAGE(5), %rsi
 	mov	(%rsi), %eax
 	call	report
+	mov	4(%rsi), %eax
+	call	report
+	movq	mm_other(%rip), %mm2
 
 	/* General registers: r12 to page 1, then rotated; r13 mixed in. */
 	mov	%r12, PAGE(1) + 0x100
@@ -100,7 +100,9 @@ report4:
 	.balign 16
 xmm_init:
 	.long	0x11111111, 0x22222222, 0x33333333, 0x44444444
-xmm_inc:
+xmm_other:
 	.long	0x01020304, 0x05060708, 0x090a0b0c, 0x0d0e0f10
-fp_a:	.long	1234567
-fp_b:	.long	89
+mm_init:
+	.quad	0x0badcafe87654321
+mm_other:
+	.quad	0x1122334455667788

@@ -72,7 +72,8 @@ static void check_regs(const char *what, const struct hv_reg_value *want,
 		       const struct hv_reg_value *got)
 {
 	for (unsigned i = 0; i < HV_REG_COUNT; i++) {
-		bool same = i == HV_REG_TSC ? got[i].u64 >= want[i].u64 : reg_same(&want[i], &got[i]);
+		bool same = i == HV_REG_TSC ? got[i].u64 >= want[i].u64 :
+					      reg_same(&want[i], &got[i]);
 
 		if (!check(same))
 			printf("%s: register %s differs (0x%" PRIx64 " != 0x%" PRIx64 ")\n", what,
@@ -177,15 +178,16 @@ static unsigned copy_back(uint8_t *ram, const uint8_t *saved, const uint64_t *bi
 	return n;
 }
 
-/* Put memory back through the dirty log and the vCPU through the blob, then check both. */
-static void restore(struct hv_test *t, uint8_t *extra, const struct snap *s)
+/* Put memory back through the dirty log and the vCPU through the blob, then check both;
+ * extra_pages: how many pages of the 1 MiB mapping were written since. */
+static void restore(struct hv_test *t, uint8_t *extra, const struct snap *s, unsigned extra_pages)
 {
 	uint64_t low_bits[LOW_WORDS], extra_bits[EXTRA_WORDS];
 	struct hv_reg_value regs[HV_REG_COUNT];
 
 	get_dirty(t, low_bits, extra_bits);
 	check(copy_back(t->ram, s->low, low_bits, GUEST_RAM_SIZE) > 0);	/* stack, counter */
-	check_eq_int(copy_back(extra, s->extra, extra_bits, EXTRA_SIZE), 3);
+	check_eq_int(copy_back(extra, s->extra, extra_bits, EXTRA_SIZE), extra_pages);
 	/* Nothing the guest wrote escaped the log. */
 	check(memcmp(t->ram, s->low, GUEST_RAM_SIZE) == 0);
 	check(memcmp(extra, s->extra, EXTRA_SIZE) == 0);
@@ -277,6 +279,130 @@ static void test_vm_blob(struct hv_test *t, const void *vm_blob, size_t vm_size)
 	free(b);
 }
 
+/*
+ * Saved while the second element of a REP OUTSB is pending (kvm has executed the element by
+ * then): the restored vCPU reports that element again, then runs as the first time.
+ */
+static void test_string_pending(void)
+{
+	struct hv_test *t = hv_test_new_or_skip(hv_test_backend(), "hv-pio");
+	struct outcome first, again;
+	struct hv_exit e;
+	uint8_t *ram = malloc(GUEST_RAM_SIZE);
+	void *blob;
+	size_t size;
+
+	require(ram);
+	for (;;) {
+		struct hv_completion c = { 0 };
+
+		require_ok(hv_vcpu_run(t->vcpu, &e));
+		require(e.kind == HV_EXIT_IO);
+		if (e.io.string && e.io.write && e.io.port == GUEST_PORT_CONSOLE && e.io.count == 2)
+			break;
+		if (!e.io.write)
+			c.value = hv_test_io_value(e.io.port, e.io.size);
+		require_ok(hv_vcpu_complete(t->vcpu, &c));
+	}
+	check_eq_u64(e.io.data, 'v');
+	require_ok(hv_vcpu_save_state(t->vcpu, &blob, &size));
+	memcpy(ram, t->ram, GUEST_RAM_SIZE);
+	run_out(t->vcpu, &first);
+	check_eq_u64(first.status, 0);
+	memcpy(t->ram, ram, GUEST_RAM_SIZE);
+	require_ok(hv_vcpu_restore_state(t->vcpu, blob, size));
+	run_out(t->vcpu, &again);
+	check(again.nexits > 0 && exit_same(&again.exits[0], &e));
+	check_outcome("restored inside rep outsb", &first, &again, 1);
+	free(blob);
+	free(ram);
+	hv_test_free(t);
+}
+
+/* With an interrupt controller the blobs carry it (LAPIC page, activity; kvm: PIC, IOAPIC,
+ * MP state); they restore onto a VM made with the same options only. */
+static void test_irqchip_blobs(void)
+{
+	struct hv_vm_options lapic = { .lapic = true }, none = { 0 };
+	struct hv_reg_value before[HV_REG_COUNT], after[HV_REG_COUNT];
+	struct hv_vm *a, *b, *plain;
+	struct hv_vcpu *va, *vb, *vplain;
+	void *vm_blob, *blob;
+	size_t vm_size, size;
+	struct hv *hv;
+
+	require_ok(hv_open(hv_test_backend(), NULL, &hv));
+	if (!(hv_caps(hv) & HV_CAP_LAPIC)) {
+		test_note("no LAPIC option on %s: irqchip blobs not tested", hv_name(hv));
+		hv_free(hv);
+		return;
+	}
+	require_ok(hv_vm_new(hv, &lapic, &a));
+	require_ok(hv_vm_new(hv, &lapic, &b));
+	require_ok(hv_vm_new(hv, &none, &plain));
+	require_ok(hv_vcpu_new(a, 0, &va));
+	require_ok(hv_vcpu_new(b, 0, &vb));
+	require_ok(hv_vcpu_new(plain, 0, &vplain));
+	before[0] = (struct hv_reg_value){ .reg = HV_REG_RAX, .u64 = 0xfeedface };
+	before[1] = (struct hv_reg_value){ .reg = HV_REG_CR8, .u64 = 5 };
+	require_ok(hv_vcpu_set_regs(va, before, 2));
+
+	require_ok(hv_vm_save_state(a, &vm_blob, &vm_size));
+	require_ok(hv_vcpu_save_state(va, &blob, &size));
+	check_ok(hv_vm_restore_state(b, vm_blob, vm_size));
+	check_ok(hv_vcpu_restore_state(vb, blob, size));
+	regs_read(va, before);
+	regs_read(vb, after);
+	check_regs("irqchip clone", before, after);
+	check_eq_u64(after[HV_REG_CR8].u64, 5);	/* the TPR, from the LAPIC page */
+	/* Not onto a VM without the interrupt controller (emu's vm blob has nothing of it). */
+	check_eq_int(hv_vcpu_restore_state(vplain, blob, size), -EINVAL);
+	if (vm_size > sizeof(struct hv_state_header))
+		check_eq_int(hv_vm_restore_state(plain, vm_blob, vm_size), -EINVAL);
+	free(vm_blob);
+	free(blob);
+	hv_vcpu_free(va);
+	hv_vcpu_free(vb);
+	hv_vcpu_free(vplain);
+	hv_vm_free(a);
+	hv_vm_free(b);
+	hv_vm_free(plain);
+	hv_free(hv);
+}
+
+/* An NMI posted and not yet taken travels in the blob: the clone takes it as the original
+ * does (here into a triple fault: the guest has no IDT), instead of running on. */
+static void test_pending_nmi(void)
+{
+	struct hv_test *a = hv_test_new_or_skip(hv_test_backend(), "hv-snapshot"), *b;
+	struct hv_interrupt nmi = { .type = HV_INTERRUPT_NMI, .apic_id = 0 };
+	struct hv_exit snap, ea, eb;
+	void *blob;
+	size_t size;
+
+	run_to_snap(a->vcpu, &snap);
+	require_ok(hv_vcpu_complete(a->vcpu, NULL));
+	if (hv_vm_assert_interrupt(a->vm, &nmi) < 0) {
+		test_note("no NMI injection on %s", a->backend_name);
+		hv_test_free(a);
+		return;
+	}
+	require_ok(hv_vcpu_save_state(a->vcpu, &blob, &size));
+	require_ok(hv_test_new(hv_test_backend(), NULL, &b));
+	memcpy(b->ram, a->ram, GUEST_RAM_SIZE);
+	require_ok(hv_vcpu_restore_state(b->vcpu, blob, size));
+	require_ok(hv_vcpu_run(a->vcpu, &ea));
+	require_ok(hv_vcpu_run(b->vcpu, &eb));
+	check_eq_int(ea.kind, HV_EXIT_SHUTDOWN);
+	if (!check(exit_same(&ea, &eb))) {
+		hv_test_print_exit("original: ", &ea);
+		hv_test_print_exit("clone:    ", &eb);
+	}
+	free(blob);
+	hv_test_free(b);
+	hv_test_free(a);
+}
+
 int main(void)
 {
 	struct hv_test *t = hv_test_new_or_skip(hv_test_backend(), "hv-snapshot"), *c;
@@ -308,12 +434,14 @@ int main(void)
 	/* The first run from there. */
 	run_out(t->vcpu, &first);
 	check_eq_u64(first.status, 0);
-	check_eq_int(first.nvalues, 10);
-	check_eq_u64(first.values[0], 0x12131415);	/* xmm3 + xmm_inc */
-	check_eq_u64(first.values[3], 0x51525354);
-	check_eq_u64(first.values[4], 1234567 * 89);	/* x87 */
-	check_eq_u64(first.values[7], 6);		/* counter 5 + 1 */
-	check_eq_u64(first.values[9], hv_test_io_value(0x72, 1) * 0x01010101u);	/* rep insb */
+	check_eq_int(first.nvalues, 11);
+	check_eq_u64(first.values[0], 0x11111111);	/* xmm3 */
+	check_eq_u64(first.values[3], 0x44444444);
+	check_eq_u64(first.values[4], 0x87654321);	/* mm2 */
+	check_eq_u64(first.values[5], 0x0badcafe);
+	check_eq_u64(first.values[8], 6);		/* counter 5 + 1 */
+	/* rep insb */
+	check_eq_u64(first.values[10], hv_test_io_value(0x72, 1) * 0x01010101u);
 	get_dirty(t, low_bits, extra_bits);
 	check_extra_dirty("first run", extra_bits);
 	get_dirty(t, low_bits, extra_bits);		/* fetching cleared them */
@@ -324,8 +452,8 @@ int main(void)
 	 * exit again first, then the first run's exits, values and registers. */
 	require_ok(hv_vcpu_restore_state(t->vcpu, completed.blob, completed.size));
 	run_out(t->vcpu, &again);
-	check(again.values[7] == 7);			/* memory was not restored: counter 6 + 1 */
-	restore(t, extra, &pending);
+	check(again.values[8] == 7);			/* memory was not restored: counter 6 + 1 */
+	restore(t, extra, &pending, 3);
 	run_out(t->vcpu, &after);
 	check(after.nexits > 0 && exit_same(&after.exits[0], &snap_exit));
 	check_outcome("restored while pending", &first, &after, 1);
@@ -345,6 +473,23 @@ int main(void)
 	run_out(t->vcpu, &after);
 	check_outcome("restored after completion", &first, &after, 0);
 
+	/* Stopped on the guest's IN, whose completion KVM holds until the next run: a restore
+	 * drops it (neither RAX nor RIP of the restored state change), the snapshot exit
+	 * comes again and then the first run's exits. */
+	restore(t, extra, &pending, 3);
+	run_to_snap(t->vcpu, &e);
+	for (;;) {
+		require_ok(hv_vcpu_run(t->vcpu, &e));
+		require(e.kind == HV_EXIT_IO);
+		if (!e.io.write)
+			break;
+	}
+	require(hv_vcpu_exit_pending(t->vcpu));
+	restore(t, extra, &pending, 2);			/* page 200 comes after the IN */
+	run_out(t->vcpu, &after);
+	check(after.nexits > 0 && exit_same(&after.exits[0], &snap_exit));
+	check_outcome("restored over a pending IN", &first, &after, 1);
+
 	test_bad_blobs(t, &pending);
 	test_vm_blob(t, vm_blob, vm_size);
 
@@ -362,13 +507,24 @@ int main(void)
 	hv_test_free(c);
 	munmap(extra2, EXTRA_SIZE);
 
+	/* Pages the last run wrote were not fetched: turned off and on again, the log starts
+	 * clean all the same. */
 	require_ok(hv_vm_set_dirty_log(t->vm, false));
 	check_eq_int(hv_vm_get_dirty_log(t->vm, EXTRA_GPA, EXTRA_SIZE, extra_bits), -EINVAL);
+	require_ok(hv_vm_set_dirty_log(t->vm, true));
+	get_dirty(t, low_bits, extra_bits);
+	for (unsigned i = 0; i < EXTRA_WORDS; i++)
+		check_eq_u64(extra_bits[i], 0);
+	require_ok(hv_vm_set_dirty_log(t->vm, false));
 	free(vm_blob);
 	snap_free(&pending);
 	snap_free(&completed);
 	check_ok(hv_vm_unmap(t->vm, EXTRA_GPA, EXTRA_SIZE));
 	hv_test_free(t);
 	munmap(extra, EXTRA_SIZE);
+
+	test_string_pending();
+	test_pending_nmi();
+	test_irqchip_blobs();
 	return test_done();
 }
