@@ -442,6 +442,7 @@ static void client_recv_cb(evutil_socket_t fd, short what, void *arg)
 	struct iovec iov;
 	struct msghdr msg = { 0 };
 	struct cmsghdr *cm;
+	uint64_t fd_pos = 0;
 	ssize_t n;
 
 	(void)what;
@@ -461,6 +462,24 @@ static void client_recv_cb(evutil_socket_t fd, short what, void *arg)
 		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, c);
 		return;
 	}
+	/*
+	 * Where the descriptors belong: the kernel ends a read with the message that carried
+	 * them (it may have copied plain data of earlier messages first), and a client sends a
+	 * descriptor with a message that starts a request line.  So they belong to the last line
+	 * that starts in this chunk: after its last newline but one when it ends with one, else
+	 * after its last newline.
+	 */
+	if (n > 0) {
+		ssize_t end = buf[n - 1] == '\n' ? n - 1 : n;
+
+		fd_pos = c->rx_pos;
+		for (ssize_t i = end - 1; i >= 0; i--) {
+			if (buf[i] == '\n') {
+				fd_pos = c->rx_pos + (uint64_t)i + 1;
+				break;
+			}
+		}
+	}
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		size_t nfds;
 		int *fds;
@@ -472,7 +491,7 @@ static void client_recv_cb(evutil_socket_t fd, short what, void *arg)
 		for (size_t i = 0; i < nfds; i++) {
 			if (c->nrx_fds < SERVER_MAX_RX_FDS && n > 0) {
 				c->rx_fds[c->nrx_fds].fd = fds[i];
-				c->rx_fds[c->nrx_fds++].pos = c->rx_pos;
+				c->rx_fds[c->nrx_fds++].pos = fd_pos;
 			} else {
 				close(fds[i]);
 			}

@@ -319,6 +319,17 @@ def test_save_load_round_trip():
         check("error" in r, "%s: %r" % (what, r))
         eq(r["error"]["data"]["name"], "invalid-params", what)
         eq(r["error"]["data"]["reason"], "file", what)
+    # Pipelined: a line without a descriptor, then one with it, arriving together: the
+    # descriptor goes to the line it was sent with.
+    f = tempfile.TemporaryFile()
+    f.write(data)
+    f.seek(0)
+    first = c.request("list-snapshots")
+    r = call_with_fd(c, "load-snapshot", {"name": "pipelined"}, f.fileno())
+    f.close()
+    check("result" in c.response(first))
+    eq(r.get("result", {}).get("name"), "pipelined", "the descriptor's line: %r" % r)
+    c.call("destroy-snapshot", snapshot="pipelined")
     # No descriptor; not a regular file.
     e = c.error("load-snapshot")
     eq(e.data["reason"], "no-fd")
