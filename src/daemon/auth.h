@@ -26,7 +26,8 @@ void auth_uid_usage(uid_t uid, struct uid_usage *ret);
 bool auth_uid_limited(uid_t uid);
 /* The per-uid accounting, once for every resource: whether taking add more of what the
  * per-uid limit meters (max-clients-per-uid, max-vms-per-uid, max-vcpus-per-uid,
- * max-eventfds-per-uid, max-mem-per-uid, max-snapshots-per-uid, max-snapshot-mem-per-uid) would put uid over it.  Never for root. */
+ * max-eventfds-per-uid, max-mem-per-uid, max-snapshots-per-uid, max-snapshot-mem-per-uid)
+ * would put uid over it.  Never for root. */
 bool auth_uid_over(uid_t uid, enum limit_id limit, uint64_t add);
 
 #endif
