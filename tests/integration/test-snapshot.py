@@ -92,6 +92,11 @@ def test_running_guest_restored_exactly():
                      e["state"] == "snapshotting")
     owner.wait_event(lambda e: e["kind"] == "vm-state" and e["vm"] == vm and
                      e["state"] == "restoring")
+    # The restore ended the run: vcpu-state parked, after an exit "stopped".
+    owner.wait_event(lambda e: e["kind"] == "exit" and e["vm"] == vm and
+                     e["exit"]["type"] == "stopped")
+    owner.wait_event(lambda e: e["kind"] == "vcpu-state" and e["vm"] == vm and
+                     e["state"] == "parked")
     other.call("destroy-vm", vm=cl["vm"])
     other.call("destroy-vm", vm=vm)
     other.call("destroy-snapshot", snapshot="spin-snap")
