@@ -149,6 +149,7 @@ struct vm {
 	bool holding;
 	void (*hold_fn)(struct vm *vm, void *arg, int err);
 	void *hold_arg;
+	struct event *hold_timer;	/* VM_HOLD_TIMEOUT_MS while the hold is incomplete */
 	unsigned snap_base;
 	bool dirty_logging;
 	TAILQ_ENTRY(vm) entry;
@@ -315,9 +316,12 @@ static inline int model_reg_from_name(const char *name, enum hv_reg *ret)
  * vCPUs are asked to wait (VCPU_REQ_HOLD) without any change of their state as clients see
  * it; idle ones stay as they are, and a vCPU started while the hold lasts waits at once.
  * fn(vm, arg, 0) runs on the loop once every vCPU is idle or waiting -- possibly before
- * vm_hold() returns -- and fn(vm, arg, -ESHUTDOWN) if the VM is destroyed first.  The hold
- * lasts until vm_release().  -EBUSY while another hold is in progress.
+ * vm_hold() returns --, fn(vm, arg, -ESHUTDOWN) if the VM is destroyed first and
+ * fn(vm, arg, -ETIMEDOUT) if the vCPUs are not all waiting after VM_HOLD_TIMEOUT_MS.  The
+ * hold lasts until vm_release() (also after an error but -ESHUTDOWN).  -EBUSY while another
+ * hold is in progress.
  */
+#define VM_HOLD_TIMEOUT_MS	5000
 int vm_hold(struct vm *vm, void (*fn)(struct vm *vm, void *arg, int err), void *arg);
 /* End a hold: the vCPUs continue where they were; with abandon, every vCPU that was running
  * or paused ends its run silently instead (the caller sets the states: restore-vm). */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "model.h"
 
 /*
@@ -684,18 +686,45 @@ static bool vcpu_off_hv(struct vcpu *v)
 	return w;
 }
 
-void vm_hold_check(struct vm *vm)
+static void hold_timer_free(struct vm *vm)
+{
+	if (vm->hold_timer)
+		event_free(vm->hold_timer);
+	vm->hold_timer = NULL;
+}
+
+/* Finish the pending hold with err (the hold itself stays until vm_release()). */
+static void hold_done(struct vm *vm, int err)
 {
 	void (*fn)(struct vm *, void *, int) = vm->hold_fn;
+
+	hold_timer_free(vm);
+	vm->hold_fn = NULL;
+	if (fn)
+		fn(vm, vm->hold_arg, err);
+}
+
+static void hold_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct vm *vm = arg;
+
+	(void)fd;
+	(void)what;
+	log_full(LOG_LVL_WARNING, vm->id, -1, NULL, 0, "vm %u: its vCPUs did not stop for a "
+		 "snapshot within %u ms", vm->id, VM_HOLD_TIMEOUT_MS);
+	hold_done(vm, -ETIMEDOUT);
+}
+
+void vm_hold_check(struct vm *vm)
+{
 	struct vcpu *v;
 
-	if (!fn)
+	if (!vm->hold_fn)
 		return;
 	VM_FOREACH_VCPU(vm, v)
 		if (!vcpu_off_hv(v))
 			return;
-	vm->hold_fn = NULL;
-	fn(vm, vm->hold_arg, 0);
+	hold_done(vm, 0);
 }
 
 int vm_hold(struct vm *vm, void (*fn)(struct vm *vm, void *arg, int err), void *arg)
@@ -711,6 +740,14 @@ int vm_hold(struct vm *vm, void (*fn)(struct vm *vm, void *arg, int err), void *
 		if (!vcpu_idle(v))
 			vcpu_request(v, VCPU_REQ_HOLD);
 	vm_hold_check(vm);
+	if (vm->hold_fn) {
+		/* Not complete yet: bounded (a timer that cannot be made only loses the bound). */
+		struct timeval tv = { VM_HOLD_TIMEOUT_MS / 1000, (VM_HOLD_TIMEOUT_MS % 1000) * 1000 };
+
+		vm->hold_timer = evtimer_new(mshvd.base, hold_timeout_cb, vm);
+		if (vm->hold_timer && evtimer_add(vm->hold_timer, &tv) < 0)
+			hold_timer_free(vm);
+	}
 	return 0;
 }
 
@@ -720,6 +757,7 @@ void vm_release(struct vm *vm, bool abandon)
 
 	vm->holding = false;
 	vm->hold_fn = NULL;
+	hold_timer_free(vm);
 	VM_FOREACH_VCPU(vm, v) {
 		if (abandon && !vcpu_idle(v)) {
 			/* Set before the hold ends, so the thread returns instead of running. */
@@ -732,12 +770,8 @@ void vm_release(struct vm *vm, bool abandon)
 /* A VM being destroyed ends its hold: the threads leave on VCPU_REQ_EXIT. */
 void vm_hold_cancel(struct vm *vm)
 {
-	void (*fn)(struct vm *, void *, int) = vm->hold_fn;
-
 	vm->holding = false;
-	vm->hold_fn = NULL;
-	if (fn)
-		fn(vm, vm->hold_arg, -ESHUTDOWN);
+	hold_done(vm, -ESHUTDOWN);
 }
 
 int vcpu_save_state(struct vcpu *v, void **ret, size_t *ret_size, struct hv_reg_value *regs)

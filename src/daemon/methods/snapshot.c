@@ -79,17 +79,33 @@ static bool snapshot_limits_ok(struct rpc_call *call, uint64_t bytes)
 	return true;
 }
 
+/* The hold did not complete: the VM was destroyed, or its vCPUs did not stop in time (then it
+ * carries on).  Answers the call; false when the hold is complete. */
+static bool hold_failed(struct vm *vm, struct rpc_call *call, int err)
+{
+	if (err == -ESHUTDOWN) {
+		rpc_error(call, MSHVD_ERR_NO_SUCH_VM, MSHVD_ERRNAME_NO_SUCH_VM, NULL,
+			  "vm %u was destroyed", vm->id);
+		return true;
+	}
+	if (err < 0) {
+		op_release(vm);
+		rpc_error(call, MSHVD_ERR_TIMEOUT, MSHVD_ERRNAME_TIMEOUT, NULL,
+			  "the vCPUs of vm %u did not stop within %u ms; the VM carries on", vm->id,
+			  VM_HOLD_TIMEOUT_MS);
+		return true;
+	}
+	return false;
+}
+
 static void snapshot_held(struct vm *vm, void *arg, int err)
 {
 	struct snap_op *op = arg;
 	struct rpc_call *call = op->call;
 	struct snapshot *s;
 
-	if (err < 0) {
-		rpc_error(call, MSHVD_ERR_NO_SUCH_VM, MSHVD_ERRNAME_NO_SUCH_VM, NULL,
-			  "vm %u was destroyed", vm->id);
+	if (hold_failed(vm, call, err))
 		goto out;
-	}
 	if (!call->client) {
 		/* Its client has gone: nobody would own the snapshot. */
 		op_release(vm);
@@ -174,11 +190,8 @@ static void restore_held(struct vm *vm, void *arg, int err)
 	char why[200];
 
 	json_decref(ref);
-	if (err < 0) {
-		rpc_error(call, MSHVD_ERR_NO_SUCH_VM, MSHVD_ERRNAME_NO_SUCH_VM, NULL,
-			  "vm %u was destroyed", vm->id);
+	if (hold_failed(vm, call, err))
 		goto out;
-	}
 	if (!call->client) {
 		op_release(vm);
 		rpc_reply(call, json_null());
