@@ -103,6 +103,30 @@ def test_running_guest_restored_exactly():
     eq([s for s in other.call("list-snapshots")["snapshots"] if s["name"] == "spin-snap"], [])
 
 
+def test_two_running_vcpus_and_a_paused_vm():
+    c = Shared.get().client()
+    vm = c.boot_vm("daemon-spin", vcpus=2)
+    for i in (0, 1):
+        c.call("run", vm=vm, vcpu=i)
+    snaps = [c.call("snapshot-vm", vm=vm)["snapshot"] for _ in range(5)]
+    eq([v["state"] for v in c.call("vm-info", vm=vm)["vcpus"]], ["running", "running"])
+    # Paused: the snapshot sees the vCPUs paused; the VM stays paused.
+    c.call("pause-vm", vm=vm)
+    paused = c.call("snapshot-vm", vm=vm)
+    eq([v["state"] for v in paused["vcpus"]], ["paused", "paused"])
+    eq(c.call("vm-info", vm=vm)["state"], "paused")
+    c.call("resume-vm", vm=vm)
+    for s in snaps + [paused["snapshot"]]:
+        c.call("restore-vm", vm=vm, snapshot=s)
+        info = c.call("vm-info", vm=vm)
+        eq([v["state"] for v in info["vcpus"]], ["parked", "parked"])
+        for i in (0, 1):
+            c.call("run", vm=vm, vcpu=i)
+    for s in snaps + [paused["snapshot"]]:
+        c.call("destroy-snapshot", snapshot=s)
+    c.call("destroy-vm", vm=vm)
+
+
 def exits(c, vm, n):
     out = []
     for _ in range(n):
@@ -462,7 +486,8 @@ require_backend()
 if not backend_has_snapshots():
     Shared.get().stop()
     skip("the %s backend has no snapshots (snapshot-vm: unsupported)" % BACKEND)
-run([test_running_guest_restored_exactly, test_pending_exit_and_clone_continuation,
+run([test_running_guest_restored_exactly, test_two_running_vcpus_and_a_paused_vm,
+     test_pending_exit_and_clone_continuation,
      test_layout_and_errors, test_autodestroy, test_client_gone_mid_snapshot, test_permissions,
      test_limits, test_clone_limits_leave_nothing, test_save_load_round_trip,
      test_injected_failures_leave_nothing, test_zz_stop_shared])
