@@ -28,8 +28,12 @@ enum {
 
 enum run_mode { RUN_STEP, RUN_STREAM };
 
-/* Messages a vCPU thread may have queued and not yet seen handled (backpressure). */
-#define VCPU_MAX_QUEUED	256
+/* Messages a vCPU thread may have queued and not yet seen handled (backpressure).  A thread
+ * that hit the limit waits until the loop has worked the queue down to VCPU_RESUME_QUEUED:
+ * resuming at the first free credit would cost a futex wake-up and a thread switch per message
+ * in an exit storm, when the loop is the slower side. */
+#define VCPU_MAX_QUEUED		256
+#define VCPU_RESUME_QUEUED	(VCPU_MAX_QUEUED / 2)
 
 struct vcpu {
 	struct vm *vm;
@@ -52,7 +56,8 @@ struct vcpu {
 	enum run_mode mode;		/* lock: set with go */
 	bool has_default_read;
 	uint64_t default_read;
-	unsigned queued;		/* lock: messages posted and not yet handled */
+	atomic_uint queued;		/* messages posted and not yet handled */
+	bool credit_wait;		/* lock: the thread waits for queued to drop */
 
 	struct vcpu *next_dead;		/* vm->dead, from vm_destroy() on */
 };

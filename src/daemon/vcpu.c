@@ -40,18 +40,30 @@ const char *vcpu_state_name(enum vcpu_state s)
 	return "?";
 }
 
-/* Post with backpressure.  Returns false when the thread must exit instead.  Thread: vcpu. */
+/*
+ * Post with backpressure.  Returns false when the thread must exit instead.  Thread: vcpu.
+ *
+ * The credit count is an atomic so that an exit storm takes no lock shared with the loop; only
+ * a thread out of credit locks v->lock and sleeps (credit_wait) until the loop has handled its
+ * queue down to VCPU_RESUME_QUEUED.  The loop decrements first and then, under the lock, looks
+ * at credit_wait: a thread that saw the count at the limit under the lock is either already
+ * asleep then or sees the decrement.
+ */
 static bool vcpu_post(struct vcpu *v, struct vcpu_msg *m)
 {
-	pthread_mutex_lock(&v->lock);
-	while (v->queued >= VCPU_MAX_QUEUED && !(atomic_load(&v->requests) & VCPU_REQ_EXIT))
-		pthread_cond_wait(&v->cond, &v->lock);
-	if (atomic_load(&v->requests) & VCPU_REQ_EXIT) {
+	if (atomic_load(&v->queued) >= VCPU_MAX_QUEUED) {
+		pthread_mutex_lock(&v->lock);
+		while (atomic_load(&v->queued) > VCPU_RESUME_QUEUED &&
+		       !(atomic_load(&v->requests) & VCPU_REQ_EXIT)) {
+			v->credit_wait = true;
+			pthread_cond_wait(&v->cond, &v->lock);
+		}
+		v->credit_wait = false;
 		pthread_mutex_unlock(&v->lock);
-		return false;
 	}
-	v->queued++;
-	pthread_mutex_unlock(&v->lock);
+	if (atomic_load(&v->requests) & VCPU_REQ_EXIT)
+		return false;
+	atomic_fetch_add(&v->queued, 1);
 	m->vcpu = v;
 	m->vm = v->vm;
 	mailbox_post(m);
@@ -567,10 +579,13 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 		vm_gone(vm);
 		return;
 	}
-	pthread_mutex_lock(&v->lock);
-	if (v->queued-- == VCPU_MAX_QUEUED)
-		pthread_cond_broadcast(&v->cond);
-	pthread_mutex_unlock(&v->lock);
+	/* Wake a thread out of credit once its queue is down to the resume mark (vcpu_post). */
+	if (atomic_fetch_sub(&v->queued, 1) - 1 <= VCPU_RESUME_QUEUED) {
+		pthread_mutex_lock(&v->lock);
+		if (v->credit_wait)
+			pthread_cond_broadcast(&v->cond);
+		pthread_mutex_unlock(&v->lock);
+	}
 	if (vm->state == VM_DESTROYING)
 		return;
 
