@@ -507,64 +507,89 @@ bool vcpu_stop(struct vcpu *v)
 	return true;
 }
 
+/*
+ * The words of exit events ("io", "out", "write", ...) as shared strings: an exit storm builds
+ * one event per exit on the loop, and these never change.  s must be a string constant (the
+ * cache compares pointers).  New reference.  Thread: loop.
+ */
+static json_t *exit_word(const char *s)
+{
+	static struct {
+		const char *s;
+		json_t *j;
+	} words[24];
+	unsigned i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]) && words[i].s; i++)
+		if (words[i].s == s)
+			return json_incref(words[i].j);
+	if (i == sizeof(words) / sizeof(words[0]))
+		return json_string(s);
+	words[i].j = json_string(s);
+	if (!words[i].j)
+		return NULL;
+	words[i].s = s;
+	return json_incref(words[i].j);
+}
+
 json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value)
 {
 	json_t *j = json_object();
 
-	json_object_set_new(j, "type", json_string(stopped ? "stopped" : hv_exit_kind_name(e->kind)));
+	json_object_set_new_nocheck(j, "type", exit_word(stopped ? "stopped" : hv_exit_kind_name(e->kind)));
 	if (stopped) {
-		json_object_set_new(j, "rip", json_hex(e->rip));
+		json_object_set_new_nocheck(j, "rip", json_hex(e->rip));
 		return j;
 	}
 	switch (e->kind) {
 	case HV_EXIT_IO:
-		json_object_set_new(j, "port", json_hex(e->io.port));
-		json_object_set_new(j, "size", json_integer(e->io.size));
-		json_object_set_new(j, "direction", json_string(e->io.write ? "out" : "in"));
+		json_object_set_new_nocheck(j, "port", json_hex(e->io.port));
+		json_object_set_new_nocheck(j, "size", json_integer(e->io.size));
+		json_object_set_new_nocheck(j, "direction", exit_word(e->io.write ? "out" : "in"));
 		if (e->io.write)
-			json_object_set_new(j, "data", json_hex(e->io.data));
+			json_object_set_new_nocheck(j, "data", json_hex(e->io.data));
 		else if (completed)
-			json_object_set_new(j, "data", json_hex(value));
+			json_object_set_new_nocheck(j, "data", json_hex(value));
 		if (e->io.string) {
-			json_object_set_new(j, "string", json_true());
-			json_object_set_new(j, "rep", json_boolean(e->io.rep));
-			json_object_set_new(j, "count", json_integer((json_int_t)e->io.count));
+			json_object_set_new_nocheck(j, "string", json_true());
+			json_object_set_new_nocheck(j, "rep", json_boolean(e->io.rep));
+			json_object_set_new_nocheck(j, "count", json_integer((json_int_t)e->io.count));
 		}
 		break;
 	case HV_EXIT_MMIO:
-		json_object_set_new(j, "gpa", json_hex(e->mmio.gpa));
-		json_object_set_new(j, "size", json_integer(e->mmio.size));
-		json_object_set_new(j, "direction", json_string(e->mmio.write ? "write" : "read"));
+		json_object_set_new_nocheck(j, "gpa", json_hex(e->mmio.gpa));
+		json_object_set_new_nocheck(j, "size", json_integer(e->mmio.size));
+		json_object_set_new_nocheck(j, "direction", exit_word(e->mmio.write ? "write" : "read"));
 		if (e->mmio.write)
-			json_object_set_new(j, "data", json_hex(e->mmio.data));
+			json_object_set_new_nocheck(j, "data", json_hex(e->mmio.data));
 		else if (completed)
-			json_object_set_new(j, "data", json_hex(value));
+			json_object_set_new_nocheck(j, "data", json_hex(value));
 		break;
 	case HV_EXIT_CPUID:
-		json_object_set_new(j, "leaf", json_hex(e->cpuid.eax));
-		json_object_set_new(j, "subleaf", json_hex(e->cpuid.ecx));
-		json_object_set_new(j, "result", json_pack("[o, o, o, o]",
+		json_object_set_new_nocheck(j, "leaf", json_hex(e->cpuid.eax));
+		json_object_set_new_nocheck(j, "subleaf", json_hex(e->cpuid.ecx));
+		json_object_set_new_nocheck(j, "result", json_pack("[o, o, o, o]",
 			json_hex(e->cpuid.result[0]), json_hex(e->cpuid.result[1]),
 			json_hex(e->cpuid.result[2]), json_hex(e->cpuid.result[3])));
 		break;
 	case HV_EXIT_MSR:
-		json_object_set_new(j, "index", json_hex(e->msr.index));
-		json_object_set_new(j, "direction", json_string(e->msr.write ? "write" : "read"));
+		json_object_set_new_nocheck(j, "index", json_hex(e->msr.index));
+		json_object_set_new_nocheck(j, "direction", exit_word(e->msr.write ? "write" : "read"));
 		if (e->msr.write)
-			json_object_set_new(j, "data", json_hex(e->msr.data));
+			json_object_set_new_nocheck(j, "data", json_hex(e->msr.data));
 		break;
 	case HV_EXIT_EXCEPTION:
-		json_object_set_new(j, "vector", json_integer(e->exception.vector));
+		json_object_set_new_nocheck(j, "vector", json_integer(e->exception.vector));
 		if (e->exception.has_error_code)
-			json_object_set_new(j, "error_code", json_hex(e->exception.error_code));
+			json_object_set_new_nocheck(j, "error_code", json_hex(e->exception.error_code));
 		break;
 	case HV_EXIT_UNKNOWN:
-		json_object_set_new(j, "code", json_hex(e->unknown.code));
+		json_object_set_new_nocheck(j, "code", json_hex(e->unknown.code));
 		break;
 	default:
 		break;
 	}
-	json_object_set_new(j, "rip", json_hex(e->rip));
+	json_object_set_new_nocheck(j, "rip", json_hex(e->rip));
 	return j;
 }
 
@@ -596,7 +621,9 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 		v->exits++;
 		vm->exit_counts[stopped ? VM_EXIT_COUNT_STOPPED : m->exit.kind]++;
 		exit = exit_to_json(&m->exit, stopped, m->completed, m->completed_value);
-		ev = vm_publish_ref(vm, (int)v->index, EV_EXIT, json_pack("{s:o}", "exit", exit));
+		ev = json_object();
+		json_object_set_new_nocheck(ev, "exit", exit);
+		ev = vm_publish_ref(vm, (int)v->index, EV_EXIT, ev);
 		if (!m->parks) {
 			json_decref(ev);
 			break;
