@@ -179,6 +179,23 @@ uint32_t hv_reg_msr_index(enum hv_reg reg);
 void *hv_vm_gpa_host(struct hv_vm *vm, uint64_t gpa, uint64_t *ret_avail,
 		     const struct hv_mapping **ret_map);
 
+/* The registers a page walk needs. */
+struct hv_paging {
+	uint64_t cr0, cr3, cr4, efer;
+};
+
+/*
+ * Guest linear -> guest physical by the architectural walk over the guest's page tables in the
+ * RAM mapped here (no paging: identity; 32-bit, PAE and 4-level, large pages).  Checks presence
+ * only, not permissions: for reading instruction bytes on an exit path without a hypervisor
+ * call.  0 or -EFAULT.  Thread: vcpu.
+ */
+int hv_vm_walk(struct hv_vm *vm, const struct hv_paging *pg, uint64_t lin, uint64_t *ret_gpa);
+/* Copy up to n bytes at guest linear address lin (hv_vm_walk() page by page); returns how many
+ * were readable.  Thread: vcpu. */
+unsigned hv_vm_read_linear(struct hv_vm *vm, const struct hv_paging *pg, uint64_t lin, void *buf,
+			   unsigned n);
+
 /* True when an exit of this kind waits for hv_vcpu_complete(). */
 bool hv_exit_needs_completion(const struct hv_exit *exit);
 
