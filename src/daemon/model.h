@@ -236,7 +236,8 @@ int vcpu_complete(struct vcpu *v, uint64_t value, const uint32_t *cpuid, bool in
 bool vcpu_can_translate_gva(void);
 /* -EOPNOTSUPP without the capability (checked first). */
 int vcpu_translate_gva(struct vcpu *v, uint64_t gva, unsigned access, uint64_t *ret_gpa);
-/* Start an idle vCPU (its VM becomes running if it was created). */
+/* Start an idle vCPU (its VM becomes running if it was created); the first run starts the
+ * vCPU's thread.  0 or a negative errno (nothing changed). */
 int vcpu_run(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read);
 /* Ask a running or paused vCPU to park (exit "stopped"); false when it is idle already. */
 bool vcpu_stop(struct vcpu *v);

@@ -215,9 +215,35 @@ static void *vcpu_main(void *arg)
 	return NULL;
 }
 
-int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret)
+/*
+ * The vCPU's thread, started by its first run: a vCPU that never ran costs no thread (its
+ * stack and TLS are most of an idle VM's memory in the daemon).  Thread: loop.
+ */
+static int vcpu_thread_start(struct vcpu *v)
 {
 	sigset_t block, old;
+	int r;
+
+	if (v->thread_started)
+		return 0;
+	/* The loop handles the process signals; vCPU threads only get the backend's kick. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGPIPE);
+	sigaddset(&block, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	r = -pthread_create(&v->thread, NULL, vcpu_main, v);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		return r;
+	v->thread_started = true;
+	return 0;
+}
+
+int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret)
+{
 	struct vcpu *v;
 	int r;
 
@@ -234,22 +260,6 @@ int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret)
 		return r;
 	}
 	hv_vcpu_set_data(v->hv, v);
-	/* The loop handles the process signals; vCPU threads only get the backend's kick. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGPIPE);
-	sigaddset(&block, SIGCHLD);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	r = -pthread_create(&v->thread, NULL, vcpu_main, v);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r < 0) {
-		v->hv = hv_vcpu_free(v->hv);
-		vcpu_free(v);
-		return r;
-	}
-	v->thread_started = true;
 	*ret = v;
 	return 0;
 }
@@ -491,8 +501,13 @@ int vcpu_translate_gva(struct vcpu *v, uint64_t gva, unsigned access, uint64_t *
 
 int vcpu_run(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read)
 {
+	int r;
+
 	if (!vcpu_idle(v))
 		return -EBUSY;
+	r = vcpu_thread_start(v);
+	if (r < 0)
+		return r;
 	if (v->vm->state == VM_CREATED)
 		vm_set_state(v->vm, VM_RUNNING);
 	vcpu_start(v, mode, has_default_read, default_read);

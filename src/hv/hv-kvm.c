@@ -69,7 +69,11 @@ struct kvm_io_elems {
 	unsigned next;		/* next element to present */
 	uint64_t rep_count;	/* remaining REP elements at element 0 */
 	uint64_t rip, rflags;
-	uint8_t data[KVM_MAX_IO_ELEMS * 4];
+	/* The elements' data: small (one element) inline, a batched INS in big, allocated on
+	 * first use (16 KiB per vCPU that most never need). */
+	uint8_t *data;
+	uint8_t small[8];
+	uint8_t *big;
 };
 
 struct kvm_vcpu {
@@ -366,14 +370,14 @@ static int kvm_vm_set_dirty_log(struct hv_vm *vm, bool on)
 	int r = 0;
 	unsigned i;
 
-	for (i = 0; i < HV_MAX_MAPPINGS && r == 0; i++)
-		if (vm->maps[i].used)
-			r = kvm_set_region(vm, &vm->maps[i], false, on);
+	for (i = 0; i < vm->map_slots && r == 0; i++)
+		if (hv_vm_slot(vm, i)->used)
+			r = kvm_set_region(vm, hv_vm_slot(vm, i), false, on);
 	if (r == 0)
 		return 0;
 	while (i-- > 0)
-		if (vm->maps[i].used)
-			kvm_set_region(vm, &vm->maps[i], false, !on);
+		if (hv_vm_slot(vm, i)->used)
+			kvm_set_region(vm, hv_vm_slot(vm, i), false, !on);
 	return r;
 }
 
@@ -532,6 +536,7 @@ static void kvm_vcpu_free(struct hv_vcpu *vcpu)
 		munmap(kc->run, kc->run_size);
 	if (kc->fd >= 0)
 		close(kc->fd);
+	free(kc->io.big);
 	free(kc);
 }
 
@@ -1165,6 +1170,12 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 	    !(run->io.size == 1 || run->io.size == 2 || run->io.size == 4))
 		return -EIO;
 	memset(io, 0, offsetof(struct kvm_io_elems, data));
+	io->data = io->small;
+	if ((size_t)run->io.count * run->io.size > sizeof(io->small)) {
+		if (!io->big && !(io->big = malloc(KVM_MAX_IO_ELEMS * 4)))
+			return -ENOMEM;
+		io->data = io->big;
+	}
 	io->active = true;
 	io->in = run->io.direction == KVM_EXIT_IO_IN;
 	io->port = run->io.port;

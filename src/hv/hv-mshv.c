@@ -1094,8 +1094,8 @@ static int mshv_hv_vm_set_dirty_log(struct hv_vm *vm, bool on)
 
 	if (on) {
 		/* The emulator's half first: no emulated write escapes once tracking is on. */
-		for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-			const struct hv_mapping *m = &vm->maps[i];
+		for (unsigned i = 0; i < vm->map_slots; i++) {
+			const struct hv_mapping *m = hv_vm_slot(vm, i);
 			_Atomic uint64_t *bits;
 
 			if (!m->used)
@@ -1115,8 +1115,8 @@ static int mshv_hv_vm_set_dirty_log(struct hv_vm *vm, bool on)
 		}
 		return r;
 	}
-	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-		const struct hv_mapping *m = &vm->maps[i];
+	for (unsigned i = 0; i < vm->map_slots; i++) {
+		const struct hv_mapping *m = hv_vm_slot(vm, i);
 
 		if (!m->used)
 			continue;

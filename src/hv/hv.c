@@ -234,11 +234,16 @@ int hv_vm_new(struct hv *hv, const struct hv_vm_options *opts, struct hv_vm **re
 
 struct hv_vm *hv_vm_free(struct hv_vm *vm)
 {
+	struct hv_mapping *chunks[HV_MAX_MAPPINGS / HV_MAP_CHUNK];
+
 	if (!vm)
 		return NULL;
 	/* Mappings outlive nothing: the partition goes away with them.  The backend tears down
-	 * its own kernel state; the table here is plain memory. */
+	 * its own kernel state (and frees vm); the table here is plain memory. */
+	memcpy(chunks, vm->map_chunks, sizeof(chunks));
 	vm->hv->ops->vm_free(vm);
+	for (unsigned i = 0; i < HV_MAX_MAPPINGS / HV_MAP_CHUNK; i++)
+		free(chunks[i]);
 	return NULL;
 }
 
@@ -250,6 +255,7 @@ static bool ranges_overlap(uint64_t a, uint64_t asize, uint64_t b, uint64_t bsiz
 int hv_vm_map(struct hv_vm *vm, uint64_t gpa, void *host, uint64_t size, unsigned flags)
 {
 	struct hv_mapping *slot = NULL;
+	unsigned index = 0;
 	int r;
 
 	if (!vm || !host || size == 0 || (gpa | size | (uintptr_t)host) & 0xfff ||
@@ -257,25 +263,39 @@ int hv_vm_map(struct hv_vm *vm, uint64_t gpa, void *host, uint64_t size, unsigne
 		return -EINVAL;
 	if (!(flags & HV_MAP_WRITE) && !(vm->hv->caps & HV_CAP_READONLY_MEM))
 		return -EOPNOTSUPP;
-	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-		struct hv_mapping *m = &vm->maps[i];
+	for (unsigned i = 0; i < vm->map_slots; i++) {
+		struct hv_mapping *m = hv_vm_slot(vm, i);
 
 		if (!m->used) {
-			if (!slot)
+			if (!slot) {
 				slot = m;
+				index = i;
+			}
 			continue;
 		}
 		if (ranges_overlap(gpa, size, m->gpa, m->size))
 			return -EEXIST;
 	}
-	if (!slot)
-		return -ENOSPC;
+	if (!slot) {
+		struct hv_mapping *chunk;
+
+		if (vm->map_slots >= HV_MAX_MAPPINGS)
+			return -ENOSPC;
+		chunk = calloc(HV_MAP_CHUNK, sizeof(*chunk));
+		if (!chunk)
+			return -ENOMEM;
+		index = vm->map_slots;
+		vm->map_chunks[index / HV_MAP_CHUNK] = chunk;
+		/* The chunk is complete before a vCPU thread can see it. */
+		__atomic_store_n(&vm->map_slots, index + HV_MAP_CHUNK, __ATOMIC_RELEASE);
+		slot = chunk;
+	}
 	*slot = (struct hv_mapping){
 		.gpa = gpa,
 		.size = size,
 		.host = host,
 		.flags = flags | HV_MAP_READ,
-		.slot = (unsigned)(slot - vm->maps),
+		.slot = index,
 	};
 	r = vm->hv->ops->vm_map(vm, slot);
 	if (r < 0)
@@ -287,8 +307,10 @@ int hv_vm_map(struct hv_vm *vm, uint64_t gpa, void *host, uint64_t size, unsigne
 void *hv_vm_gpa_host(struct hv_vm *vm, uint64_t gpa, uint64_t *ret_avail,
 		     const struct hv_mapping **ret_map)
 {
-	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-		const struct hv_mapping *m = &vm->maps[i];
+	unsigned n = __atomic_load_n(&vm->map_slots, __ATOMIC_ACQUIRE);
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct hv_mapping *m = hv_vm_slot(vm, i);
 
 		if (m->used && gpa >= m->gpa && gpa - m->gpa < m->size) {
 			*ret_avail = m->size - (gpa - m->gpa);
@@ -395,8 +417,8 @@ int hv_vm_unmap(struct hv_vm *vm, uint64_t gpa, uint64_t size)
 
 	if (!vm)
 		return -EINVAL;
-	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-		struct hv_mapping *m = &vm->maps[i];
+	for (unsigned i = 0; i < vm->map_slots; i++) {
+		struct hv_mapping *m = hv_vm_slot(vm, i);
 
 		if (!m->used || m->gpa != gpa || m->size != size)
 			continue;
@@ -707,8 +729,8 @@ int hv_vm_get_dirty_log(struct hv_vm *vm, uint64_t gpa, uint64_t size, uint64_t 
 		return -EOPNOTSUPP;
 	if (!vm->dirty_log)
 		return -EINVAL;
-	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-		const struct hv_mapping *m = &vm->maps[i];
+	for (unsigned i = 0; i < vm->map_slots; i++) {
+		const struct hv_mapping *m = hv_vm_slot(vm, i);
 
 		if (m->used && m->gpa == gpa && m->size == size)
 			return vm->hv->ops->vm_get_dirty_log(vm, m, bitmap);
