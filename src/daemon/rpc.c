@@ -12,33 +12,63 @@
 #include "subscriptions.h"
 #include "waiters.h"
 
-/* A batch is answered by one array once every member finished (some may be deferred). */
+/* A batch is answered by one array once every member finished (some may be deferred).  The
+ * members' lines are serialised once, as they finish, into the array's text. */
 struct rpc_batch {
-	json_t *replies;		/* new ref */
+	struct textbuf text;		/* "[member,member" so far */
+	unsigned nreplies;
 	unsigned outstanding;		/* members not finished, +1 while dispatching */
-	size_t bytes;			/* serialized size of the replies so far */
 };
 
-/* Collect one response (stolen) into a batch's reply, counting its size: the whole array is
- * queued at once, so it counts against max_output before it is sent. */
-static void batch_add(struct rpc_batch *b, json_t *msg)
+/*
+ * The reply being serialised: one reusable buffer of the loop thread (its memory stays from
+ * reply to reply).  A reply is built and then copied out at once (to the client's output, a
+ * descriptor line or its batch) before anything else can run, so it is never shared.
+ */
+static struct textbuf reply_buf;
+
+/* The serialised size of the batch so far: it is queued at once, so it counts against
+ * max_output before it is sent. */
+static size_t batch_bytes(const struct rpc_batch *b)
 {
-	b->bytes += json_dumpb(msg, NULL, 0, JSON_COMPACT) + 1;
-	json_array_append_new(b->replies, msg);
+	return b->text.len;
+}
+
+/* Append one response line (text, without '\n') to a batch. */
+static void batch_add(struct rpc_batch *b, const char *data, size_t len)
+{
+	if (textbuf_put(&b->text, b->nreplies ? "," : "[", 1) < 0 ||
+	    textbuf_put(&b->text, data, len) < 0) {
+		log_error("out of memory for a batch reply");
+		return;
+	}
+	b->nreplies++;
 }
 
 static void batch_release(struct rpc_batch *b, struct client *c)
 {
 	if (--b->outstanding)
 		return;
-	if (c && json_array_size(b->replies))
-		client_send(c, b->replies);
-	json_decref(b->replies);
+	if (c && b->nreplies && textbuf_put(&b->text, "]", 1) == 0)
+		client_send_line(c, b->text.p, b->text.len);
+	textbuf_free(&b->text);
 	free(b);
 }
 
-/* Send (or collect into the batch) one response object; msg is stolen. */
-static void rpc_finish(struct rpc_call *call, json_t *msg)
+/* Serialise a whole response object (borrowed) into reply_buf; false when it cannot. */
+static bool reply_dump(json_t *msg)
+{
+	reply_buf.len = 0;
+	if (textbuf_json(&reply_buf, msg) == 0)
+		return true;
+	log_error("cannot serialize a reply");
+	return false;
+}
+
+/* Send (or collect into the batch) one response line (text without '\n', borrowed; NULL for
+ * none: a notification, or one that could not be serialised).  A result may carry the
+ * call's descriptor.  Frees the call. */
+static void rpc_finish(struct rpc_call *call, const char *data, size_t len, bool is_result)
 {
 	struct client *c = call->client;
 
@@ -49,16 +79,15 @@ static void rpc_finish(struct rpc_call *call, json_t *msg)
 		client_call_done(c);
 	}
 	if (call->batch) {
-		if (msg)
-			batch_add(call->batch, msg);
+		if (data)
+			batch_add(call->batch, data, len);
 		batch_release(call->batch, c);
-	} else if (msg) {
+	} else if (data) {
 		/* Only a result may carry a descriptor: an error never passes one. */
-		if (call->pass_fd >= 0 && json_object_get(msg, "result"))
-			client_send_fd(c, msg, call->pass_fd);
+		if (call->pass_fd >= 0 && is_result)
+			client_send_fd_line(c, data, len, call->pass_fd);
 		else
-			client_send(c, msg);
-		json_decref(msg);
+			client_send_line(c, data, len);
 	}
 	if (call->after_reply)
 		call->after_reply(call, call->after_arg);
@@ -66,16 +95,50 @@ static void rpc_finish(struct rpc_call *call, json_t *msg)
 	free(call);
 }
 
+/* {"jsonrpc":"2.0","id":ID,"result": into reply_buf: the members in the order (and with the
+ * separators) json_dumps(JSON_COMPACT) gives the object rpc_reply() built before. */
+static bool reply_head(const struct rpc_call *call)
+{
+	reply_buf.len = 0;
+	return textbuf_puts(&reply_buf, "{\"jsonrpc\":\"2.0\",\"id\":") == 0 &&
+	       textbuf_json(&reply_buf, call->id) == 0 &&
+	       textbuf_puts(&reply_buf, ",\"result\":") == 0;
+}
+
 void rpc_reply(struct rpc_call *call, json_t *result)
 {
-	json_t *msg = NULL;
+	bool ok = false;
 
-	if (call->id)
-		msg = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", call->id, "result",
-				result);
-	else
-		json_decref(result);
-	rpc_finish(call, msg);
+	if (call->id) {
+		ok = reply_head(call) && textbuf_json(&reply_buf, result) == 0 &&
+		     textbuf_put(&reply_buf, "}", 1) == 0;
+		if (!ok)
+			log_error("%s: cannot serialize the reply", call->method->name);
+	}
+	json_decref(result);
+	rpc_finish(call, ok ? reply_buf.p : NULL, reply_buf.len, true);
+}
+
+void rpc_reply_text(struct rpc_call *call, const char *result, size_t len)
+{
+	bool ok = false;
+
+	if (call->id) {
+		ok = reply_head(call) && textbuf_put(&reply_buf, result, len) == 0 &&
+		     textbuf_put(&reply_buf, "}", 1) == 0;
+		if (!ok)
+			log_error("%s: cannot serialize the reply", call->method->name);
+	}
+	rpc_finish(call, ok ? reply_buf.p : NULL, reply_buf.len, true);
+}
+
+/* Finish a call with a whole response object (stolen; NULL for none). */
+static void rpc_finish_json(struct rpc_call *call, json_t *msg)
+{
+	bool ok = msg && reply_dump(msg);
+
+	json_decref(msg);
+	rpc_finish(call, ok ? reply_buf.p : NULL, reply_buf.len, false);
 }
 
 static void rpc_verror(struct rpc_call *call, int code, const char *name, json_t *data,
@@ -97,7 +160,7 @@ static void rpc_verror(struct rpc_call *call, int code, const char *name, json_t
 		msg = rpc_error_object(call->id, code, name, data, message);
 	else
 		json_decref(data);
-	rpc_finish(call, msg);
+	rpc_finish_json(call, msg);
 }
 
 void rpc_error(struct rpc_call *call, int code, const char *name, json_t *data,
@@ -442,12 +505,13 @@ static void send_error_data(struct client *c, struct rpc_batch *batch, json_t *i
 {
 	json_t *msg = rpc_error_object(id, code, name, data, message);
 
-	if (batch) {
-		batch_add(batch, msg);
-	} else {
-		client_send(c, msg);
-		json_decref(msg);
+	if (reply_dump(msg)) {
+		if (batch)
+			batch_add(batch, reply_buf.p, reply_buf.len);
+		else
+			client_send_line(c, reply_buf.p, reply_buf.len);
 	}
+	json_decref(msg);
 }
 
 static void send_error(struct client *c, struct rpc_batch *batch, json_t *id, int code,
@@ -626,8 +690,7 @@ bool rpc_handle_line(struct client *c, const char *line, size_t len)
 			return true;
 		}
 		b = calloc(1, sizeof(*b));
-		if (!b || !(b->replies = json_array())) {
-			free(b);
+		if (!b) {
 			json_decref(req);
 			return false;
 		}
@@ -638,7 +701,7 @@ bool rpc_handle_line(struct client *c, const char *line, size_t len)
 			/* Replies are never dropped, so a batch whose replies would not fit in
 			 * the output limit is not run beyond it: its remaining members are
 			 * refused (a notification silently), before any side effect. */
-			if (b->bytes + client_output_len(c) < mshvd.limits.max_output) {
+			if (batch_bytes(b) + client_output_len(c) < mshvd.limits.max_output) {
 				dispatch(c, e, b);
 			} else if (json_is_object(e) && id && (json_is_string(id) ||
 								json_is_integer(id))) {

@@ -453,7 +453,7 @@ static void client_output_drained(struct client *c)
 	}
 }
 
-void client_send_event(struct client *c, json_t *msg, uint64_t seq)
+void client_send_event(struct client *c, const char *data, size_t len, uint64_t seq)
 {
 	if (!c || c->dead || c->closing)
 		return;
@@ -470,7 +470,7 @@ void client_send_event(struct client *c, json_t *msg, uint64_t seq)
 			c->lost_to = seq;
 		return;
 	}
-	client_send(c, msg);
+	client_send_line(c, data, len);
 }
 
 static void client_write_cb(struct bufferevent *bev, void *arg)
@@ -495,26 +495,45 @@ void client_close(struct client *c)
 		client_kill(c);
 }
 
-void client_send(struct client *c, json_t *msg)
+void client_send_line(struct client *c, const char *data, size_t len)
 {
 	struct evbuffer *out;
-	char *s;
 
 	if (!c || c->dead)
 		return;
-	s = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!s) {
-		log_error("client %u: cannot serialize a message", c->id);
-		return;
-	}
 	/* Behind a line that waits with its descriptor, everything else waits too. */
 	if (TAILQ_EMPTY(&c->fd_lines))
 		out = bufferevent_get_output(c->bev);
 	else
 		out = TAILQ_LAST(&c->fd_lines, fd_line_list)->after;
-	evbuffer_add(out, s, strlen(s));
+	/* One reservation for the line and its end: no second chain for the '\n'. */
+	evbuffer_expand(out, len + 1);
+	evbuffer_add(out, data, len);
 	evbuffer_add(out, "\n", 1);
-	free(s);
+}
+
+/* Serialise msg into the server's reusable buffer: NULL (logged) when it cannot. */
+static const struct textbuf *client_dump(struct client *c, json_t *msg)
+{
+	static struct textbuf buf;
+
+	buf.len = 0;
+	if (textbuf_json(&buf, msg) < 0) {
+		log_error("client %u: cannot serialize a message", c->id);
+		return NULL;
+	}
+	return &buf;
+}
+
+void client_send(struct client *c, json_t *msg)
+{
+	const struct textbuf *t;
+
+	if (!c || c->dead)
+		return;
+	t = client_dump(c, msg);
+	if (t)
+		client_send_line(c, t->p, t->len);
 }
 
 /* sendmsg() data with fd as SCM_RIGHTS, without blocking.  Bytes sent or -errno. */
@@ -595,28 +614,24 @@ static void fd_lines_flush(struct client *c)
 		client_kill(c);
 }
 
-void client_send_fd(struct client *c, json_t *msg, int fd)
+void client_send_fd_line(struct client *c, const char *data, size_t len, int fd)
 {
 	struct fd_line *l;
-	char *s;
 
 	if (!c || c->dead)
 		return;
-	s = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
 	l = calloc(1, sizeof(*l));
-	if (!s || !l || !(l->data = malloc(strlen(s) + 1)) || !(l->after = evbuffer_new())) {
+	if (!l || !(l->data = malloc(len + 1)) || !(l->after = evbuffer_new())) {
 		log_error("client %u: out of memory for a reply with a descriptor", c->id);
-		free(s);
 		if (l) {
 			l->fd = -1;
 			fd_line_free(l);
 		}
 		return;
 	}
-	l->len = strlen(s) + 1;
-	memcpy(l->data, s, l->len - 1);
-	l->data[l->len - 1] = '\n';
-	free(s);
+	l->len = len + 1;
+	memcpy(l->data, data, len);
+	l->data[len] = '\n';
 	/* Duplicated: the caller's fd may be closed (remove-*) before the line goes out. */
 	l->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (l->fd < 0) {
@@ -630,6 +645,17 @@ void client_send_fd(struct client *c, json_t *msg, int fd)
 	if (!c->dead && !TAILQ_EMPTY(&c->fd_lines))
 		log_debug("client %u: a reply with a descriptor waits behind queued output",
 			  c->id);
+}
+
+void client_send_fd(struct client *c, json_t *msg, int fd)
+{
+	const struct textbuf *t;
+
+	if (!c || c->dead)
+		return;
+	t = client_dump(c, msg);
+	if (t)
+		client_send_fd_line(c, t->p, t->len, fd);
 }
 
 static void client_refuse_line(struct client *c)
@@ -676,8 +702,10 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	while (!c->dead && !c->closing) {
+		struct evbuffer_ptr eol;
+		const char *line;
 		size_t len;
-		char *line;
+		bool ok;
 
 		if (c->inflight >= mshvd.limits.max_inflight) {
 			/* Backpressure: the rest stays in the kernel until calls finish. */
@@ -691,8 +719,10 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 			bufferevent_disable(bev, EV_READ);
 			break;
 		}
-		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
-		if (!line) {
+		/* The line is parsed where it lies in the input buffer (made contiguous only
+		 * when it spans two chains), then drained: no copy, no allocation per line. */
+		eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		if (eol.pos < 0) {
 			if (evbuffer_get_length(in) > mshvd.limits.max_request) {
 				client_refuse_line(c);
 			} else if (evbuffer_get_length(in) && !evtimer_pending(c->frame_ev, NULL)) {
@@ -704,14 +734,23 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 			break;
 		}
 		evtimer_del(c->frame_ev);
+		len = (size_t)eol.pos;
 		if (len > mshvd.limits.max_request) {
-			free(line);
 			client_refuse_line(c);
 			break;
 		}
-		if (!hooks.line(c, line, len))
+		line = (const char *)evbuffer_pullup(in, (ev_ssize_t)len + 1);
+		if (!line) {
+			log_error("client %u: out of memory for a request line", c->id);
+			client_kill(c);
+			break;
+		}
+		ok = hooks.line(c, line, len);
+		/* Whatever the handler did to the client, its input buffer lives until the
+		 * client is freed, a loop turn later. */
+		evbuffer_drain(in, len + 1);
+		if (!ok)
 			client_close(c);
-		free(line);
 	}
 }
 
