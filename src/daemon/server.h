@@ -17,7 +17,13 @@ TAILQ_HEAD(fd_line_list, fd_line);
 struct client {
 	unsigned id;
 	int fd;
-	struct bufferevent *bev;
+	struct evbuffer *in, *out;	/* request bytes read, reply bytes not yet written */
+	struct event *read_ev;		/* added while reading (no backpressure) */
+	struct event *write_ev;		/* output the kernel did not take: wait, with a timeout */
+	struct event *resume_ev;	/* handle buffered lines once backpressure ends */
+	bool reading;
+	bool flush_pending;		/* output queued this loop iteration: on the flush list */
+	TAILQ_ENTRY(client) flush_entry;
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
