@@ -596,10 +596,22 @@ static void dispatch(struct client *c, json_t *req, struct rpc_batch *batch)
 		}
 		params = NULL;
 	}
-	if (!params)
-		params = json_object();
-	else
-		json_incref(params);
+	if (!params) {
+		/* One shared empty object for every call without params: nothing writes to
+		 * params (handlers see the decoded args), so it needs no allocation per call. */
+		static json_t *no_params;
+
+		if (!no_params)
+			no_params = json_object();
+		params = no_params;
+	}
+	json_incref(params);
+	if (!params) {
+		if (has_id)
+			send_error(c, batch, id, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL,
+				   "out of memory");
+		return;
+	}
 	if (!params_check(m, params, err, sizeof(err), &limit)) {
 		if (has_id && limit != LIMIT__COUNT)
 			send_error_data(c, batch, id, MSHVD_ERR_LIMIT_EXCEEDED,

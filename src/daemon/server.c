@@ -862,20 +862,17 @@ static void client_process(struct client *c)
 
 static void client_read_cb(evutil_socket_t fd, short what, void *arg)
 {
+	/* Read into one buffer of the loop thread and copy what came into the client's input:
+	 * a chunk reserved in the input itself would be allocated and freed (64 KiB, and
+	 * glibc consolidates its heap on such a free) for every request. */
+	static char buf[CLIENT_READ_CHUNK];
 	struct client *c = arg;
-	struct evbuffer_iovec v;
 	ssize_t n;
 
-	if (evbuffer_reserve_space(c->in, CLIENT_READ_CHUNK, &v, 1) < 1) {
-		log_error("client %u: out of memory for its input", c->id);
-		client_kill(c);
-		return;
-	}
 	do
-		n = read(c->fd, v.iov_base, v.iov_len);
+		n = read(c->fd, buf, sizeof(buf));
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		evbuffer_commit_space(c->in, &v, 0);
 		if (errno == EAGAIN)
 			return;
 		log_debug("client %u: read: %s", c->id, strerror(errno));
@@ -886,12 +883,14 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg)
 		/* EOF may be a half-close (`socat`, a script piping its requests): the replies
 		 * already queued still go out, then the connection closes.  A peer that is gone
 		 * for good makes the next write fail, which drops it. */
-		evbuffer_commit_space(c->in, &v, 0);
 		client_close(c);
 		return;
 	}
-	v.iov_len = (size_t)n;
-	evbuffer_commit_space(c->in, &v, 1);
+	if (evbuffer_add(c->in, buf, (size_t)n) < 0) {
+		log_error("client %u: out of memory for its input", c->id);
+		client_kill(c);
+		return;
+	}
 	client_process(c);
 }
 
