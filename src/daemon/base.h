@@ -55,8 +55,8 @@
 #endif
 
 struct event_base;
-struct bufferevent;
 struct event;
+struct evbuffer;
 
 /*
  * Threads (see STYLE.md "Threads").  Everything in these headers belongs to the loop thread,
