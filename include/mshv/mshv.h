@@ -429,24 +429,37 @@ int mshv_vm_register_deliverability_notifications(struct mshv_vm *vm, uint32_t v
 int mshv_vm_enable_dirty_page_tracking(struct mshv_vm *vm);
 /*
  * rust-vmm and Cloud Hypervisor mark every page dirty (MSHV_GPAP_ACCESS_OP_SET) before
- * disabling; callers that need that do it with mshv_vm_get_gpap_access_bitmap() first.
+ * disabling; callers that need that call mshv_vm_set_dirty_bits() on each region first.
  */
 int mshv_vm_disable_dirty_page_tracking(struct mshv_vm *vm);
 
 /*
  * MSHV_GET_GPAP_ACCESS_BITMAP: read the ACCESSED or DIRTY bits of page_count pages from
- * base_pfn into bitmap (ceil(page_count / 8) bytes; bit i = page base_pfn + i) and then apply
- * access_op. Thread: any.
+ * base_pfn into bitmap (ceil(page_count / 8) bytes, no alignment; bit i = page base_pfn + i,
+ * the unused bits of the last byte are 0) and then apply access_op to those pages. The
+ * kernel couples the two bits: clearing ACCESSED also clears DIRTY, setting DIRTY also sets
+ * ACCESSED. MSHV_GPAP_ACCESS_OP_NOOP is not a safe "peek": the mainline sources read handle
+ * it as SET (fact sheet §3.9). The dirty-log helpers below batch this call. Thread: any.
  */
 int mshv_vm_get_gpap_access_bitmap(struct mshv_vm *vm, uint8_t access_type, uint8_t access_op,
 				   uint64_t base_pfn, uint64_t page_count, uint8_t *bitmap);
 
 /*
  * Dirty log of page_count pages from base_pfn: DIRTY bits, cleared after reading, in batches
- * of 0x10000 pages. Requires dirty page tracking. Thread: any.
+ * of 0x10000 pages (each batch starts on a byte of bitmap). Requires dirty page tracking.
+ * Thread: any.
  */
 int mshv_vm_get_dirty_log(struct mshv_vm *vm, uint64_t base_pfn, uint64_t page_count,
 			  uint8_t *bitmap);
+
+/*
+ * Mark page_count pages from base_pfn dirty (DIRTY bits with MSHV_GPAP_ACCESS_OP_SET, which
+ * sets ACCESSED too), in the same batches; the bits read on the way are discarded. What
+ * rust-vmm and Cloud Hypervisor do to every region before disabling dirty page tracking (a
+ * requirement of the hypervisor, as they state it). Requires dirty page tracking.
+ * Thread: any.
+ */
+int mshv_vm_set_dirty_bits(struct mshv_vm *vm, uint64_t base_pfn, uint64_t page_count);
 
 /*
  * SEV-SNP / isolation operations, Microsoft kernels only (-EOPNOTSUPP elsewhere).

@@ -54,7 +54,7 @@ bool auth_uid_limited(uid_t uid)
 static void add_vm_usage(const struct vm *vm, struct uid_usage *u)
 {
 	u->vms++;
-	u->vcpus += vm->nvcpus;
+	u->vcpus += vm_nvcpus(vm);
 	u->eventfds += vm->neventfds;
 	u->mem += vm->mem_total;
 }

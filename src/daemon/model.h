@@ -53,6 +53,8 @@ struct vcpu {
 	bool has_default_read;
 	uint64_t default_read;
 	unsigned queued;		/* lock: messages posted and not yet handled */
+
+	struct vcpu *next_dead;		/* vm->dead, from vm_destroy() on */
 };
 
 struct region {
@@ -115,8 +117,10 @@ struct vm {
 	struct region_list regions;
 	unsigned nregions;		/* at most limits.max_regions <= HV_MAX_MAPPINGS */
 	uint64_t mem_total;
-	struct vcpu **vcpus;		/* [limits.max_vcpus] */
-	unsigned nvcpus;
+	/* The vCPUs are the partition's table (hv_vm_vcpu(), each with its struct vcpu as the
+	 * data): vm_vcpu(), VM_FOREACH_VCPU().  From vm_destroy() on they are on this list, for
+	 * the reaper and vm_gone(), and no longer looked up by index. */
+	struct vcpu *dead;
 	uint64_t exit_counts[VM_EXIT_COUNTS];	/* by enum hv_exit_kind, + stopped */
 	struct vm_eventfd_list eventfds;
 	unsigned neventfds;
@@ -237,6 +241,22 @@ int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret);
 void vcpu_reap(struct vcpu *v);
 struct vcpu *vcpu_free(struct vcpu *v);
 struct vcpu *vcpu_lookup(struct vm *vm, const json_t *ref);
+
+/* vCPU index of a live VM, or NULL; how many it has.  Thread: loop. */
+static inline struct vcpu *vm_vcpu(const struct vm *vm, unsigned index)
+{
+	return hv_vcpu_data(hv_vm_vcpu(vm->hv, index));
+}
+
+static inline unsigned vm_nvcpus(const struct vm *vm)
+{
+	return hv_vm_nvcpus(vm->hv);
+}
+
+/* For each vCPU v of a live VM, by index. */
+#define VM_FOREACH_VCPU(vm, v)							\
+	for (unsigned vcpu_index_ = 0; vcpu_index_ < mshvd.limits.max_vcpus; vcpu_index_++)	\
+		if (!((v) = vm_vcpu((vm), vcpu_index_))) {} else
 /* Loop side: start running (state must be CREATED or PARKED). */
 void vcpu_start(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read);
 /* Set / clear request bits, kick and wake the thread.  Thread: any (loop, reaper). */

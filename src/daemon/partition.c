@@ -22,7 +22,8 @@
  *               free at once) for `dying_vms`; the vm-state "destroying" event
  *               fails its waiters (waiters.c); the libevent watchers
  *               of its eventfds are freed (no ioevent after this); every vCPU gets
- *               VCPU_REQ_EXIT + a kick + a condition broadcast; the reaper thread starts.
+ *               VCPU_REQ_EXIT + a kick + a condition broadcast and moves to vm->dead (no
+ *               lookup by index from now on); the reaper thread starts.
  *   reaper:  2. join each vCPU thread, then hv_vcpu_free() it (vCPUs before the VM);
  *            3. unregister every irqfd and ioeventfd, hv_vm_unmap() every region, then
  *               hv_vm_free();
@@ -112,12 +113,6 @@ int vm_new(uid_t owner, struct client *creator, const char *name, bool autodestr
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
-	vm->vcpus = calloc(mshvd.limits.max_vcpus ? mshvd.limits.max_vcpus : 1,
-			   sizeof(*vm->vcpus));
-	if (!vm->vcpus) {
-		free(vm);
-		return -ENOMEM;
-	}
 	TAILQ_INIT(&vm->regions);
 	TAILQ_INIT(&vm->eventfds);
 	vm->id = next_vm_id;
@@ -133,14 +128,12 @@ int vm_new(uid_t owner, struct client *creator, const char *name, bool autodestr
 	vm->autodestroy = autodestroy;
 	vm->opts = *opts;
 	if (!vm->name) {
-		free(vm->vcpus);
 		free(vm);
 		return -ENOMEM;
 	}
 	r = hv_vm_new(mshvd.hv, opts, &vm->hv);
 	if (r < 0) {
 		free(vm->name);
-		free(vm->vcpus);
 		free(vm);
 		return r;
 	}
@@ -162,7 +155,7 @@ uint64_t vm_count_vcpus(void)
 	uint64_t n = 0;
 
 	TAILQ_FOREACH(vm, &vms, entry)
-		n += vm->nvcpus;
+		n += vm_nvcpus(vm);
 	return n;
 }
 
@@ -170,7 +163,7 @@ json_t *vm_summary(const struct vm *vm)
 {
 	return json_pack("{s:i, s:s, s:s, s:i, s:i, s:o, s:b}", "vm", vm->id, "name", vm->name,
 			 "state", vm_state_name(vm->state), "owner", (int)vm->owner, "vcpus",
-			 vm->nvcpus, "memory", json_hex(vm->mem_total), "autodestroy",
+			 vm_nvcpus(vm), "memory", json_hex(vm->mem_total), "autodestroy",
 			 vm->autodestroy);
 }
 
@@ -181,6 +174,7 @@ uint32_t vm_last_status(const struct vm *vm)
 
 int vm_pause(struct vm *vm)
 {
+	struct vcpu *v;
 	int r;
 
 	if (vm->state == VM_PAUSED)
@@ -192,14 +186,14 @@ int vm_pause(struct vm *vm)
 	}
 	vm->prev_state = vm->state;
 	vm_set_state(vm, VM_PAUSED);
-	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
-		if (vm->vcpus[i])
-			vcpu_request(vm->vcpus[i], VCPU_REQ_PAUSE);
+	VM_FOREACH_VCPU(vm, v)
+		vcpu_request(v, VCPU_REQ_PAUSE);
 	return 0;
 }
 
 int vm_resume(struct vm *vm)
 {
+	struct vcpu *v;
 	int r;
 
 	if (vm->state != VM_PAUSED)
@@ -209,9 +203,8 @@ int vm_resume(struct vm *vm)
 		if (r < 0)
 			return r;
 	}
-	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
-		if (vm->vcpus[i])
-			vcpu_clear_request(vm->vcpus[i], VCPU_REQ_PAUSE);
+	VM_FOREACH_VCPU(vm, v)
+		vcpu_clear_request(v, VCPU_REQ_PAUSE);
 	vm_set_state(vm, vm->prev_state == VM_PAUSED ? VM_RUNNING : vm->prev_state);
 	return 0;
 }
@@ -342,9 +335,8 @@ static void *vm_reaper(void *arg)
 	struct vcpu_msg m = { .type = MSG_VM_GONE, .vm = vm };
 	struct region *r;
 
-	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
-		if (vm->vcpus[i])
-			vcpu_reap(vm->vcpus[i]);
+	for (struct vcpu *v = vm->dead; v; v = v->next_dead)
+		vcpu_reap(v);
 	vm_eventfds_unregister(vm);
 	TAILQ_FOREACH(r, &vm->regions, entry)
 		hv_vm_unmap(vm->hv, r->gpa, r->size);
@@ -362,6 +354,7 @@ static void *vm_reaper(void *arg)
 
 void vm_destroy(struct vm *vm, const char *why)
 {
+	struct vcpu *v;
 	sigset_t all, old;
 
 	if (vm->state == VM_DESTROYING)
@@ -374,9 +367,11 @@ void vm_destroy(struct vm *vm, const char *why)
 	TAILQ_INSERT_TAIL(&dying_vms, vm, entry);
 	nvms--;
 	vm_eventfds_unwatch(vm);
-	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
-		if (vm->vcpus[i])
-			vcpu_request(vm->vcpus[i], VCPU_REQ_EXIT);
+	VM_FOREACH_VCPU(vm, v) {
+		vcpu_request(v, VCPU_REQ_EXIT);
+		v->next_dead = vm->dead;
+		vm->dead = v;
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	vm->reaper_started = pthread_create(&vm->reaper, NULL, vm_reaper, vm) == 0;
@@ -397,14 +392,17 @@ void vm_gone(struct vm *vm)
 	TAILQ_REMOVE(&dying_vms, vm, entry);
 	vm_publish(vm, -1, EV_VM_STATE, json_pack("{s:s}", "state", "destroyed"));
 	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\": destroyed", vm->id, vm->name);
-	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
-		vcpu_free(vm->vcpus[i]);
+	while (vm->dead) {
+		struct vcpu *v = vm->dead;
+
+		vm->dead = v->next_dead;
+		vcpu_free(v);
+	}
 	while ((r = TAILQ_FIRST(&vm->regions))) {
 		TAILQ_REMOVE(&vm->regions, r, entry);
 		free(r);
 	}
 	vm_eventfds_free(vm);
-	free(vm->vcpus);
 	free(vm->name);
 	free(vm);
 	if (mshvd.shutting_down && TAILQ_EMPTY(&vms) && TAILQ_EMPTY(&dying_vms))

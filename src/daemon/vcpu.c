@@ -221,6 +221,7 @@ int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret)
 		vcpu_free(v);
 		return r;
 	}
+	hv_vcpu_set_data(v->hv, v);
 	/* The loop handles the process signals; vCPU threads only get the backend's kick. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
@@ -272,7 +273,7 @@ struct vcpu *vcpu_lookup(struct vm *vm, const json_t *ref)
 	i = json_integer_value(ref);
 	if (i < 0 || i >= (json_int_t)mshvd.limits.max_vcpus)
 		return NULL;
-	return vm->vcpus[i];
+	return vm_vcpu(vm, (unsigned)i);
 }
 
 void vcpu_request(struct vcpu *v, unsigned req)
@@ -325,13 +326,11 @@ int vcpu_create(struct vm *vm, unsigned index, struct vcpu **ret)
 
 	if (index >= mshvd.limits.max_vcpus)
 		return -ERANGE;
-	if (vm->vcpus[index])
+	if (vm_vcpu(vm, index))
 		return -EEXIST;
 	r = vcpu_new(vm, index, &v);
 	if (r < 0)
 		return r;
-	vm->vcpus[index] = v;
-	vm->nvcpus++;
 	/* Its thread has not run yet: the bit is seen before the first run. */
 	if (vm->state == VM_PAUSED)
 		atomic_fetch_or(&v->requests, VCPU_REQ_PAUSE);

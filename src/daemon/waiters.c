@@ -91,8 +91,10 @@ json_t *park_reply(json_t *event)
 
 static bool vm_any_running(const struct vm *vm)
 {
-	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++)
-		if (vm->vcpus[i] && vm->vcpus[i]->state == VCPU_RUNNING)
+	struct vcpu *v;
+
+	VM_FOREACH_VCPU(vm, v)
+		if (v->state == VCPU_RUNNING)
 			return true;
 	return false;
 }
@@ -184,8 +186,8 @@ static void waiters_sink(const struct event_info *e, void *arg)
 		return;
 	}
 	/* A park at a shutdown: vm-state "crashed" follows in the same update. */
-	v = e->from.vcpu >= 0 && (unsigned)e->from.vcpu < mshvd.limits.max_vcpus ?
-		vm->vcpus[e->from.vcpu] : NULL;
+	v = e->from.vcpu >= 0 && vm->state != VM_DESTROYING ? vm_vcpu(vm, (unsigned)e->from.vcpu) :
+		NULL;
 	if (v && v->state == VCPU_PARKED && v->parked_exit.kind == HV_EXIT_SHUTDOWN &&
 	    vm->state != VM_CRASHED)
 		return;

@@ -53,6 +53,7 @@ struct hv_vcpu {
 	struct hv_vm *vm;
 	unsigned index;
 	uint32_t last_status;
+	void *data;		/* hv_vcpu_set_data() */
 	bool exit_pending;	/* last exit waits for completion */
 	struct hv_exit exit;	/* the last exit returned by hv_vcpu_run() */
 };

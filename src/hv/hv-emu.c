@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The emu backend of the hypervisor layer: guests on the software CPU engine (src/hv/emu). */
+#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -122,7 +123,8 @@ static int emu_hv_open(const char *path, struct hv **ret)
 		return -ENOMEM;
 	e->base.caps = HV_CAP_IRQCHIP | HV_CAP_LAPIC | HV_CAP_IOEVENTFD_MMIO |
 		       HV_CAP_IOEVENTFD_PIO | HV_CAP_IRQFD | HV_CAP_MSI_ROUTING |
-		       HV_CAP_ASSERT_INTERRUPT | HV_CAP_TRANSLATE_GVA | HV_CAP_READONLY_MEM;
+		       HV_CAP_ASSERT_INTERRUPT | HV_CAP_TRANSLATE_GVA | HV_CAP_READONLY_MEM |
+		       HV_CAP_DIRTY_LOG;
 	*ret = &e->base;
 	return 0;
 }
@@ -843,6 +845,266 @@ static int emu_hv_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigne
 	return 0;
 }
 
+/* ---- snapshots --------------------------------------------------------------------------- */
+
+/*
+ * Dirty logging is the engine's write tracking (a hook on every guest store, plus what the
+ * engine writes for the guest).  The vm blob is a header only: the engine has no
+ * partition-wide device state, its LAPICs are per vCPU and travel in the vCPU blobs.  The vCPU
+ * blob is struct emu_state_vcpu, one fixed size (5 KiB, most of it the LAPIC page), never the
+ * engine's whole context: restoring it is a handful of engine calls (about a microsecond), on
+ * the hot path of restore-vm.
+ */
+#define EMU_VM_STATE_VERSION	1
+#define EMU_VCPU_STATE_VERSION	1
+
+/* The MSRs a vCPU blob carries, in blob order: those the engine implements, minus what the
+ * segment registers and sregs carry already (FS/GS_BASE, EFER, APIC_BASE) and the read-only
+ * MTRRcap.  Changing the list changes EMU_VCPU_STATE_VERSION. */
+static const uint32_t emu_state_msrs[] = {
+	0x10,						/* TSC */
+	0x174, 0x175, 0x176,				/* SYSENTER_CS/ESP/EIP */
+	0x277,						/* PAT */
+	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,	/* STAR, LSTAR, CSTAR, SFMASK */
+	0xc0000102, 0xc0000103,				/* KERNEL_GS_BASE, TSC_AUX */
+	0x2ff, 0x250, 0x258, 0x259,			/* MTRR def type, fixed ranges */
+	0x268, 0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e, 0x26f,
+	0x200, 0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207,	/* variable ranges */
+	0x208, 0x209, 0x20a, 0x20b, 0x20c, 0x20d, 0x20e, 0x20f,
+};
+#define EMU_STATE_NMSRS	(sizeof(emu_state_msrs) / sizeof(emu_state_msrs[0]))
+
+enum {
+	EMU_STATE_LAPIC		= 1u << 0,	/* lapic[] is valid (the VM has LAPICs) */
+	EMU_STATE_SHADOW	= 1u << 1,	/* interrupt shadow on the instruction at RIP */
+	EMU_STATE_NMI		= 1u << 2,	/* pending injections (struct emu_events) */
+	EMU_STATE_EXTINT	= 1u << 3,
+	EMU_STATE_INIT		= 1u << 4,
+	EMU_STATE_SIPI		= 1u << 5,
+	EMU_STATE_SHUTDOWN	= 1u << 6,
+	EMU_STATE_MMIO_WRITE	= 1u << 7,	/* mmio holds the write half of an MMIO RMW */
+	EMU_STATE_FLAGS		= (1u << 8) - 1,
+};
+
+/* The write half of an MMIO read-modify-write: its instruction has run already. */
+struct emu_state_mmio {
+	uint64_t rip, rflags, gpa, gva, data;
+	uint8_t size;
+	uint8_t insn_len;
+	uint8_t reserved[6];
+	uint8_t insn[16];
+};
+
+/* Body version 1.  Engine structs are plain fixed-width fields (x86-64 layout). */
+struct emu_state_vcpu {
+	struct hv_state_header h;
+	uint32_t flags;				/* EMU_STATE_* */
+	uint8_t activity;			/* enum emu_activity */
+	uint8_t extint_vector;
+	uint8_t sipi_vector;
+	uint8_t reserved;
+	struct emu_regs regs;
+	struct emu_sregs sregs;
+	struct emu_fpu fpu;
+	uint64_t dr[6];				/* DR0-3, DR6, DR7 */
+	uint64_t msrs[EMU_STATE_NMSRS];		/* values, in emu_state_msrs order */
+	struct emu_state_mmio mmio;
+	uint8_t lapic[4096];
+};
+
+/* A change to an engine struct must bump the version. */
+_Static_assert(sizeof(struct emu_regs) == 144 && sizeof(struct emu_sregs) == 216 &&
+	       sizeof(struct emu_fpu) == 416 && sizeof(struct emu_state_vcpu) == 5320,
+	       "emu vCPU blob layout changed: bump EMU_VCPU_STATE_VERSION");
+
+static const unsigned emu_state_drs[6] = { 0, 1, 2, 3, 6, 7 };
+
+static void state_header(struct hv_state_header *h, uint16_t version, size_t size)
+{
+	*h = (struct hv_state_header){
+		.magic = HV_STATE_MAGIC,
+		.backend = HV_BACKEND_EMU,
+		.version = version,
+		.size = (uint32_t)size,
+	};
+}
+
+static int emu_hv_vm_set_dirty_log(struct hv_vm *vm, bool on)
+{
+	return emu_vm_set_dirty_tracking(to_emu_vm(vm)->vm, on);
+}
+
+static int emu_hv_vm_get_dirty_log(struct hv_vm *vm, const struct hv_mapping *m,
+				   uint64_t *bitmap)
+{
+	uint64_t npages = m->size / 4096, words = (npages + 63) / 64;
+	int r;
+
+	/* The engine sets bit i % 8 of byte i / 8: the layout of the words in memory on a
+	 * little-endian host (le64toh() below makes it hold on any).  It writes whole bytes
+	 * only, so the rest of the last word is cleared first. */
+	bitmap[words - 1] = 0;
+	r = emu_vm_get_dirty(to_emu_vm(vm)->vm, m->gpa, npages, (uint8_t *)bitmap, true);
+	if (r < 0)
+		return r;
+	for (uint64_t i = 0; i < words; i++)
+		bitmap[i] = le64toh(bitmap[i]);
+	return 0;
+}
+
+static int emu_hv_vm_save_state(struct hv_vm *vm, void **ret, size_t *ret_size)
+{
+	struct hv_state_header *h = malloc(sizeof(*h));
+
+	(void)vm;
+	if (!h)
+		return -ENOMEM;
+	state_header(h, EMU_VM_STATE_VERSION, sizeof(*h));
+	*ret = h;
+	*ret_size = sizeof(*h);
+	return 0;
+}
+
+static int emu_hv_vm_restore_state(struct hv_vm *vm, const void *state, size_t size)
+{
+	struct hv_state_header h;
+
+	(void)vm;
+	memcpy(&h, state, sizeof(h));
+	if (h.version != EMU_VM_STATE_VERSION)
+		return -EPROTO;
+	return size == sizeof(h) ? 0 : -EINVAL;
+}
+
+/*
+ * While an exit is pending the engine's registers are those before the exit's instruction
+ * already (it exits before executing), so the blob needs nothing more to run it again.  The
+ * one exception is the write half of an MMIO read-modify-write: the instruction has run, so
+ * the blob keeps the state after it and the write exit, which the restored vCPU reports first.
+ */
+static int emu_hv_vcpu_save_state(struct hv_vcpu *vcpu, void **ret, size_t *ret_size)
+{
+	struct emu_hv_vcpu *ec = to_emu_vcpu(vcpu);
+	struct emu_exit x;
+	struct emu_events ev = { .mmio_exit = &x };
+	struct emu_state_vcpu *s;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	state_header(&s->h, EMU_VCPU_STATE_VERSION, sizeof(*s));
+	if ((r = emu_vcpu_get_regs(ec->v, &s->regs)) < 0 ||
+	    (r = emu_vcpu_get_sregs(ec->v, &s->sregs)) < 0 ||
+	    (r = emu_vcpu_get_fpu(ec->v, &s->fpu)) < 0)
+		goto fail;
+	for (unsigned i = 0; i < 6; i++)
+		if ((r = emu_vcpu_get_dr(ec->v, emu_state_drs[i], &s->dr[i])) < 0)
+			goto fail;
+	for (unsigned i = 0; i < EMU_STATE_NMSRS; i++)
+		if ((r = emu_vcpu_get_msr(ec->v, emu_state_msrs[i], &s->msrs[i])) < 0)
+			goto fail;
+	if (to_emu_vm(vcpu->vm)->lapic) {
+		if ((r = emu_vcpu_get_lapic(ec->v, s->lapic)) < 0)
+			goto fail;
+		s->flags |= EMU_STATE_LAPIC;
+	}
+	if ((r = emu_vcpu_get_events(ec->v, &ev)) < 0)
+		goto fail;
+	s->activity = (uint8_t)emu_vcpu_get_activity(ec->v);
+	if (emu_vcpu_interrupt_shadow(ec->v))
+		s->flags |= EMU_STATE_SHADOW;
+	s->flags |= (ev.nmi ? EMU_STATE_NMI : 0) | (ev.extint ? EMU_STATE_EXTINT : 0) |
+		    (ev.init ? EMU_STATE_INIT : 0) | (ev.sipi ? EMU_STATE_SIPI : 0) |
+		    (ev.shutdown ? EMU_STATE_SHUTDOWN : 0);
+	s->extint_vector = ev.extint_vector;
+	s->sipi_vector = ev.sipi_vector;
+	if (ev.mmio_write) {
+		s->flags |= EMU_STATE_MMIO_WRITE;
+		s->mmio = (struct emu_state_mmio){
+			.rip = x.rip, .rflags = x.rflags, .gpa = x.mmio.gpa, .gva = x.mmio.gva,
+			.data = x.mmio.data, .size = x.mmio.size, .insn_len = x.insn_len,
+		};
+		memcpy(s->mmio.insn, x.insn, sizeof(s->mmio.insn));
+	}
+	*ret = s;
+	*ret_size = sizeof(*s);
+	return 0;
+fail:
+	free(s);
+	return r;
+}
+
+/* Everything is checked before the first engine call, so a bad blob changes nothing. */
+static int emu_hv_vcpu_restore_state(struct hv_vcpu *vcpu, const void *state, size_t size)
+{
+	struct emu_hv_vcpu *ec = to_emu_vcpu(vcpu);
+	bool lapic = to_emu_vm(vcpu->vm)->lapic;
+	struct emu_state_vcpu s;
+	struct emu_events ev;
+	struct emu_exit x;
+	int r;
+
+	memcpy(&s.h, state, sizeof(s.h));
+	if (s.h.version != EMU_VCPU_STATE_VERSION)
+		return -EPROTO;
+	if (size != sizeof(s))
+		return -EINVAL;
+	/* A copy: the caller's buffer need not be aligned for the struct. */
+	memcpy(&s, state, sizeof(s));
+	if ((s.flags & ~(uint32_t)EMU_STATE_FLAGS) || s.reserved ||
+	    s.activity > EMU_WAIT_FOR_SIPI || !!(s.flags & EMU_STATE_LAPIC) != lapic)
+		return -EINVAL;
+	if ((s.flags & EMU_STATE_MMIO_WRITE) && (s.mmio.size < 1 || s.mmio.size > 8 ||
+						 s.mmio.insn_len > sizeof(s.mmio.insn)))
+		return -EINVAL;
+
+	memset(&x, 0, sizeof(x));
+	x.kind = EMU_EXIT_MMIO;
+	x.rip = s.mmio.rip;
+	x.rflags = s.mmio.rflags;
+	x.insn_len = s.mmio.insn_len;
+	memcpy(x.insn, s.mmio.insn, sizeof(x.insn));
+	x.mmio.gpa = s.mmio.gpa;
+	x.mmio.gva = s.mmio.gva;
+	x.mmio.size = s.mmio.size;
+	x.mmio.write = true;
+	x.mmio.data = s.mmio.data;
+	ev = (struct emu_events){
+		.nmi = s.flags & EMU_STATE_NMI,
+		.extint = s.flags & EMU_STATE_EXTINT,
+		.extint_vector = s.extint_vector,
+		.init = s.flags & EMU_STATE_INIT,
+		.sipi = s.flags & EMU_STATE_SIPI,
+		.sipi_vector = s.sipi_vector,
+		.shutdown = s.flags & EMU_STATE_SHUTDOWN,
+		.mmio_write = s.flags & EMU_STATE_MMIO_WRITE,
+		.mmio_exit = &x,
+	};
+
+	/* Whatever the target vCPU was stopped at is abandoned, not finished. */
+	emu_vcpu_cancel_exit(ec->v);
+	/* Segments and control registers first: the mode they set applies to RIP. */
+	if ((r = emu_vcpu_set_sregs(ec->v, &s.sregs)) < 0 ||
+	    (r = emu_vcpu_set_regs(ec->v, &s.regs)) < 0 ||
+	    (r = emu_vcpu_set_fpu(ec->v, &s.fpu)) < 0)
+		return r;
+	for (unsigned i = 0; i < 6; i++)
+		if ((r = emu_vcpu_set_dr(ec->v, emu_state_drs[i], s.dr[i])) < 0)
+			return r;
+	for (unsigned i = 0; i < EMU_STATE_NMSRS; i++)
+		if ((r = emu_vcpu_set_msr(ec->v, emu_state_msrs[i], s.msrs[i])) < 0)
+			return r;
+	/* After sregs, whose CR8 is the TPR of this page. */
+	if (lapic && (r = emu_vcpu_set_lapic(ec->v, s.lapic)) < 0)
+		return r;
+	if ((r = emu_vcpu_set_activity(ec->v, (enum emu_activity)s.activity)) < 0)
+		return r;
+	emu_vcpu_set_interrupt_shadow(ec->v, s.flags & EMU_STATE_SHADOW);
+	/* Last: setting registers ends a latched shutdown, which the blob may carry. */
+	return emu_vcpu_set_events(ec->v, &ev);
+}
+
 const struct hv_ops hv_emu_ops = {
 	.name = "emu",
 	.backend = HV_BACKEND_EMU,
@@ -867,4 +1129,10 @@ const struct hv_ops hv_emu_ops = {
 	.vcpu_complete = emu_hv_vcpu_complete,
 	.vcpu_kick = emu_hv_vcpu_kick,
 	.vcpu_translate_gva = emu_hv_vcpu_translate_gva,
+	.vm_set_dirty_log = emu_hv_vm_set_dirty_log,
+	.vm_get_dirty_log = emu_hv_vm_get_dirty_log,
+	.vm_save_state = emu_hv_vm_save_state,
+	.vm_restore_state = emu_hv_vm_restore_state,
+	.vcpu_save_state = emu_hv_vcpu_save_state,
+	.vcpu_restore_state = emu_hv_vcpu_restore_state,
 };

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The kvm backend of the hypervisor layer: /dev/kvm with exits normalized to what mshv reports. */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -30,6 +31,9 @@
  */
 
 #define KVM_MAX_IO_ELEMS 4096
+/* MSRs a vCPU blob carries at most (struct kvm_state_vcpu): the lists in state_msrs_init(). */
+#define KVM_STATE_MAX_MSRS 64
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 
 struct kvm_hv {
@@ -40,6 +44,10 @@ struct kvm_hv {
 	int sync_regs;		/* KVM_SYNC_X86_* bits we use, 0 without KVM_CAP_SYNC_REGS */
 	bool user_msr;
 	bool disable_quirks2;
+	bool xsave, xcrs;	/* KVM_CAP_XSAVE, KVM_CAP_XCRS: else the blob has the FPU only */
+	/* The MSRs vCPU blobs carry: state_msr_candidates that KVM_GET_MSR_INDEX_LIST lists. */
+	uint32_t state_msrs[KVM_STATE_MAX_MSRS];
+	unsigned nstate_msrs;
 };
 
 struct kvm_vm {
@@ -79,6 +87,9 @@ struct kvm_vcpu {
 	bool regs_valid, sregs_valid;
 
 	bool stashed;		/* kvm_run holds an exit that was not normalized yet */
+	/* The last KVM_RUN returned an exit that KVM completes on the next one (its
+	 * complete_userspace_io): a restore must flush it first. */
+	bool kvm_pending;
 	struct kvm_io_elems io;
 	uint64_t last_rip_after;	/* backward decode cache for repeated string elements */
 	uint64_t last_start;
@@ -117,6 +128,67 @@ static void kvm_free(struct hv *hv)
 		close(k->fd);
 	free(k->cpuid);
 	free(k);
+}
+
+/*
+ * MSRs worth carrying in a snapshot beyond the registers of enum hv_reg (which come first):
+ * time (TSC_ADJUST, TSC_AUX, TSC_DEADLINE), MISC_ENABLE and KVM's paravirtual MSRs
+ * (kvmclock, async PF, steal time, PV EOI, poll control).  Only those KVM lists as saveable
+ * are used.
+ */
+static const uint32_t state_msr_candidates[] = {
+	0x10, 0x277, 0xc0000102, 0x174, 0x175, 0x176,		/* enum hv_reg's MSRs: */
+	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,		/* STATE_MSRS_HV_REG */
+	0x3b, 0xc0000103, 0x6e0, 0x1a0,
+	0x11, 0x12, 0x4b564d00, 0x4b564d01, 0x4b564d02, 0x4b564d03, 0x4b564d04, 0x4b564d05,
+};
+
+/* The MTRRs (default type, fixed and variable ranges): KVM emulates them without listing them;
+ * a guest whose CPUID has no MTRR makes KVM_GET_MSRS refuse them, and save_msrs() leaves them
+ * out then. */
+static const uint32_t state_msr_mtrrs[] = {
+	0x2ff, 0x250, 0x258, 0x259, 0x268, 0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e, 0x26f,
+	0x200, 0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207,
+	0x208, 0x209, 0x20a, 0x20b, 0x20c, 0x20d, 0x20e, 0x20f,
+};
+
+/* Without KVM's list: the MSRs of enum hv_reg, which get/set_regs use anyway. */
+#define STATE_MSRS_HV_REG	10
+
+_Static_assert(ARRAY_LEN(state_msr_candidates) + ARRAY_LEN(state_msr_mtrrs) <= KVM_STATE_MAX_MSRS,
+	       "more MSRs than a vCPU blob holds");
+
+static int state_msrs_init(struct kvm_hv *k)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
+	int r;
+
+	/* The first call says how many there are (E2BIG). */
+	r = xioctl(k->fd, KVM_GET_MSR_INDEX_LIST, &probe);
+	list = NULL;
+	if (r == -E2BIG)
+		list = calloc(1, sizeof(*list) + (probe.nmsrs + 16) * sizeof(list->indices[0]));
+	if (r == -E2BIG && !list)
+		return -ENOMEM;
+	if (list) {
+		list->nmsrs = probe.nmsrs + 16;
+		r = xioctl(k->fd, KVM_GET_MSR_INDEX_LIST, list);
+	}
+	if (!list || r < 0) {
+		for (unsigned i = 0; i < STATE_MSRS_HV_REG; i++)
+			k->state_msrs[k->nstate_msrs++] = state_msr_candidates[i];
+	} else {
+		for (unsigned i = 0; i < ARRAY_LEN(state_msr_candidates); i++)
+			for (unsigned j = 0; j < list->nmsrs; j++)
+				if (list->indices[j] == state_msr_candidates[i]) {
+					k->state_msrs[k->nstate_msrs++] = state_msr_candidates[i];
+					break;
+				}
+	}
+	free(list);
+	for (unsigned i = 0; i < ARRAY_LEN(state_msr_mtrrs); i++)
+		k->state_msrs[k->nstate_msrs++] = state_msr_mtrrs[i];
+	return 0;
 }
 
 static int kvm_open(const char *path, struct hv **ret)
@@ -188,6 +260,13 @@ static int kvm_open(const char *path, struct hv **ret)
 		k->base.caps |= HV_CAP_READONLY_MEM;
 	if (k->sync_regs)
 		k->base.caps |= HV_CAP_REG_PAGE;
+	/* KVM_GET_DIRTY_LOG is as old as KVM itself. */
+	k->base.caps |= HV_CAP_DIRTY_LOG;
+	k->xsave = ioctl(k->fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+	k->xcrs = ioctl(k->fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
+	r = state_msrs_init(k);
+	if (r < 0)
+		goto fail;
 	*ret = &k->base;
 	return 0;
 fail:
@@ -253,11 +332,12 @@ fail:
 	return r;
 }
 
-static int kvm_set_region(struct hv_vm *vm, const struct hv_mapping *m, bool remove)
+static int kvm_set_region(struct hv_vm *vm, const struct hv_mapping *m, bool remove, bool log)
 {
 	struct kvm_userspace_memory_region region = {
 		.slot = m->slot,
-		.flags = m->flags & HV_MAP_WRITE ? 0 : KVM_MEM_READONLY,
+		.flags = (m->flags & HV_MAP_WRITE ? 0 : KVM_MEM_READONLY) |
+			 (log ? KVM_MEM_LOG_DIRTY_PAGES : 0),
 		.guest_phys_addr = m->gpa,
 		.memory_size = remove ? 0 : m->size,
 		.userspace_addr = (uintptr_t)m->host,
@@ -268,12 +348,46 @@ static int kvm_set_region(struct hv_vm *vm, const struct hv_mapping *m, bool rem
 
 static int kvm_vm_map(struct hv_vm *vm, const struct hv_mapping *m)
 {
-	return kvm_set_region(vm, m, false);
+	return kvm_set_region(vm, m, false, vm->dirty_log);
 }
 
 static int kvm_vm_unmap(struct hv_vm *vm, const struct hv_mapping *m)
 {
-	return kvm_set_region(vm, m, true);
+	return kvm_set_region(vm, m, true, false);
+}
+
+/* Re-set every slot with or without KVM_MEM_LOG_DIRTY_PAGES (a flags-only change for KVM,
+ * which starts the log clean); on failure the slots already changed are put back. */
+static int kvm_vm_set_dirty_log(struct hv_vm *vm, bool on)
+{
+	int r = 0;
+	unsigned i;
+
+	for (i = 0; i < HV_MAX_MAPPINGS && r == 0; i++)
+		if (vm->maps[i].used)
+			r = kvm_set_region(vm, &vm->maps[i], false, on);
+	if (r == 0)
+		return 0;
+	while (i-- > 0)
+		if (vm->maps[i].used)
+			kvm_set_region(vm, &vm->maps[i], false, !on);
+	return r;
+}
+
+static int kvm_vm_get_dirty_log(struct hv_vm *vm, const struct hv_mapping *m, uint64_t *bitmap)
+{
+	uint64_t words = (m->size / 4096 + 63) / 64;
+	struct kvm_dirty_log log = { .slot = m->slot, .dirty_bitmap = bitmap };
+	int r;
+
+	/* KVM's bitmap is unsigned longs of (pages + 63) / 64 * 8 bytes, bit i of the array is
+	 * page i: on x86-64 exactly the words of hv.h.  Fetching clears it (no manual protect). */
+	r = xioctl(to_kvm_vm(vm)->fd, KVM_GET_DIRTY_LOG, &log);
+	if (r < 0)
+		return r;
+	for (uint64_t i = 0; i < words; i++)
+		bitmap[i] = le64toh(bitmap[i]);
+	return 0;
 }
 
 static int kvm_vm_ioeventfd(struct hv_vm *vm, bool add, int fd, uint64_t addr, unsigned len,
@@ -884,6 +998,18 @@ static void kvm_vcpu_kick(struct hv_vcpu *vcpu)
 	hv_kick_notify(&kc->kick);
 }
 
+/* After a KVM_RUN that returned r: whether KVM now holds a completion for the next one. */
+static void kvm_note_pending(struct kvm_vcpu *kc, int r)
+{
+	uint32_t why = kc->run->exit_reason;
+
+	if (r == -EINTR)
+		kc->kvm_pending = false;	/* it ran (and consumed) any completion */
+	else if (r >= 0)
+		kc->kvm_pending = why == KVM_EXIT_IO || why == KVM_EXIT_MMIO ||
+				  why == KVM_EXIT_X86_RDMSR || why == KVM_EXIT_X86_WRMSR;
+}
+
 /* Enter KVM_RUN once.  Returns 0 (an exit in kvm_run), -EINTR or another negative errno. */
 static int kvm_enter(struct kvm_vcpu *kc, bool immediate)
 {
@@ -903,6 +1029,7 @@ static int kvm_enter(struct kvm_vcpu *kc, bool immediate)
 		kc->regs_valid = kc->sregs_valid = false;
 	else
 		sync_from_run(kc);
+	kvm_note_pending(kc, r);
 	return r < 0 ? r : 0;
 }
 
@@ -1232,6 +1359,404 @@ static int kvm_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigned a
 	return 0;
 }
 
+/* ---- snapshots --------------------------------------------------------------------------- */
+
+/*
+ * The vCPU blob is what KVM's own state ioctls return, one fixed-size struct (about 9 KiB);
+ * the vm blob holds the in-kernel PIC and IOAPIC (and PIT when there is one) and the guest
+ * clock.  Body versions change with any layout change.
+ */
+#define KVM_VM_STATE_VERSION	1
+#define KVM_VCPU_STATE_VERSION	1
+
+enum {
+	KVM_STATE_XSAVE		= 1u << 0,	/* xsave holds x87/SSE/AVX (else fpu) */
+	KVM_STATE_XCRS		= 1u << 1,
+	KVM_STATE_IRQCHIP	= 1u << 2,	/* lapic and mp_state are valid */
+	KVM_STATE_FLAGS		= (1u << 3) - 1,
+};
+
+struct kvm_state_vcpu {
+	struct hv_state_header h;
+	uint32_t flags;				/* KVM_STATE_* */
+	uint32_t nmsrs;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	uint32_t xsave[1024];			/* struct kvm_xsave (legacy 4 KiB) */
+	struct kvm_xcrs xcrs;
+	struct kvm_debugregs dregs;
+	struct kvm_vcpu_events events;
+	struct kvm_mp_state mp;
+	uint32_t reserved;
+	struct kvm_lapic_state lapic;
+	struct kvm_msr_entry msrs[KVM_STATE_MAX_MSRS];
+};
+
+enum {
+	KVM_VM_STATE_IRQCHIP	= 1u << 0,	/* chips[] are valid */
+	KVM_VM_STATE_PIT	= 1u << 1,	/* pit is valid */
+	KVM_VM_STATE_FLAGS	= (1u << 2) - 1,
+};
+
+struct kvm_state_vm {
+	struct hv_state_header h;
+	uint32_t flags;				/* KVM_VM_STATE_* */
+	uint32_t reserved;
+	struct kvm_clock_data clock;
+	struct kvm_irqchip chips[3];		/* PIC master, PIC slave, IOAPIC */
+	struct kvm_pit_state2 pit;
+};
+
+static void state_header(struct hv_state_header *h, uint16_t version, size_t size)
+{
+	*h = (struct hv_state_header){
+		.magic = HV_STATE_MAGIC,
+		.backend = HV_BACKEND_KVM,
+		.version = version,
+		.size = (uint32_t)size,
+	};
+}
+
+static int kvm_vm_save_state(struct hv_vm *vm, void **ret, size_t *ret_size)
+{
+	struct kvm_vm *kv = to_kvm_vm(vm);
+	struct kvm_state_vm *s;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	state_header(&s->h, KVM_VM_STATE_VERSION, sizeof(*s));
+	r = xioctl(kv->fd, KVM_GET_CLOCK, &s->clock);
+	if (r < 0)
+		goto fail;
+	if (kv->irqchip) {
+		for (unsigned i = 0; i < 3; i++) {
+			/* KVM_IRQCHIP_PIC_MASTER, _SLAVE, _IOAPIC */
+			s->chips[i].chip_id = i;
+			r = xioctl(kv->fd, KVM_GET_IRQCHIP, &s->chips[i]);
+			if (r < 0)
+				goto fail;
+		}
+		s->flags |= KVM_VM_STATE_IRQCHIP;
+		/* This backend creates no PIT; one made another way is kept too. */
+		r = xioctl(kv->fd, KVM_GET_PIT2, &s->pit);
+		if (r == 0)
+			s->flags |= KVM_VM_STATE_PIT;
+		else if (r != -ENXIO)
+			goto fail;
+	}
+	*ret = s;
+	*ret_size = sizeof(*s);
+	return 0;
+fail:
+	free(s);
+	return r;
+}
+
+static int kvm_vm_restore_state(struct hv_vm *vm, const void *state, size_t size)
+{
+	struct kvm_vm *kv = to_kvm_vm(vm);
+	struct kvm_state_vm s;
+	struct kvm_clock_data clock = { 0 };
+	int r;
+
+	memcpy(&s.h, state, sizeof(s.h));
+	if (s.h.version != KVM_VM_STATE_VERSION)
+		return -EPROTO;
+	if (size != sizeof(s))
+		return -EINVAL;
+	memcpy(&s, state, sizeof(s));
+	if ((s.flags & ~(uint32_t)KVM_VM_STATE_FLAGS) || s.reserved ||
+	    !!(s.flags & KVM_VM_STATE_IRQCHIP) != kv->irqchip ||
+	    ((s.flags & KVM_VM_STATE_PIT) && !(s.flags & KVM_VM_STATE_IRQCHIP)))
+		return -EINVAL;
+	for (unsigned i = 0; i < 3 && (s.flags & KVM_VM_STATE_IRQCHIP); i++)
+		if (s.chips[i].chip_id != i)
+			return -EINVAL;
+	if (s.flags & KVM_VM_STATE_IRQCHIP) {
+		for (unsigned i = 0; i < 3; i++) {
+			r = xioctl(kv->fd, KVM_SET_IRQCHIP, &s.chips[i]);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (s.flags & KVM_VM_STATE_PIT) {
+		r = xioctl(kv->fd, KVM_SET_PIT2, &s.pit);
+		if (r < 0)
+			return r;
+	}
+	/* The guest clock as saved, not advanced by the host time in between (no
+	 * KVM_CLOCK_REALTIME): a restored guest resumes where it was. */
+	clock.clock = s.clock.clock;
+	r = xioctl(kv->fd, KVM_SET_CLOCK, &clock);
+	return r < 0 ? r : 0;
+}
+
+/* Address-size mask of a string instruction at rip (decoded; the mode's default otherwise). */
+static uint64_t string_addr_mask(struct kvm_vcpu *kc, uint64_t rip)
+{
+	enum x86_mode mode = insn_mode(&kc->sregs);
+	unsigned size = mode == X86_MODE_LONG ? 8 : mode == X86_MODE_PROT32 ? 4 : 2;
+	struct x86_insn d;
+	uint8_t buf[15];
+	unsigned got = read_linear(kc, cs_linear(&kc->sregs, rip), buf, sizeof(buf));
+
+	if (got && x86_decode_length(buf, got, mode, &d) == 0)
+		size = d.addrsize;
+	return size == 8 ? ~(uint64_t)0 : size == 4 ? 0xffffffffull : 0xffff;
+}
+
+/* reg = reg + delta within the address size (a 32-bit result zero-extends, 16-bit keeps the
+ * upper bits), as the CPU steps string registers. */
+static void step_reg(__u64 *reg, int64_t delta, uint64_t mask)
+{
+	uint64_t v = (*reg + (uint64_t)delta) & mask;
+
+	*reg = mask == 0xffff ? (*reg & ~mask) | v : v;
+}
+
+/*
+ * The registers of a vCPU whose exit is pending, as they were before the exit's instruction
+ * (hv.h): RIP is the exit's, and for OUTS, which KVM has executed by the time it exits (and,
+ * for REP, possibly the next element too, stashed), RSI and RCX step back by the elements
+ * KVM counted past the exit's.  INS is saved at the start of its batch (RIP on it, RDI and
+ * RCX not moved yet): restoring replays the batch's elements from the first.  An MMIO write
+ * comes after KVM executed the instruction; only RIP is put back (right for MOV and the ALU
+ * forms, not for string or stack writes to MMIO).
+ */
+static void regs_before_exit(struct kvm_vcpu *kc, const struct hv_exit *e, struct kvm_regs *r)
+{
+	r->rip = e->rip;
+	if (e->kind == HV_EXIT_IO && e->io.string && e->io.write) {
+		uint64_t mask = string_addr_mask(kc, e->rip), steps = 1;
+		int64_t size = e->io.size, dir = r->rflags & (1u << 10) ? 1 : -1;
+
+		if (e->io.rep) {
+			steps = (e->io.count - (r->rcx & mask)) & mask;
+			step_reg(&r->rcx, (int64_t)steps, mask);
+		}
+		step_reg(&r->rsi, dir * size * (int64_t)steps, mask);
+	}
+}
+
+static int save_msrs(struct kvm_vcpu *kc, struct kvm_state_vcpu *s)
+{
+	struct kvm_hv *k = to_kvm(kc->base.vm->hv);
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[KVM_STATE_MAX_MSRS];
+	} m;
+	unsigned n = 0;
+
+	/* KVM_GET_MSRS stops at the first MSR it cannot read (TSC_DEADLINE without a LAPIC, a
+	 * PV MSR the guest's CPUID hides): that one is left out and the rest read again. */
+	for (unsigned i = 0; i < k->nstate_msrs; ) {
+		int r;
+
+		memset(&m.hdr, 0, sizeof(m.hdr));
+		for (unsigned j = i; j < k->nstate_msrs; j++)
+			m.e[m.hdr.nmsrs++] = (struct kvm_msr_entry){ .index = k->state_msrs[j] };
+		r = xioctl(kc->fd, KVM_GET_MSRS, &m);
+		if (r < 0)
+			return r;
+		memcpy(&s->msrs[n], m.e, (size_t)r * sizeof(m.e[0]));
+		n += (unsigned)r;
+		i += (unsigned)r + 1;
+	}
+	s->nmsrs = n;
+	return 0;
+}
+
+static int kvm_vcpu_save_state(struct hv_vcpu *vcpu, void **ret, size_t *ret_size)
+{
+	struct kvm_vcpu *kc = to_kvm_vcpu(vcpu);
+	struct kvm_hv *k = to_kvm(vcpu->vm->hv);
+	struct kvm_state_vcpu *s;
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	state_header(&s->h, KVM_VCPU_STATE_VERSION, sizeof(*s));
+	if ((r = load_regs(kc)) < 0 || (r = load_sregs(kc)) < 0)
+		goto fail;
+	s->regs = kc->regs;
+	s->sregs = kc->sregs;
+	if (vcpu->exit_pending)
+		regs_before_exit(kc, &vcpu->exit, &s->regs);
+	else if (kc->io.active && kc->io.next < kc->io.count)
+		s->regs.rip = kc->io.rip;	/* inside an INS batch: from its start, as above */
+	if (k->xsave) {
+		r = xioctl(kc->fd, KVM_GET_XSAVE, s->xsave);
+		s->flags |= KVM_STATE_XSAVE;
+	} else {
+		r = xioctl(kc->fd, KVM_GET_FPU, &s->fpu);
+	}
+	if (r < 0)
+		goto fail;
+	if (k->xcrs) {
+		if ((r = xioctl(kc->fd, KVM_GET_XCRS, &s->xcrs)) < 0)
+			goto fail;
+		s->flags |= KVM_STATE_XCRS;
+	}
+	if ((r = xioctl(kc->fd, KVM_GET_DEBUGREGS, &s->dregs)) < 0 ||
+	    (r = xioctl(kc->fd, KVM_GET_VCPU_EVENTS, &s->events)) < 0 ||
+	    (r = save_msrs(kc, s)) < 0)
+		goto fail;
+	if (to_kvm_vm(vcpu->vm)->irqchip) {
+		if ((r = xioctl(kc->fd, KVM_GET_LAPIC, &s->lapic)) < 0 ||
+		    (r = xioctl(kc->fd, KVM_GET_MP_STATE, &s->mp)) < 0)
+			goto fail;
+		s->flags |= KVM_STATE_IRQCHIP;
+	}
+	*ret = s;
+	*ret_size = sizeof(*s);
+	return 0;
+fail:
+	free(s);
+	return r;
+}
+
+/* A pending IN's data, when KVM completes it, goes to RAX or (INS) to guest memory at RDI:
+ * give KVM the bytes already there, so that finishing it changes no memory. */
+static void in_keep_memory(struct kvm_vcpu *kc)
+{
+	struct kvm_run *run = kc->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	enum x86_mode mode;
+	uint64_t mask;
+	int64_t dir;
+
+	if (run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_IN ||
+	    run->io.count > KVM_MAX_IO_ELEMS || load_regs(kc) < 0 || load_sregs(kc) < 0)
+		return;
+	mode = insn_mode(&kc->sregs);
+	mask = mode == X86_MODE_LONG ? ~(uint64_t)0 : mode == X86_MODE_PROT32 ? 0xffffffff : 0xffff;
+	dir = kc->regs.rflags & (1u << 10) ? -1 : 1;
+	for (uint32_t i = 0; i < run->io.count; i++) {
+		uint64_t off = (kc->regs.rdi + (uint64_t)(dir * (int64_t)i * run->io.size)) & mask;
+
+		read_linear(kc, (mode == X86_MODE_LONG ? 0 : kc->sregs.es.base) + off,
+			    data + (size_t)i * run->io.size, run->io.size);
+	}
+}
+
+/*
+ * KVM runs a pending exit's completion (its complete_userspace_io) at the start of the next
+ * KVM_RUN, before it looks at immediate_exit, on whatever registers the vCPU has then: after a
+ * restore it would finish the old instruction on the new state (write RAX, skip an
+ * instruction).  So a restore first lets KVM finish it on the old state, without running the
+ * guest (immediate_exit), as often as KVM asks for more (the next REP element, a write half).
+ * Not kvm_enter(): the caller may be another thread than the vCPU's, which must not become the
+ * kick target.
+ */
+static int kvm_drop_pending(struct kvm_vcpu *kc)
+{
+	for (unsigned i = 0; kc->kvm_pending; i++) {
+		int r;
+
+		if (i == 16)
+			return -EIO;
+		in_keep_memory(kc);
+		__atomic_store_n(&kc->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		r = xioctl(kc->fd, KVM_RUN, NULL);
+		__atomic_store_n(&kc->run->immediate_exit, hv_kick_pending(&kc->kick) ? 1 : 0,
+				 __ATOMIC_SEQ_CST);
+		if (r < 0 && r != -EINTR)
+			return r;
+		kvm_note_pending(kc, r);
+		kc->regs_valid = kc->sregs_valid = false;
+	}
+	kc->stashed = false;
+	kc->io.active = false;
+	kc->last_len = 0;
+	return 0;
+}
+
+/* The blob's MSRs are among those this backend saves here (else it came from another host). */
+static bool msrs_known(const struct kvm_hv *k, const struct kvm_state_vcpu *s)
+{
+	if (s->nmsrs > KVM_STATE_MAX_MSRS)
+		return false;
+	for (unsigned i = 0; i < s->nmsrs; i++) {
+		unsigned j;
+
+		if (s->msrs[i].reserved)
+			return false;
+		for (j = 0; j < k->nstate_msrs && k->state_msrs[j] != s->msrs[i].index; j++)
+			;
+		if (j == k->nstate_msrs)
+			return false;
+	}
+	return true;
+}
+
+static int kvm_vcpu_restore_state(struct hv_vcpu *vcpu, const void *state, size_t size)
+{
+	struct kvm_vcpu *kc = to_kvm_vcpu(vcpu);
+	struct kvm_hv *k = to_kvm(vcpu->vm->hv);
+	bool irqchip = to_kvm_vm(vcpu->vm)->irqchip;
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[KVM_STATE_MAX_MSRS];
+	} m;
+	struct kvm_state_vcpu s;
+	int r;
+
+	memcpy(&s.h, state, sizeof(s.h));
+	if (s.h.version != KVM_VCPU_STATE_VERSION)
+		return -EPROTO;
+	if (size != sizeof(s))
+		return -EINVAL;
+	/* A copy: the caller's buffer need not be aligned for the struct. */
+	memcpy(&s, state, sizeof(s));
+	if ((s.flags & ~(uint32_t)KVM_STATE_FLAGS) || s.reserved ||
+	    !!(s.flags & KVM_STATE_IRQCHIP) != irqchip ||
+	    !!(s.flags & KVM_STATE_XSAVE) != k->xsave || ((s.flags & KVM_STATE_XCRS) && !k->xcrs) ||
+	    !msrs_known(k, &s))
+		return -EINVAL;
+
+	r = kvm_drop_pending(kc);
+	if (r < 0)
+		return r;
+	/* Control registers and segments first, so the rest applies in their mode; the LAPIC
+	 * after sregs (CR8 is its TPR); events after the LAPIC and sregs, whose interrupt bitmap
+	 * they override; the activity state last. */
+	if ((r = xioctl(kc->fd, KVM_SET_SREGS, &s.sregs)) < 0 ||
+	    (r = xioctl(kc->fd, KVM_SET_REGS, &s.regs)) < 0)
+		goto out;
+	if (s.flags & KVM_STATE_XSAVE)
+		r = xioctl(kc->fd, KVM_SET_XSAVE, s.xsave);
+	else
+		r = xioctl(kc->fd, KVM_SET_FPU, &s.fpu);
+	if (r < 0)
+		goto out;
+	if ((s.flags & KVM_STATE_XCRS) && (r = xioctl(kc->fd, KVM_SET_XCRS, &s.xcrs)) < 0)
+		goto out;
+	memset(&m.hdr, 0, sizeof(m.hdr));
+	m.hdr.nmsrs = s.nmsrs;
+	memcpy(m.e, s.msrs, s.nmsrs * sizeof(m.e[0]));
+	r = xioctl(kc->fd, KVM_SET_MSRS, &m);
+	if (r >= 0 && (unsigned)r != s.nmsrs)
+		r = -EINVAL;	/* KVM refused one (index s.msrs[r]) */
+	if (r < 0)
+		goto out;
+	if (irqchip && (r = xioctl(kc->fd, KVM_SET_LAPIC, &s.lapic)) < 0)
+		goto out;
+	if ((r = xioctl(kc->fd, KVM_SET_DEBUGREGS, &s.dregs)) < 0 ||
+	    (r = xioctl(kc->fd, KVM_SET_VCPU_EVENTS, &s.events)) < 0)
+		goto out;
+	if (irqchip && (r = xioctl(kc->fd, KVM_SET_MP_STATE, &s.mp)) < 0)
+		goto out;
+	r = 0;
+out:
+	/* What KVM holds now is read back on demand. */
+	kc->regs_valid = kc->sregs_valid = false;
+	return r;
+}
+
 const struct hv_ops hv_kvm_ops = {
 	.name = "kvm",
 	.backend = HV_BACKEND_KVM,
@@ -1254,4 +1779,10 @@ const struct hv_ops hv_kvm_ops = {
 	.vcpu_complete = kvm_vcpu_complete,
 	.vcpu_kick = kvm_vcpu_kick,
 	.vcpu_translate_gva = kvm_vcpu_translate_gva,
+	.vm_set_dirty_log = kvm_vm_set_dirty_log,
+	.vm_get_dirty_log = kvm_vm_get_dirty_log,
+	.vm_save_state = kvm_vm_save_state,
+	.vm_restore_state = kvm_vm_restore_state,
+	.vcpu_save_state = kvm_vcpu_save_state,
+	.vcpu_restore_state = kvm_vcpu_restore_state,
 };

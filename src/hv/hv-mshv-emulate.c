@@ -77,16 +77,18 @@ static int load_cpu(struct mshv_hv_vcpu *mc, struct x86_cpu *cpu)
 
 /* ---- guest memory ------------------------------------------------------------------------- */
 
-/* Host address of [gpa, gpa + len) when one mapping holds it (and allows writes if asked). */
-/* Host address of len bytes of guest RAM at gpa, within one mapping (writable for a write). */
-static void *gpa_host(struct hv_vm *vm, uint64_t gpa, size_t len, bool write)
+/* Host address of len bytes of guest RAM at gpa, within one mapping (writable for a write).
+ * The guest's own writes are logged by the hypervisor; a write made here is logged by us. */
+static void *gpa_host(struct mshv_hv_vcpu *mc, uint64_t gpa, size_t len, bool write)
 {
 	const struct hv_mapping *m;
 	uint64_t avail;
-	void *host = hv_vm_gpa_host(vm, gpa, &avail, &m);
+	void *host = hv_vm_gpa_host(mc->base.vm, gpa, &avail, &m);
 
 	if (!host || len > avail || (write && !(m->flags & HV_MAP_WRITE)))
 		return NULL;
+	if (write)
+		mshv_hv_mark_dirty(mc, m, gpa, len);
 	return host;
 }
 
@@ -110,9 +112,7 @@ static int emu_translate(void *opaque, uint64_t linear, bool write, uint64_t *re
  * on KVM; loads from it are served from memory. */
 static void *emu_ram(void *opaque, uint64_t gpa, size_t len, bool write)
 {
-	struct mshv_hv_vcpu *mc = opaque;
-
-	return gpa_host(mc->base.vm, gpa, len, write);
+	return gpa_host(opaque, gpa, len, write);
 }
 
 static const struct x86_emu_ops emu_ops = {
@@ -143,7 +143,7 @@ static size_t fetch_insn(struct mshv_hv_vcpu *mc, const struct x86_cpu *cpu, uin
 			chunk = n - done;
 		if ((cpu->cr0 & X86_CR0_PG) && emu_translate(mc, la, false, &gpa) < 0)
 			break;
-		host = gpa_host(mc->base.vm, gpa, chunk, false);
+		host = gpa_host(mc, gpa, chunk, false);
 		if (!host)
 			break;
 		memcpy(buf + done, host, chunk);

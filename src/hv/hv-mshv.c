@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <endian.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "hv/hv-mshv.h"
@@ -124,6 +126,38 @@ static void mshv_hv_free(struct hv *hv)
 }
 
 /*
+ * Dirty logging needs the GPA_PAGE_ACCESS_TRACKING property and MSHV_GET_GPAP_ACCESS_BITMAP
+ * (every mainline and Microsoft generation; not the out-of-tree driver's numbering): switch
+ * tracking on, read and mark one mapped page, switch it off again.
+ */
+static bool probe_dirty_log(struct mshv_vm *vm)
+{
+	struct mshv_user_mem_region region = {
+		.size = HV_HYP_PAGE_SIZE,
+		.flags = 1u << MSHV_SET_MEM_BIT_WRITABLE,
+	};
+	uint8_t bits;
+	bool ok = false;
+	void *page;
+
+	page = mmap(NULL, HV_HYP_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	if (page == MAP_FAILED)
+		return false;
+	region.userspace_addr = (uintptr_t)page;
+	if (mshv_vm_map_user_memory(vm, &region) == 0) {
+		if (mshv_vm_enable_dirty_page_tracking(vm) == 0) {
+			ok = mshv_vm_get_dirty_log(vm, 0, 1, &bits) == 0 &&
+			     mshv_vm_set_dirty_bits(vm, 0, 1) == 0;
+			ok = mshv_vm_disable_dirty_page_tracking(vm) == 0 && ok;
+		}
+		mshv_vm_unmap_user_memory(vm, &region);
+	}
+	munmap(page, HV_HYP_PAGE_SIZE);
+	return ok;
+}
+
+/*
  * What only a live partition tells: whether TIME_FREEZE is accepted (pause) and whether the VP
  * register page can be mapped.  One scratch partition with one VP, destroyed at once.
  */
@@ -142,6 +176,8 @@ static void probe_scratch(struct mshv_hv *m)
 		m->base.caps |= HV_CAP_PAUSE;
 	if (mshv_vm_create_vcpu(vm, 0, &vp) == 0 && mshv_vcpu_reg_page(vp))
 		m->base.caps |= HV_CAP_REG_PAGE;
+	if (probe_dirty_log(vm))
+		m->base.caps |= HV_CAP_DIRTY_LOG;
 	mshv_vcpu_free(vp);
 	mshv_vm_free(vm);
 }
@@ -221,11 +257,18 @@ fail:
 
 /* ---- partitions ------------------------------------------------------------------------- */
 
+static void emu_dirty_free(struct mshv_hv_vm *mv, unsigned slot)
+{
+	free((void *)atomic_exchange(&mv->emu_dirty[slot], NULL));
+}
+
 static void mshv_hv_vm_free(struct hv_vm *vm)
 {
 	struct mshv_hv_vm *mv = to_mshv_vm(vm);
 
 	mshv_vm_free(mv->vm);
+	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++)
+		emu_dirty_free(mv, i);
 	free(mv);
 }
 
@@ -281,28 +324,74 @@ static void region_of(const struct hv_mapping *m, struct mshv_user_mem_region *r
 		region->flags |= 1u << MSHV_SET_MEM_BIT_EXECUTABLE;
 }
 
+/* The emulator-write bitmap of mapping m, allocated if missing (see struct mshv_hv_vm). */
+static int emu_dirty_alloc(struct mshv_hv_vm *mv, const struct hv_mapping *m)
+{
+	uint64_t words = (m->size / HV_HYP_PAGE_SIZE + 63) / 64;
+	_Atomic uint64_t *bits;
+
+	if (atomic_load(&mv->emu_dirty[m->slot]))
+		return 0;
+	bits = calloc(words, sizeof(*bits));
+	if (!bits)
+		return -ENOMEM;
+	atomic_store(&mv->emu_dirty[m->slot], bits);
+	return 0;
+}
+
 static int mshv_hv_vm_map(struct hv_vm *vm, const struct hv_mapping *m)
 {
+	struct mshv_hv_vm *mv = to_mshv_vm(vm);
 	struct mshv_user_mem_region region;
 	int r;
 
+	/* A mapping added while logging is on is logged too: its bitmap exists before the guest
+	 * can reach it. */
+	if (atomic_load(&mv->dirty_log)) {
+		r = emu_dirty_alloc(mv, m);
+		if (r < 0)
+			return r;
+	}
 	region_of(m, &region);
-	r = mshv_vm_map_user_memory(to_mshv_vm(vm)->vm, &region);
-	if (r < 0)
+	r = mshv_vm_map_user_memory(mv->vm, &region);
+	if (r < 0) {
 		vm->last_status = mshv_last_hv_status();
+		emu_dirty_free(mv, m->slot);
+	}
 	return r;
 }
 
 static int mshv_hv_vm_unmap(struct hv_vm *vm, const struct hv_mapping *m)
 {
+	struct mshv_hv_vm *mv = to_mshv_vm(vm);
 	struct mshv_user_mem_region region;
 	int r;
 
 	region_of(m, &region);
-	r = mshv_vm_unmap_user_memory(to_mshv_vm(vm)->vm, &region);
+	r = mshv_vm_unmap_user_memory(mv->vm, &region);
 	if (r < 0)
 		vm->last_status = mshv_last_hv_status();
+	else
+		emu_dirty_free(mv, m->slot);
 	return r;
+}
+
+void mshv_hv_mark_dirty(struct mshv_hv_vcpu *mc, const struct hv_mapping *m, uint64_t gpa,
+			size_t len)
+{
+	struct mshv_hv_vm *mv = to_mshv_vm(mc->base.vm);
+	_Atomic uint64_t *bits;
+	uint64_t first, last;
+
+	if (!len || !atomic_load(&mv->dirty_log))
+		return;
+	bits = atomic_load(&mv->emu_dirty[m->slot]);
+	if (!bits)
+		return;
+	first = (gpa - m->gpa) / HV_HYP_PAGE_SIZE;
+	last = (gpa + len - 1 - m->gpa) / HV_HYP_PAGE_SIZE;
+	for (uint64_t p = first; p <= last; p++)
+		atomic_fetch_or(&bits[p / 64], 1ull << (p % 64));
 }
 
 static int set_time_freeze(struct hv_vm *vm, uint64_t value)
@@ -1005,6 +1094,307 @@ static int mshv_hv_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsign
 	return mshv_hv_translate(to_mshv_vcpu(vcpu), gva, flags, ret_gpa);
 }
 
+/* ---- snapshots --------------------------------------------------------------------------- */
+
+/*
+ * Dirty logging is the partition's GPA access tracking.  Switching it on does not clear the
+ * hypervisor's bits: a clearing pass could lose a write of a vCPU that runs meanwhile, and bits
+ * that start set (not documented either way; the sim starts clean) only make the first fetch
+ * report more pages, which a snapshot tolerates.  Switching it off first marks every mapping
+ * dirty (op SET), as rust-vmm and Cloud Hypervisor do because the hypervisor requires it.
+ */
+static int mshv_hv_vm_set_dirty_log(struct hv_vm *vm, bool on)
+{
+	struct mshv_hv_vm *mv = to_mshv_vm(vm);
+	int r;
+
+	if (on) {
+		/* The emulator's half first: no emulated write escapes once tracking is on. */
+		for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
+			const struct hv_mapping *m = &vm->maps[i];
+			_Atomic uint64_t *bits;
+
+			if (!m->used)
+				continue;
+			r = emu_dirty_alloc(mv, m);
+			if (r < 0)
+				return r;
+			bits = atomic_load(&mv->emu_dirty[m->slot]);
+			for (uint64_t w = 0; w < (m->size / HV_HYP_PAGE_SIZE + 63) / 64; w++)
+				atomic_store(&bits[w], 0);
+		}
+		atomic_store(&mv->dirty_log, true);
+		r = mshv_vm_enable_dirty_page_tracking(mv->vm);
+		if (r < 0) {
+			vm->last_status = mshv_last_hv_status();
+			atomic_store(&mv->dirty_log, false);
+		}
+		return r;
+	}
+	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
+		const struct hv_mapping *m = &vm->maps[i];
+
+		if (!m->used)
+			continue;
+		r = mshv_vm_set_dirty_bits(mv->vm, m->gpa >> HV_HYP_PAGE_SHIFT,
+					   m->size >> HV_HYP_PAGE_SHIFT);
+		if (r < 0) {
+			vm->last_status = mshv_last_hv_status();
+			return r;
+		}
+	}
+	r = mshv_vm_disable_dirty_page_tracking(mv->vm);
+	if (r < 0)
+		vm->last_status = mshv_last_hv_status();
+	else
+		atomic_store(&mv->dirty_log, false);
+	return r;
+}
+
+/*
+ * The kernel's bitmap is bytes (bit i % 8 of byte i / 8 = page i), hv.h's is u64 words: the
+ * same bits on a little-endian host.  The kernel fills ceil(pages / 8) bytes; the rest of the
+ * last word is cleared here.  The emulator's writes are added (and cleared) after the
+ * hypervisor's bits were fetched: a page written meanwhile is in this fetch or the next.
+ */
+static int mshv_hv_vm_get_dirty_log(struct hv_vm *vm, const struct hv_mapping *m,
+				    uint64_t *bitmap)
+{
+	_Atomic uint64_t *emu = atomic_load(&to_mshv_vm(vm)->emu_dirty[m->slot]);
+	uint64_t pages = m->size >> HV_HYP_PAGE_SHIFT, words = (pages + 63) / 64;
+	int r;
+
+	memset(bitmap, 0, words * sizeof(*bitmap));
+	r = mshv_vm_get_dirty_log(to_mshv_vm(vm)->vm, m->gpa >> HV_HYP_PAGE_SHIFT, pages,
+				  (uint8_t *)bitmap);
+	if (r < 0) {
+		vm->last_status = mshv_last_hv_status();
+		return r;
+	}
+	for (uint64_t i = 0; i < words; i++)
+		bitmap[i] = le64toh(bitmap[i]) | (emu ? atomic_exchange(&emu[i], 0) : 0);
+	if (pages % 64)
+		bitmap[words - 1] &= (1ull << (pages % 64)) - 1;
+	return 0;
+}
+
+/*
+ * The partition itself keeps nothing a snapshot needs beyond its vCPUs and RAM: the guest's
+ * time is the per-vCPU TSC (in the vCPU blob); the partition reference time is read-only
+ * through the hypercalls a VMM may issue; interrupt routes, irqfds and ioeventfds belong to
+ * the caller, which recreates them.  Version 1 is the header alone.
+ */
+#define MSHV_VM_STATE_VERSION	1
+
+static int mshv_hv_vm_save_state(struct hv_vm *vm, void **ret, size_t *ret_size)
+{
+	struct hv_state_header *h;
+
+	(void)vm;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->magic = HV_STATE_MAGIC;
+	h->backend = HV_BACKEND_MSHV;
+	h->version = MSHV_VM_STATE_VERSION;
+	h->size = sizeof(*h);
+	*ret = h;
+	*ret_size = sizeof(*h);
+	return 0;
+}
+
+static int mshv_hv_vm_restore_state(struct hv_vm *vm, const void *state, size_t size)
+{
+	struct hv_state_header h;
+
+	(void)vm;
+	memcpy(&h, state, sizeof(h));	/* hv.c checked magic, backend and size */
+	if (h.version != MSHV_VM_STATE_VERSION)
+		return -EPROTO;
+	return size == sizeof(h) ? 0 : -EINVAL;
+}
+
+/*
+ * vCPU blob, version 1: the header, this fixed part, then nregs register assocs as
+ * HVCALL_SET_VP_REGISTERS takes them (libmshv's list of the architectural registers:
+ * control/segment/table registers, EFER, APIC base, the MSRs, debug registers, x87/SSE
+ * registers and XCR0, GPRs/RIP/RFLAGS, interrupt state and shadow, pending interruption and
+ * events, activity state), then the LAPIC VP state page (partitions with a LAPIC) and the
+ * XSAVE VP state (MAX_XSAVE_DATA_SIZE bytes or fewer, as the kernel returned it).  SynIC
+ * pages and synthetic timers are not saved: the backend never enables them.
+ */
+#define MSHV_VCPU_STATE_VERSION	1
+
+struct mshv_vcpu_state {
+	uint16_t nregs;
+	uint16_t flags;		/* 0 */
+	uint32_t lapic_size;	/* 0 or HV_HYP_PAGE_SIZE */
+	uint32_t xsave_size;	/* 0 .. MAX_XSAVE_DATA_SIZE */
+	uint32_t reserved;	/* 0 */
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct hv_register_assoc) == 32, "hv_register_assoc is 32 bytes");
+
+/* MAX_XSAVE_DATA_SIZE of the partition, read once. */
+static int vm_xsave_size(struct mshv_hv_vm *mv, struct mshv_vcpu *vp, size_t *ret)
+{
+	size_t size = atomic_load(&mv->xsave_size);
+	int r;
+
+	if (!size) {
+		r = mshv_vcpu_vp_state_size(vp, MSHV_VP_STATE_XSAVE, &size);
+		if (r < 0)
+			return r;
+		atomic_store(&mv->xsave_size, size);
+	}
+	*ret = size;
+	return 0;
+}
+
+static int mshv_hv_vcpu_save_state(struct hv_vcpu *vcpu, void **ret, size_t *ret_size)
+{
+	struct mshv_hv_vcpu *mc = to_mshv_vcpu(vcpu);
+	struct mshv_hv_vm *mv = to_mshv_vm(vcpu->vm);
+	struct hv_register_assoc regs[MSHV_VP_REG_LIST_MAX];
+	struct mshv_vcpu_state body = { 0 };
+	struct hv_state_header h = {
+		.magic = HV_STATE_MAGIC, .backend = HV_BACKEND_MSHV,
+		.version = MSHV_VCPU_STATE_VERSION,
+	};
+	size_t n, xsave_cap = 0, lapic_len = 0, xsave_len = 0, off;
+	uint8_t *blob;
+	int r;
+
+	/* Register writes still cached (completions, emulation) belong to the state. */
+	r = mshv_hv_flush(mc);
+	if (r < 0)
+		return r;
+	r = mshv_vcpu_get_all_regs(mc->vp, regs, MSHV_VP_REG_LIST_MAX, &n);
+	if (r == 0)
+		r = vm_xsave_size(mv, mc->vp, &xsave_cap);
+	if (r < 0) {
+		vcpu->last_status = mshv_last_hv_status();
+		return r;
+	}
+	/* MSHV never advances RIP before completion; say so rather than rely on it (the
+	 * emulator's pending access leaves the hypervisor's RIP on the instruction, too). */
+	if (vcpu->exit_pending)
+		for (size_t i = 0; i < n; i++)
+			if (regs[i].name == HV_X64_REGISTER_RIP)
+				regs[i].value.reg64 = vcpu->exit.rip;
+
+	off = sizeof(h) + sizeof(body) + n * sizeof(regs[0]);
+	blob = malloc(off + (mv->lapic ? HV_HYP_PAGE_SIZE : 0) + xsave_cap);
+	if (!blob)
+		return -ENOMEM;
+	if (mv->lapic) {
+		r = mshv_vcpu_get_vp_state(mc->vp, MSHV_VP_STATE_LAPIC, blob + off,
+					   HV_HYP_PAGE_SIZE, &lapic_len);
+		off += lapic_len;
+	}
+	if (r == 0 && xsave_cap) {
+		r = mshv_vcpu_get_vp_state(mc->vp, MSHV_VP_STATE_XSAVE, blob + off, xsave_cap,
+					   &xsave_len);
+		off += xsave_len;
+	}
+	if (r < 0) {
+		vcpu->last_status = mshv_last_hv_status();
+		free(blob);
+		return r;
+	}
+	h.size = (uint32_t)off;
+	body.nregs = (uint16_t)n;
+	body.lapic_size = (uint32_t)lapic_len;
+	body.xsave_size = (uint32_t)xsave_len;
+	memcpy(blob, &h, sizeof(h));
+	memcpy(blob + sizeof(h), &body, sizeof(body));
+	memcpy(blob + sizeof(h) + sizeof(body), regs, n * sizeof(regs[0]));
+	*ret = blob;
+	*ret_size = off;
+	return 0;
+}
+
+/* The names must be libmshv's register list or an ordered part of it, each once. */
+static bool regs_known(const struct hv_register_assoc *regs, size_t n)
+{
+	const uint32_t *list;
+	size_t count, j = 0;
+
+	if (mshv_vcpu_get_reg_list(NULL, &list, &count) < 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		struct hv_register_assoc a;
+
+		memcpy(&a, &regs[i], sizeof(a));
+		if (a.reserved1 || a.reserved2)
+			return false;
+		while (j < count && list[j] != a.name)
+			j++;
+		if (j++ == count)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Everything is checked before the first write.  Then: the exit the backend was completing
+ * and the cached register writes are dropped (the blob replaces that state, and RIP in it
+ * makes the hypervisor abandon its intercept); XSAVE; all registers in one
+ * HVCALL_SET_VP_REGISTERS (straight from the blob: no copy, no allocation); the LAPIC last,
+ * after APIC_BASE decided its mode (KVM's order too).
+ */
+static int mshv_hv_vcpu_restore_state(struct hv_vcpu *vcpu, const void *state, size_t size)
+{
+	struct mshv_hv_vcpu *mc = to_mshv_vcpu(vcpu);
+	struct mshv_hv_vm *mv = to_mshv_vm(vcpu->vm);
+	const uint8_t *p = state;
+	const struct hv_register_assoc *regs;
+	struct mshv_vcpu_state body;
+	struct hv_state_header h;
+	size_t xsave_cap, need;
+	int r;
+
+	memcpy(&h, p, sizeof(h));
+	if (h.version != MSHV_VCPU_STATE_VERSION)
+		return -EPROTO;
+	if (size < sizeof(h) + sizeof(body))
+		return -EINVAL;
+	memcpy(&body, p + sizeof(h), sizeof(body));
+	need = sizeof(h) + sizeof(body) + (size_t)body.nregs * sizeof(*regs) + body.lapic_size +
+	       body.xsave_size;
+	if (body.flags || body.reserved || body.nregs > MSHV_VP_REG_LIST_MAX || need != size ||
+	    (body.lapic_size && (body.lapic_size != HV_HYP_PAGE_SIZE || !mv->lapic)))
+		return -EINVAL;
+	regs = (const struct hv_register_assoc *)(p + sizeof(h) + sizeof(body));
+	if (!regs_known(regs, body.nregs))
+		return -EINVAL;
+	if (body.xsave_size) {
+		r = vm_xsave_size(mv, mc->vp, &xsave_cap);
+		if (r < 0) {
+			vcpu->last_status = mshv_last_hv_status();
+			return r;
+		}
+		if (body.xsave_size > xsave_cap)
+			return -EINVAL;
+	}
+
+	mc->pending = MSHV_PENDING_NONE;
+	mc->stashed = false;
+	mc->wb_mask = 0;
+	p += sizeof(h) + sizeof(body) + (size_t)body.nregs * sizeof(*regs);
+	r = 0;
+	if (body.xsave_size)
+		r = mshv_vcpu_set_vp_state(mc->vp, MSHV_VP_STATE_XSAVE, p + body.lapic_size,
+					   body.xsave_size);
+	if (r == 0)
+		r = mshv_vcpu_set_reg(mc->vp, regs, body.nregs);
+	if (r == 0 && body.lapic_size)
+		r = mshv_vcpu_set_vp_state(mc->vp, MSHV_VP_STATE_LAPIC, p, body.lapic_size);
+	if (r < 0)
+		vcpu->last_status = mshv_last_hv_status();
+	return r;
+}
+
 const struct hv_ops hv_mshv_ops = {
 	.name = "mshv",
 	.backend = HV_BACKEND_MSHV,
@@ -1033,4 +1423,10 @@ const struct hv_ops hv_mshv_ops = {
 	.vcpu_complete = mshv_hv_vcpu_complete,
 	.vcpu_kick = mshv_hv_vcpu_kick,
 	.vcpu_translate_gva = mshv_hv_vcpu_translate_gva,
+	.vm_set_dirty_log = mshv_hv_vm_set_dirty_log,
+	.vm_get_dirty_log = mshv_hv_vm_get_dirty_log,
+	.vm_save_state = mshv_hv_vm_save_state,
+	.vm_restore_state = mshv_hv_vm_restore_state,
+	.vcpu_save_state = mshv_hv_vcpu_save_state,
+	.vcpu_restore_state = mshv_hv_vcpu_restore_state,
 };

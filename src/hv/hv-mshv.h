@@ -23,6 +23,16 @@ struct mshv_hv_vm {
 	struct hv_vm base;
 	struct mshv_vm *vm;
 	bool lapic;
+	atomic_size_t xsave_size;	/* MAX_XSAVE_DATA_SIZE, read at the first vCPU snapshot
+				 * (0: not yet; vCPUs may be saved from several threads) */
+
+	/* The dirty log's other half: guest memory the backend's emulator wrote for the guest
+	 * (string port input, MMIO-to-RAM moves) through the host mapping, which the hypervisor's
+	 * GPA access bits never see.  One bitmap per mapping slot (bit i = page i), allocated
+	 * while logging is on or when a mapping is added then, freed with the mapping; marked by
+	 * vCPU threads, fetched and cleared by hv_vm_get_dirty_log(). */
+	atomic_bool dirty_log;
+	_Atomic uint64_t *_Atomic emu_dirty[HV_MAX_MAPPINGS];
 };
 
 /* What the pending exit needs from hv_vcpu_complete(). */
@@ -106,6 +116,10 @@ int mshv_hv_set_assocs(struct mshv_hv_vcpu *mc, const struct hv_register_assoc *
 /* Make the guest take exception vector (error code when has_error; cr2 for #PF). */
 int mshv_hv_inject_exception(struct mshv_hv_vcpu *mc, uint8_t vector, bool has_error,
 			     uint32_t error_code, uint64_t cr2);
+/* The emulator is about to write len bytes at gpa inside mapping m: log the pages while dirty
+ * logging is on.  Thread: vcpu. */
+void mshv_hv_mark_dirty(struct mshv_hv_vcpu *mc, const struct hv_mapping *m, uint64_t gpa,
+			size_t len);
 
 /*
  * hv-mshv-emulate.c: emulate the instruction of an UNMAPPED_GPA/GPA_INTERCEPT (mem != NULL)

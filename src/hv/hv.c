@@ -424,6 +424,7 @@ int hv_vcpu_new(struct hv_vm *vm, unsigned index, struct hv_vcpu **ret)
 		return r;
 	vcpu->vm = vm;
 	vcpu->index = index;
+	vcpu->data = NULL;
 	vcpu->exit_pending = false;
 	vm->vcpus[index] = vcpu;
 	vm->nvcpus++;
@@ -449,6 +450,26 @@ struct hv_vcpu *hv_vcpu_free(struct hv_vcpu *vcpu)
 unsigned hv_vcpu_index(const struct hv_vcpu *vcpu)
 {
 	return vcpu->index;
+}
+
+struct hv_vcpu *hv_vm_vcpu(const struct hv_vm *vm, unsigned index)
+{
+	return vm && index < HV_MAX_VCPUS ? vm->vcpus[index] : NULL;
+}
+
+unsigned hv_vm_nvcpus(const struct hv_vm *vm)
+{
+	return vm ? vm->nvcpus : 0;
+}
+
+void hv_vcpu_set_data(struct hv_vcpu *vcpu, void *data)
+{
+	vcpu->data = data;
+}
+
+void *hv_vcpu_data(const struct hv_vcpu *vcpu)
+{
+	return vcpu ? vcpu->data : NULL;
 }
 
 static int regs_check(const struct hv_reg_value *regs, unsigned n)

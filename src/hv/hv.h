@@ -224,6 +224,17 @@ int hv_vcpu_new(struct hv_vm *vm, unsigned index, struct hv_vcpu **ret);
 struct hv_vcpu *hv_vcpu_free(struct hv_vcpu *vcpu);
 unsigned hv_vcpu_index(const struct hv_vcpu *vcpu);
 
+/* The partition's vCPU table, the one table of vCPUs: vCPU index of vm (NULL when none) and
+ * how many it has.  Thread: as other hv_vm functions, never concurrently with hv_vcpu_new()
+ * or hv_vcpu_free() on the same VM. */
+struct hv_vcpu *hv_vm_vcpu(const struct hv_vm *vm, unsigned index);
+unsigned hv_vm_nvcpus(const struct hv_vm *vm);
+
+/* One pointer of the caller's, attached to a vCPU (NULL when created): how a caller finds its
+ * own object from hv_vm_vcpu().  Thread: as hv_vm_vcpu(). */
+void hv_vcpu_set_data(struct hv_vcpu *vcpu, void *data);
+void *hv_vcpu_data(const struct hv_vcpu *vcpu);
+
 /* Registers, by name.  The table of names is in hv-regs.c (hv_reg_name/hv_reg_from_name). */
 enum hv_reg {
 	HV_REG_RAX, HV_REG_RCX, HV_REG_RDX, HV_REG_RBX,

@@ -468,25 +468,48 @@ int mshv_vm_get_gpap_access_bitmap(struct mshv_vm *vm, uint8_t access_type, uint
 	return ok(mshv__ioctl(vm->fd, MSHV_GET_GPAP_ACCESS_BITMAP, &arg));
 }
 
-int mshv_vm_get_dirty_log(struct mshv_vm *vm, uint64_t base_pfn, uint64_t page_count,
-			  uint8_t *bitmap)
+/* One access op over page_count pages in batches (multiples of 8 pages: each batch starts on
+ * a byte of bitmap). */
+static int gpap_batched(struct mshv_vm *vm, uint8_t access_op, uint64_t base_pfn,
+			uint64_t page_count, uint8_t *bitmap, bool advance)
 {
-	if (!vm || !bitmap || page_count == 0)
+	if (!vm || !bitmap || page_count == 0 || base_pfn + page_count < base_pfn)
 		return -EINVAL;
-	/* Batches are multiples of 8 pages, so each starts on a byte of the bitmap. */
 	for (uint64_t done = 0; done < page_count; done += DIRTY_LOG_BATCH_PAGES) {
 		uint64_t n = page_count - done;
 		int r;
 
 		if (n > DIRTY_LOG_BATCH_PAGES)
 			n = DIRTY_LOG_BATCH_PAGES;
-		r = mshv_vm_get_gpap_access_bitmap(vm, MSHV_GPAP_ACCESS_TYPE_DIRTY,
-						   MSHV_GPAP_ACCESS_OP_CLEAR, base_pfn + done, n,
-						   bitmap + done / 8);
+		r = mshv_vm_get_gpap_access_bitmap(vm, MSHV_GPAP_ACCESS_TYPE_DIRTY, access_op,
+						   base_pfn + done, n,
+						   advance ? bitmap + done / 8 : bitmap);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+int mshv_vm_get_dirty_log(struct mshv_vm *vm, uint64_t base_pfn, uint64_t page_count,
+			  uint8_t *bitmap)
+{
+	return gpap_batched(vm, MSHV_GPAP_ACCESS_OP_CLEAR, base_pfn, page_count, bitmap, true);
+}
+
+int mshv_vm_set_dirty_bits(struct mshv_vm *vm, uint64_t base_pfn, uint64_t page_count)
+{
+	uint8_t *scratch;
+	int r;
+
+	if (!vm || page_count == 0)
+		return -EINVAL;
+	/* One batch's worth, reused: the bits read are not wanted. */
+	scratch = malloc(DIRTY_LOG_BATCH_PAGES / 8);
+	if (!scratch)
+		return -ENOMEM;
+	r = gpap_batched(vm, MSHV_GPAP_ACCESS_OP_SET, base_pfn, page_count, scratch, false);
+	free(scratch);
+	return r;
 }
 
 /* A Microsoft-kernel ioctl: -EOPNOTSUPP where the kernel does not know it. */

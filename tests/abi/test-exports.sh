@@ -20,7 +20,8 @@ for f in \
 	mshv_vm_get_partition_property mshv_vm_set_partition_property mshv_vm_signal_event_direct \
 	mshv_vm_post_message_direct mshv_vm_register_deliverability_notifications \
 	mshv_vm_enable_dirty_page_tracking mshv_vm_disable_dirty_page_tracking \
-	mshv_vm_get_dirty_log mshv_vm_get_gpap_access_bitmap mshv_vm_modify_gpa_host_access \
+	mshv_vm_get_dirty_log mshv_vm_set_dirty_bits mshv_vm_get_gpap_access_bitmap \
+	mshv_vm_modify_gpa_host_access \
 	mshv_vm_import_isolated_pages mshv_vm_complete_isolated_import \
 	mshv_vm_psp_issue_guest_request mshv_vm_sev_snp_ap_create mshv_vm_create_device \
 	mshv_device_set_attr mshv_device_get_attr mshv_device_has_attr mshv_vm_hvcall \

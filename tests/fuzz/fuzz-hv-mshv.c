@@ -253,6 +253,64 @@ int mshv_vcpu_run(struct mshv_vcpu *vcpu, struct hv_message *ret)
 	return 0;
 }
 
+/* The snapshot calls are not on the exit path: the fake has no dirty tracking or VP state. */
+int mshv_vm_enable_dirty_page_tracking(struct mshv_vm *vm)
+{
+	(void)vm;
+	return -EOPNOTSUPP;
+}
+
+int mshv_vm_disable_dirty_page_tracking(struct mshv_vm *vm)
+{
+	(void)vm;
+	return -EOPNOTSUPP;
+}
+
+int mshv_vm_get_dirty_log(struct mshv_vm *vm, uint64_t base_pfn, uint64_t page_count,
+			  uint8_t *bitmap)
+{
+	(void)vm, (void)base_pfn, (void)page_count, (void)bitmap;
+	return -EOPNOTSUPP;
+}
+
+int mshv_vm_set_dirty_bits(struct mshv_vm *vm, uint64_t base_pfn, uint64_t page_count)
+{
+	(void)vm, (void)base_pfn, (void)page_count;
+	return -EOPNOTSUPP;
+}
+
+int mshv_vcpu_get_reg_list(struct mshv_vcpu *vcpu, const uint32_t **ret_names, size_t *ret_count)
+{
+	(void)vcpu, (void)ret_names, (void)ret_count;
+	return -EOPNOTSUPP;
+}
+
+int mshv_vcpu_get_all_regs(struct mshv_vcpu *vcpu, struct hv_register_assoc *regs, size_t cap,
+			   size_t *ret_count)
+{
+	(void)vcpu, (void)regs, (void)cap, (void)ret_count;
+	return -EOPNOTSUPP;
+}
+
+int mshv_vcpu_vp_state_size(struct mshv_vcpu *vcpu, uint8_t type, size_t *ret)
+{
+	(void)vcpu, (void)type, (void)ret;
+	return -EOPNOTSUPP;
+}
+
+int mshv_vcpu_get_vp_state(struct mshv_vcpu *vcpu, uint8_t type, void *buf, size_t size,
+			   size_t *ret_size)
+{
+	(void)vcpu, (void)type, (void)buf, (void)size, (void)ret_size;
+	return -EOPNOTSUPP;
+}
+
+int mshv_vcpu_set_vp_state(struct mshv_vcpu *vcpu, uint8_t type, const void *buf, size_t size)
+{
+	(void)vcpu, (void)type, (void)buf, (void)size;
+	return -EOPNOTSUPP;
+}
+
 /* ---- no kvm and no emu here ------------------------------------------------------------------ */
 
 static int backend_absent(const char *path, struct hv **ret)

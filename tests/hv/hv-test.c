@@ -85,7 +85,14 @@ static int load_file(struct hv_test *t, const char *path, uint64_t gpa)
 
 int hv_test_new(enum hv_backend backend, const char *guest, struct hv_test **ret)
 {
-	struct hv_vm_options opts = { 0 };
+	static const struct hv_vm_options opts;
+
+	return hv_test_new_with(backend, guest, &opts, ret);
+}
+
+int hv_test_new_with(enum hv_backend backend, const char *guest,
+		     const struct hv_vm_options *opts, struct hv_test **ret)
+{
 	struct hv_reg_value regs[4];
 	struct hv_test *t;
 	char rel[256];
@@ -99,7 +106,7 @@ int hv_test_new(enum hv_backend backend, const char *guest, struct hv_test **ret
 	if (r < 0)
 		goto fail;
 	t->backend_name = hv_name(t->hv);
-	r = hv_vm_new(t->hv, &opts, &t->vm);
+	r = hv_vm_new(t->hv, opts, &t->vm);
 	if (r < 0)
 		goto fail;
 	t->ram_size = GUEST_RAM_SIZE;

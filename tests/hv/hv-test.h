@@ -67,6 +67,9 @@ enum hv_backend hv_test_backend(void);
 struct hv_test *hv_test_new_or_skip(enum hv_backend backend, const char *guest);
 /* Same, returning a negative errno instead of skipping (differential test). */
 int hv_test_new(enum hv_backend backend, const char *guest, struct hv_test **ret);
+/* hv_test_new() with these VM options (e.g. a LAPIC). */
+int hv_test_new_with(enum hv_backend backend, const char *guest,
+		     const struct hv_vm_options *opts, struct hv_test **ret);
 struct hv_test *hv_test_free(struct hv_test *t);
 
 /* Deterministic device model: the byte at gpa a is (a ^ a >> 8 ^ 0xa5) & 0xff, little endian. */

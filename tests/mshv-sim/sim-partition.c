@@ -402,9 +402,10 @@ static int gpap_bitmap(struct sim_partition *pt, struct mshv_gpap_access_bitmap 
 				continue;
 			if (*w & (1ULL << (k % 64)))
 				out[(gfn - a->gpap_base) / 8] |= 1u << ((gfn - a->gpap_base) % 8);
+			/* The mainline driver has no NOOP branch: NOOP sets (§3.9). */
 			if (a->access_op == MSHV_GPAP_ACCESS_OP_CLEAR)
 				*w &= ~(1ULL << (k % 64));
-			else if (a->access_op == MSHV_GPAP_ACCESS_OP_SET)
+			else
 				*w |= 1ULL << (k % 64);
 		}
 	}

@@ -710,15 +710,20 @@ static int lapic_set(struct sim_vp *vp, const uint8_t *buf)
 }
 
 /*
- * XSAVE state in the standard (non-compacted) format: the FXSAVE legacy area, then the XSAVE
- * header with XSTATE_BV = x87 | SSE.  The engine has no AVX state.
+ * XSAVE state in the compacted format the hypervisor uses (fact sheet §3.10): the FXSAVE legacy
+ * area, then the XSAVE header with XSTATE_BV = x87 | SSE and XCOMP_BV = bit 63 | x87 | SSE.
+ * With only those two components the compacted and the standard layouts coincide.  The engine
+ * has no AVX state.
  */
 #define SIM_XSAVE_SIZE 4096u
+#define XSTATE_X87	(1ull << 0)
+#define XSTATE_SSE	(1ull << 1)
+#define XCOMP_COMPACTED	(1ull << 63)
 
 static int xsave_get(struct sim_vp *vp, uint8_t *x)
 {
 	struct emu_fpu f;
-	uint64_t bv = 3;
+	uint64_t bv = XSTATE_X87 | XSTATE_SSE, comp = XCOMP_COMPACTED | bv;
 	uint32_t mxcsr_mask = 0xffff;
 
 	if (emu_vcpu_get_fpu(vp->ev, &f) < 0)
@@ -735,23 +740,32 @@ static int xsave_get(struct sim_vp *vp, uint8_t *x)
 	memcpy(x + 32, f.st, sizeof(f.st));
 	memcpy(x + 160, f.xmm, sizeof(f.xmm));
 	memcpy(x + 512, &bv, 8);
+	memcpy(x + 520, &comp, 8);
 	return 0;
 }
 
+/* A component whose XSTATE_BV bit is clear is restored in its initial state, as XRSTOR does. */
 static int xsave_set(struct sim_vp *vp, const uint8_t *x)
 {
 	struct emu_fpu f;
+	uint64_t bv;
 
 	memset(&f, 0, sizeof(f));
-	memcpy(&f.fcw, x + 0, 2);
-	memcpy(&f.fsw, x + 2, 2);
-	f.ftw = x[4];
-	memcpy(&f.fop, x + 6, 2);
-	memcpy(&f.fip, x + 8, 8);
-	memcpy(&f.fdp, x + 16, 8);
+	memcpy(&bv, x + 512, 8);
+	if (bv & XSTATE_X87) {
+		memcpy(&f.fcw, x + 0, 2);
+		memcpy(&f.fsw, x + 2, 2);
+		f.ftw = x[4];
+		memcpy(&f.fop, x + 6, 2);
+		memcpy(&f.fip, x + 8, 8);
+		memcpy(&f.fdp, x + 16, 8);
+		memcpy(f.st, x + 32, sizeof(f.st));
+	} else {
+		f.fcw = 0x37f;
+	}
 	memcpy(&f.mxcsr, x + 24, 4);
-	memcpy(f.st, x + 32, sizeof(f.st));
-	memcpy(f.xmm, x + 160, sizeof(f.xmm));
+	if (bv & XSTATE_SSE)
+		memcpy(f.xmm, x + 160, sizeof(f.xmm));
 	return emu_vcpu_set_fpu(vp->ev, &f) < 0 ? -EINVAL : 0;
 }
 

@@ -3,6 +3,7 @@
 #include "config.h"
 #include <pthread.h>
 #include <signal.h>
+#include <string.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -137,6 +138,25 @@ static void test_long_mode(void)
 	/* get_dirty_log clears: a second read is empty. */
 	require_ok(mshv_vm_get_dirty_log(g.vm, 0, GUEST_RAM_SIZE / 4096, bitmap));
 	check_eq_int(bitmap[0x9 / 8] & (1u << (0x9 % 8)), 0);
+	/* Marking every page dirty (before disabling tracking): the next read has them all. */
+	require_ok(mshv_vm_set_dirty_bits(g.vm, 0, GUEST_RAM_SIZE / 4096));
+	require_ok(mshv_vm_get_dirty_log(g.vm, 0, GUEST_RAM_SIZE / 4096, bitmap));
+	for (size_t i = 0; i < sizeof(bitmap); i++)
+		check_eq_int(bitmap[i], 0xff);
+	/* Pages 3..12 only: the bitmap's first bit is page 3, the unused bits are 0. */
+	require_ok(mshv_vm_set_dirty_bits(g.vm, 3, 10));
+	memset(bitmap, 0xaa, sizeof(bitmap));
+	require_ok(mshv_vm_get_dirty_log(g.vm, 0, 16, bitmap));
+	check_eq_int(bitmap[0], 0xf8);
+	check_eq_int(bitmap[1], 0x1f);
+	/* NOOP is no peek: the mainline driver sets the bits (fact sheet §3.9). */
+	check_ok(mshv_vm_get_gpap_access_bitmap(g.vm, MSHV_GPAP_ACCESS_TYPE_DIRTY,
+						MSHV_GPAP_ACCESS_OP_NOOP, 24, 8, bitmap));
+	check_eq_int(bitmap[0], 0);
+	require_ok(mshv_vm_get_dirty_log(g.vm, 24, 8, bitmap));
+	check_eq_int(bitmap[0], 0xff);
+	check_ok(mshv_vm_disable_dirty_page_tracking(g.vm));
+	check_eq_int(mshv_vm_set_dirty_bits(g.vm, 0, 8), -EINVAL);
 	guest_close(&g);
 }
 

@@ -222,6 +222,23 @@ static void test_vp_state(struct mshv_vcpu *vcpu)
 	check_ok(mshv_vcpu_set_xsave(vcpu, xs, got));
 	check_ok(mshv_vcpu_get_xsave(vcpu, xs2, sizeof(xs2), &got));
 	check(memcmp(xs, xs2, 512) == 0);
+	{
+		/* The hypervisor's compacted format: XCOMP_BV bit 63, x87 and SSE present. */
+		uint64_t bv, comp;
+
+		memcpy(&bv, xs + 512, 8);
+		memcpy(&comp, xs + 520, 8);
+		check_eq_u64(bv & 3, 3);
+		check_eq_u64(comp, (1ull << 63) | bv);
+		/* XSTATE_BV without SSE: the XMM registers come back in their initial state. */
+		memset(xs2 + 160, 0x77, 16);
+		bv &= ~2ull;
+		memcpy(xs2 + 512, &bv, 8);
+		check_ok(mshv_vcpu_set_xsave(vcpu, xs2, got));
+		check_ok(mshv_vcpu_get_xsave(vcpu, xs2, sizeof(xs2), &got));
+		check_eq_int(xs2[160], 0);
+		check_ok(mshv_vcpu_set_xsave(vcpu, xs, got));
+	}
 }
 
 static void test_translate_cpuid(struct mshv_vm *vm, struct mshv_vcpu *vcpu, bool movable,

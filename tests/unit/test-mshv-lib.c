@@ -236,6 +236,9 @@ static void test_enotty_device(void)
 	check_eq_int(mshv_vm_get_gpap_access_bitmap(&vm, MSHV_GPAP_ACCESS_TYPE_DIRTY, 9, 0, 8,
 						    &byte), -EINVAL);
 	check_eq_int(mshv_vm_get_dirty_log(&vm, 0, 8, &byte), -ENOTTY);
+	check_eq_int(mshv_vm_get_dirty_log(&vm, UINT64_MAX, 8, &byte), -EINVAL);
+	check_eq_int(mshv_vm_set_dirty_bits(&vm, 0, 8), -ENOTTY);
+	check_eq_int(mshv_vm_set_dirty_bits(&vm, 0, 0), -EINVAL);
 
 	/* vCPU: run and VP state are plain ioctls; registers fall back to -EOPNOTSUPP. */
 	check_eq_int(mshv_vcpu_run(&vcpu, &msg), -ENOTTY);

@@ -130,7 +130,7 @@ static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 	TAILQ_FOREACH(vm, &vms, entry) {
 		if (auth_can_see(call->uid, vm)) {
 			visible++;
-			vcpus += vm->nvcpus;
+			vcpus += vm_nvcpus(vm);
 			eventfds += vm->neventfds;
 		}
 	}

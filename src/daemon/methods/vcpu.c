@@ -30,7 +30,7 @@ static enum rpc_retval create_vcpu(struct rpc_call *call, const void *args)
 		rpc_error_limit(call, LIMIT_max_vcpus);
 		return RPC_DONE;
 	}
-	if (vm->vcpus[index]) {
+	if (vm_vcpu(vm, index)) {
 		rpc_invalid_params(call, "vm %u already has vcpu %u", vm->id, index);
 		return RPC_DONE;
 	}

@@ -211,6 +211,7 @@ static enum rpc_retval vm_info(struct rpc_call *call, const void *args)
 	struct vm *vm = call->vm;
 	json_t *info, *regions, *vcpus, *exits, *options;
 	struct region *r;
+	struct vcpu *v;
 
 	(void)args;
 	info = vm_summary(vm);
@@ -220,12 +221,9 @@ static enum rpc_retval vm_info(struct rpc_call *call, const void *args)
 							 "size", json_hex(r->size), "flags",
 							 map_flags_json(r->flags)));
 	vcpus = json_array();
-	for (unsigned i = 0; i < mshvd.limits.max_vcpus; i++) {
-		struct vcpu *v = vm->vcpus[i];
+	VM_FOREACH_VCPU(vm, v) {
 		json_t *jv;
 
-		if (!v)
-			continue;
 		jv = json_pack("{s:i, s:s, s:I}", "vcpu", v->index, "state",
 			       vcpu_state_name(v->state), "exits", (json_int_t)v->exits);
 		if (v->state == VCPU_PARKED && v->last_exit)

@@ -164,6 +164,9 @@ unsigned emu_st_cpl(struct emu_vcpu *v);
 /* Linear address of seg:off truncated to the address size. */
 uint64_t emu_st_linear(struct emu_vcpu *v, unsigned seg, uint64_t off, unsigned addr_size);
 
+/* Record guest writes to [addr, addr + size) while dirty tracking is on.  Caller holds exec. */
+void emu_mark_dirty(struct emu_vm *vm, uint64_t addr, uint64_t size);
+
 /* emu-mmu.c: guest memory by linear address (through the page walk) and by GPA. */
 void *emu_gpa_host(struct emu_vm *vm, uint64_t gpa, uint64_t len, unsigned *ret_prot);
 int emu_translate_st(struct emu_vcpu *v, uint64_t gva, unsigned access, bool user,

@@ -160,9 +160,12 @@ static int copy_linear(struct emu_vcpu *v, uint64_t la, void *buf, size_t n, boo
 		p = emu_gpa_host(v->vm, gpa, chunk, &prot);
 		if (!p || (write && !(prot & EMU_PROT_WRITE)))
 			return -EFAULT;
-		if (write)
+		if (write) {
 			memcpy(p, b, chunk);
-		else
+			/* The engine writing for the guest (string input, interrupt frames) is
+			 * a guest write for dirty tracking too. */
+			emu_mark_dirty(v->vm, gpa, chunk);
+		} else
 			memcpy(b, p, chunk);
 		la += chunk;
 		b += chunk;

@@ -168,16 +168,10 @@ int emu_vm_unmap(struct emu_vm *vm, uint64_t gpa, uint64_t size)
 	return r;
 }
 
-static void hook_dirty(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
-		       void *opaque)
+void emu_mark_dirty(struct emu_vm *vm, uint64_t addr, uint64_t size)
 {
-	struct emu_vcpu *v = opaque;
-	struct emu_vm *vm = v->vm;
-
-	(void)uc;
-	(void)type;
-	(void)value;
-	/* Runs under the execution lock: the map table cannot change. */
+	if (!vm->dirty_tracking || !size)
+		return;
 	for (unsigned i = 0; i < EMU_MAX_MAPPINGS; i++) {
 		struct emu_map *m = &vm->maps[i];
 		uint64_t first, last;
@@ -185,11 +179,23 @@ static void hook_dirty(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 		if (!m->used || !m->dirty || addr < m->gpa || addr - m->gpa >= m->size)
 			continue;
 		first = (addr - m->gpa) / EMU_PAGE_SIZE;
-		last = (addr + (uint64_t)size - 1 - m->gpa) / EMU_PAGE_SIZE;
+		last = (addr + size - 1 - m->gpa) / EMU_PAGE_SIZE;
 		for (uint64_t p = first; p <= last && p < m->size / EMU_PAGE_SIZE; p++)
 			m->dirty[p / 8] |= (uint8_t)(1u << (p % 8));
 		break;
 	}
+}
+
+static void hook_dirty(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+		       void *opaque)
+{
+	struct emu_vcpu *v = opaque;
+
+	(void)uc;
+	(void)type;
+	(void)value;
+	/* Runs under the execution lock: the map table cannot change. */
+	emu_mark_dirty(v->vm, addr, (uint64_t)size);
 }
 
 static int dirty_hook_set(struct emu_vcpu *v, bool on)
@@ -215,7 +221,12 @@ int emu_vm_set_dirty_tracking(struct emu_vm *vm, bool on)
 	for (unsigned i = 0; i < EMU_MAX_MAPPINGS && on; i++) {
 		struct emu_map *m = &vm->maps[i];
 
-		if (m->used && !m->dirty && !(m->dirty = dirty_bitmap_new(m->size)))
+		if (!m->used)
+			continue;
+		/* Bits left from an earlier round of tracking are stale now. */
+		if (m->dirty)
+			memset(m->dirty, 0, (m->size / EMU_PAGE_SIZE + 7) / 8);
+		else if (!(m->dirty = dirty_bitmap_new(m->size)))
 			r = -ENOMEM;
 	}
 	for (unsigned i = 0; i < EMU_MAX_VCPUS && r == 0; i++)
@@ -597,7 +608,8 @@ bool emu_vcpu_interrupt_shadow(struct emu_vcpu *v)
 
 void emu_vcpu_set_interrupt_shadow(struct emu_vcpu *v, bool on)
 {
-	v->prev_shadow = on;
+	/* Both: the next run's delivery looks at shadow before an instruction hook runs. */
+	v->shadow = v->prev_shadow = on;
 }
 
 int emu_vcpu_inject(struct emu_vcpu *v, uint8_t vector, bool has_error_code, uint32_t error_code)
@@ -618,6 +630,59 @@ int emu_vcpu_inject(struct emu_vcpu *v, uint8_t vector, bool has_error_code, uin
 	if (v->activity == EMU_HALTED)
 		v->activity = EMU_ACTIVE;
 	return 0;
+}
+
+int emu_vcpu_get_events(struct emu_vcpu *v, struct emu_events *ret)
+{
+	struct emu_exit *x = ret->mmio_exit;
+
+	pthread_mutex_lock(&v->irq_lock);
+	*ret = (struct emu_events){
+		.nmi = v->apic.nmi,
+		.extint = v->apic.extint,
+		.extint_vector = v->apic.extint_vector,
+		.init = v->apic.init,
+		.sipi = v->apic.sipi,
+		.sipi_vector = v->apic.sipi_vector,
+	};
+	pthread_mutex_unlock(&v->irq_lock);
+	ret->shutdown = v->shutdown;
+	/* Deferred: the read half was completed.  Pending with its instruction done: the write
+	 * half is being reported now and was not completed; either way the next run (after a
+	 * restore) must report it. */
+	ret->mmio_write = v->deferred || (v->pending && v->pending_done);
+	ret->mmio_exit = x;
+	if (ret->mmio_write && x)
+		*x = v->exit;
+	return 0;
+}
+
+int emu_vcpu_set_events(struct emu_vcpu *v, const struct emu_events *e)
+{
+	if (e->mmio_write && (!e->mmio_exit || e->mmio_exit->kind != EMU_EXIT_MMIO ||
+			      !e->mmio_exit->mmio.write))
+		return -EINVAL;
+	pthread_mutex_lock(&v->irq_lock);
+	v->apic.nmi = e->nmi;
+	v->apic.extint = e->extint;
+	v->apic.extint_vector = e->extint_vector;
+	v->apic.init = e->init;
+	v->apic.sipi = e->sipi;
+	v->apic.sipi_vector = e->sipi_vector;
+	pthread_mutex_unlock(&v->irq_lock);
+	v->shutdown = e->shutdown;
+	v->pending = v->pending_done = false;
+	v->deferred = e->mmio_write;
+	if (e->mmio_write)
+		v->exit = *e->mmio_exit;
+	atomic_store(&v->irq_poke, true);
+	return 0;
+}
+
+void emu_vcpu_cancel_exit(struct emu_vcpu *v)
+{
+	v->pending = v->pending_done = v->deferred = false;
+	v->fault.valid = false;
 }
 
 void emu_vcpu_set_intercepts(struct emu_vcpu *v, unsigned flags, uint32_t exceptions)

@@ -41,6 +41,7 @@
 
 struct emu_vm;
 struct emu_vcpu;
+struct emu_exit;
 
 enum {
 	EMU_PROT_READ	= 1u << 0,
@@ -78,7 +79,9 @@ int emu_vm_unmap(struct emu_vm *vm, uint64_t gpa, uint64_t size);
  * (optional) gets the mapping's protection.  Thread: any. */
 void *emu_vm_gpa_to_host(struct emu_vm *vm, uint64_t gpa, uint64_t len, unsigned *ret_prot);
 
-/* Dirty-page tracking of guest writes (costs a hook per store while on).  Thread: any. */
+/* Dirty-page tracking of guest writes (costs a hook per store while on): the guest's stores
+ * and what the engine writes for it (string input, interrupt frames).  Turning it on starts
+ * with every page clean.  Thread: any. */
 int emu_vm_set_dirty_tracking(struct emu_vm *vm, bool on);
 /* Copy the dirty bits of npages pages from gpa (one mapping) into bitmap (bit i = page i),
  * then clear them when clear is set.  -ENOENT when the range is not inside one mapping. */
@@ -187,6 +190,30 @@ int emu_vcpu_set_activity(struct emu_vcpu *v, enum emu_activity a);
 /* Interrupt shadow (after STI / MOV SS): the instruction at RIP cannot be interrupted. */
 bool emu_vcpu_interrupt_shadow(struct emu_vcpu *v);
 void emu_vcpu_set_interrupt_shadow(struct emu_vcpu *v, bool on);
+
+/*
+ * What the engine holds for a vCPU beyond its registers, for snapshots: interrupts posted
+ * and not yet delivered, a latched triple fault, and the write half of an MMIO
+ * read-modify-write whose read was completed (the instruction has run; the next run reports
+ * the write).  set replaces all of it.
+ */
+struct emu_events {
+	bool nmi;			/* an NMI waits */
+	bool extint;			/* no-LAPIC VMs: a FIXED/EXTINT vector waits for IF */
+	uint8_t extint_vector;
+	bool init;			/* INIT posted, acted on by the next run */
+	bool sipi;
+	uint8_t sipi_vector;
+	bool shutdown;			/* the next run reports SHUTDOWN */
+	bool mmio_write;		/* mmio_exit is reported by the next run */
+	struct emu_exit *mmio_exit;	/* get: filled when mmio_write (may be NULL); set: read */
+};
+int emu_vcpu_get_events(struct emu_vcpu *v, struct emu_events *ret);
+int emu_vcpu_set_events(struct emu_vcpu *v, const struct emu_events *e);
+
+/* Drop the pending exit, if any, without finishing its instruction (the next run executes
+ * it again from RIP, which exits again), and a deferred RMW write half with it. */
+void emu_vcpu_cancel_exit(struct emu_vcpu *v);
 
 /* Deliver an exception or interrupt vector now, before the instruction at RIP, through the
  * IVT/IDT as the CPU would (what a VMM's event injection does).  Abandons a pending exit.
