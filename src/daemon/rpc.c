@@ -761,10 +761,12 @@ static bool scan_member(const char *s, size_t n, size_t *pos, struct simple_req 
 		} else {
 			size_t start = p;
 
+			/* At most 18 digits: the value fits a json_int_t without overflow. */
 			r->id_int = 0;
-			for (; p < n && s[p] >= '0' && s[p] <= '9' && p - start < 19; p++)
+			for (; p < n && s[p] >= '0' && s[p] <= '9' && p - start < 18; p++)
 				r->id_int = r->id_int * 10 + (s[p] - '0');
-			if (p == start || p - start > 18 || (s[start] == '0' && p - start > 1))
+			if (p == start || (p < n && s[p] >= '0' && s[p] <= '9') ||
+			    (s[start] == '0' && p - start > 1))
 				return false;
 			r->id_type = ID_INT;
 		}
