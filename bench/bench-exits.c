@@ -556,6 +556,105 @@ static void figure_latency(const char *backend, struct bench_conn *c, const char
 	bench_samples_free(&rpc);
 }
 
+/* ---- fan-out: the same stream to one and to four subscribers ------------------------------ */
+
+/* Issue 18: an event is built once per publish, so four subscribers cost at most 1.3x one. */
+#define FANOUT_SUBS		4
+#define GOAL_FANOUT_COST	1.3
+
+/* One stream run of n writes to halt, until each of the nsubs subscribers saw the halt.
+ * Returns exits per second. */
+static double fanout_rate(struct bench_conn *c, struct bench_conn *subs, unsigned nsubs,
+			  long long vm, unsigned n)
+{
+	struct reader rd[FANOUT_SUBS];
+	pthread_t th[FANOUT_SUBS];
+	uint64_t t0, t1;
+	json_t *r = NULL;
+
+	rewind_out(c, vm, n);
+	for (unsigned i = 0; i < nsubs; i++) {
+		rd[i] = (struct reader){ .conn = &subs[i] };
+		if (pthread_create(&th[i], NULL, reader_main, &rd[i]) != 0)
+			bench_die("pthread_create failed");
+	}
+	t0 = bench_now_ns();
+	bench_call(c, &r, "run", "{\"vm\":%lld,\"vcpu\":0,\"mode\":\"stream\",\"wait\":true}", vm);
+	t1 = bench_now_ns();
+	json_decref(r);
+	for (unsigned i = 0; i < nsubs; i++) {
+		pthread_join(th[i], NULL);
+		if (rd[i].lost)
+			bench_die("the daemon dropped events for subscriber %u (over --max-output)", i);
+		if (rd[i].lines != (uint64_t)n + 2)
+			bench_die("subscriber %u got %llu events, expected %u", i,
+				  (unsigned long long)rd[i].lines, n + 2);
+		t1 = rd[i].t_end > t1 ? rd[i].t_end : t1;
+	}
+	return (double)(n + 1) / ((double)(t1 - t0) / 1e9);
+}
+
+/* Subscribe sub to vm's exits; returns the subscription id. */
+static long long fanout_subscribe(struct bench_conn *sub, long long vm)
+{
+	json_t *r = NULL;
+	long long id;
+
+	bench_call(sub, &r, "subscribe", "{\"vm\":%lld,\"kinds\":[\"exit\"]}", vm);
+	id = bench_json_int(r, "subscription");
+	json_decref(r);
+	return id;
+}
+
+/* The exits of one run streamed to one subscriber, then to four (each its own connection and
+ * reader thread), alternating; the cost ratio is one's rate over four's. */
+static void figure_fanout(const char *backend, struct bench_conn *c, const char *sock)
+{
+	unsigned n = bench_count(20000, 50), reps = bench_count(5, 1);	/* reps <= 8 */
+	const char *label = bench_backend_label(backend);
+	struct bench_result r = BENCH_RESULT_INIT;
+	struct bench_conn subs[FANOUT_SUBS];
+	double one[8], four[8], r1, r4;
+	long long vm, ids[FANOUT_SUBS];
+	char extra[160];
+
+	vm = bench_daemon_vm(c, out_image, out_len, n);
+	for (unsigned i = 0; i < FANOUT_SUBS; i++) {
+		bench_conn_open(&subs[i], sock);
+		ids[i] = fanout_subscribe(&subs[i], vm);
+	}
+	/* Warm up with all four. */
+	fanout_rate(c, subs, FANOUT_SUBS, vm, n / 10 + 1);
+	for (unsigned i = 0; i < reps; i++) {
+		/* One subscriber: the others unsubscribe (and are not read) for this run. */
+		for (unsigned k = 1; k < FANOUT_SUBS; k++)
+			bench_call(&subs[k], NULL, "unsubscribe", "{\"subscription\":%lld}", ids[k]);
+		one[i] = fanout_rate(c, subs, 1, vm, n);
+		for (unsigned k = 1; k < FANOUT_SUBS; k++)
+			ids[k] = fanout_subscribe(&subs[k], vm);
+		four[i] = fanout_rate(c, subs, FANOUT_SUBS, vm, n);
+	}
+	r1 = median_of(one, reps);
+	r4 = median_of(four, reps);
+	bench_call(c, NULL, "destroy-vm", "{\"vm\":%lld}", vm);
+	for (unsigned i = 0; i < FANOUT_SUBS; i++)
+		bench_conn_close(&subs[i]);
+
+	r.name = "exits_streamed_4";
+	r.backend = label;
+	r.label = "exits streamed (4 subscribers vs 1)";
+	r.unit = "per_s";
+	r.value = r4;
+	r.baseline = r1;
+	r.ratio = r1 / r4;
+	r.goal = "<=1.3";
+	r.goal_max = GOAL_FANOUT_COST;
+	snprintf(extra, sizeof(extra), "exits_per_run=%u runs=%u us_per_exit_1=%.3f "
+		 "us_per_exit_4=%.3f", n + 1, reps, 1e6 / r1, 1e6 / r4);
+	r.extra = extra;
+	bench_report(&r);
+}
+
 static void run_backend(const char *backend, bool rates, bool latency)
 {
 	struct bench_daemon d;
@@ -569,6 +668,8 @@ static void run_backend(const char *backend, bool rates, bool latency)
 	bench_conn_open(&c, d.sock);
 	if (rates)
 		figure_rates(backend, &c, d.sock);
+	if (rates)
+		figure_fanout(backend, &c, d.sock);
 	if (latency)
 		figure_latency(backend, &c, d.sock);
 	bench_conn_close(&c);
