@@ -37,6 +37,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/queue.h>
 #include <sys/types.h>
 
@@ -54,7 +55,6 @@
 #endif
 
 struct event_base;
-struct bufferevent;
 struct event;
 struct evbuffer;
 
@@ -114,5 +114,24 @@ json_t *rpc_error_object(json_t *id, int code, const char *name, json_t *data,
 			 const char *message);
 /* {limit, value}: the data of an error naming a limit (new ref). */
 json_t *rpc_limit_data(enum limit_id limit);
+
+/*
+ * A growable text buffer for serialising replies and events: reused from message to message
+ * (its memory stays), so the hot paths dump JSON without a malloc/free per message.  Not
+ * NUL-terminated.  The text functions return 0 or -ENOMEM (the buffer is then unchanged).
+ */
+struct textbuf {
+	char *p;
+	size_t len, cap;
+};
+
+int textbuf_reserve(struct textbuf *b, size_t more);
+int textbuf_put(struct textbuf *b, const void *data, size_t len);
+#define textbuf_puts(b, s)	textbuf_put((b), (s), strlen(s))
+/* Append v (borrowed) as compact JSON (any value, as json_dumps(JSON_COMPACT |
+ * JSON_ENCODE_ANY) writes it). */
+int textbuf_json(struct textbuf *b, const json_t *v);
+int textbuf_printf(struct textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void textbuf_free(struct textbuf *b);
 
 #endif

@@ -18,8 +18,18 @@ struct mbox_node {
 	struct mbox_node *next;
 };
 
+/*
+ * Nodes handled by the loop go back to a free list instead of free(): an exit storm would
+ * otherwise malloc on the vCPU thread and free on the loop thread for every message, which
+ * glibc serves through the arena lock, not the per-thread cache.  The list keeps at most
+ * MAILBOX_FREE_MAX nodes (bounded memory after a storm of many vCPUs).
+ */
+#define MAILBOX_FREE_MAX	1024
+
 static pthread_mutex_t mbox_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mbox_node *mbox_head, **mbox_tail = &mbox_head;
+static struct mbox_node *mbox_free;	/* mbox_lock */
+static unsigned mbox_nfree;		/* mbox_lock */
 static int mbox_fd = -1;
 static struct event *mbox_ev;
 static mailbox_handler_fn *mbox_handler;
@@ -29,13 +39,19 @@ void mailbox_post(const struct vcpu_msg *msg)
 	struct mbox_node *n;
 	bool was_empty;
 
+	pthread_mutex_lock(&mbox_lock);
+	n = mbox_free;
+	if (n) {
+		mbox_free = n->next;
+		mbox_nfree--;
+	}
+	pthread_mutex_unlock(&mbox_lock);
 	/* Threads never block on the loop here: the queue is bounded per vCPU by the credit
 	 * count (vcpu->queued), which the poster waits on before posting. */
-	for (;;) {
+	while (!n) {
 		n = malloc(sizeof(*n));
-		if (n)
-			break;
-		usleep(1000);
+		if (!n)
+			usleep(1000);
 	}
 	n->msg = *msg;
 	n->next = NULL;
@@ -84,9 +100,19 @@ static void mailbox_drain(evutil_socket_t fd, short what, void *arg)
 
 		(void)!write(fd, &one, sizeof(one));
 	}
+	for (struct mbox_node *m = n; m; m = m->next)
+		mbox_handler(&m->msg);
+	/* Back to the free list in one go; what does not fit is freed. */
+	pthread_mutex_lock(&mbox_lock);
+	for (; n && mbox_nfree < MAILBOX_FREE_MAX; n = next) {
+		next = n->next;
+		n->next = mbox_free;
+		mbox_free = n;
+		mbox_nfree++;
+	}
+	pthread_mutex_unlock(&mbox_lock);
 	for (; n; n = next) {
 		next = n->next;
-		mbox_handler(&n->msg);
 		free(n);
 	}
 }
@@ -119,4 +145,10 @@ void mailbox_fini(void)
 	}
 	mbox_head = NULL;
 	mbox_tail = &mbox_head;
+	for (n = mbox_free; n; n = next) {
+		next = n->next;
+		free(n);
+	}
+	mbox_free = NULL;
+	mbox_nfree = 0;
 }

@@ -30,8 +30,12 @@ enum {
 
 enum run_mode { RUN_STEP, RUN_STREAM };
 
-/* Messages a vCPU thread may have queued and not yet seen handled (backpressure). */
-#define VCPU_MAX_QUEUED	256
+/* Messages a vCPU thread may have queued and not yet seen handled (backpressure).  A thread
+ * that hit the limit waits until the loop has worked the queue down to VCPU_RESUME_QUEUED:
+ * resuming at the first free credit would cost a futex wake-up and a thread switch per message
+ * in an exit storm, when the loop is the slower side. */
+#define VCPU_MAX_QUEUED		256
+#define VCPU_RESUME_QUEUED	(VCPU_MAX_QUEUED / 2)
 
 struct vcpu {
 	struct vm *vm;
@@ -54,7 +58,8 @@ struct vcpu {
 	enum run_mode mode;		/* lock: set with go */
 	bool has_default_read;
 	uint64_t default_read;
-	unsigned queued;		/* lock: messages posted and not yet handled */
+	atomic_uint queued;		/* messages posted and not yet handled */
+	bool credit_wait;		/* lock: the thread waits for queued to drop */
 	bool waiting;			/* lock: the thread waits in a pause or a hold, off the
 					 * hypervisor (vm_hold() counts it as captured) */
 
@@ -254,7 +259,8 @@ int vcpu_complete(struct vcpu *v, uint64_t value, const uint32_t *cpuid, bool in
 bool vcpu_can_translate_gva(void);
 /* -EOPNOTSUPP without the capability (checked first). */
 int vcpu_translate_gva(struct vcpu *v, uint64_t gva, unsigned access, uint64_t *ret_gpa);
-/* Start an idle vCPU (its VM becomes running if it was created). */
+/* Start an idle vCPU (its VM becomes running if it was created); the first run starts the
+ * vCPU's thread.  0 or a negative errno (nothing changed). */
 int vcpu_run(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read);
 /* Ask a running or paused vCPU to park (exit "stopped"); false when it is idle already. */
 bool vcpu_stop(struct vcpu *v);

@@ -12,33 +12,63 @@
 #include "subscriptions.h"
 #include "waiters.h"
 
-/* A batch is answered by one array once every member finished (some may be deferred). */
+/* A batch is answered by one array once every member finished (some may be deferred).  The
+ * members' lines are serialised once, as they finish, into the array's text. */
 struct rpc_batch {
-	json_t *replies;		/* new ref */
+	struct textbuf text;		/* "[member,member" so far */
+	unsigned nreplies;
 	unsigned outstanding;		/* members not finished, +1 while dispatching */
-	size_t bytes;			/* serialized size of the replies so far */
 };
 
-/* Collect one response (stolen) into a batch's reply, counting its size: the whole array is
- * queued at once, so it counts against max_output before it is sent. */
-static void batch_add(struct rpc_batch *b, json_t *msg)
+/*
+ * The reply being serialised: one reusable buffer of the loop thread (its memory stays from
+ * reply to reply).  A reply is built and then copied out at once (to the client's output, a
+ * descriptor line or its batch) before anything else can run, so it is never shared.
+ */
+static struct textbuf reply_buf;
+
+/* The serialised size of the batch so far: it is queued at once, so it counts against
+ * max_output before it is sent. */
+static size_t batch_bytes(const struct rpc_batch *b)
 {
-	b->bytes += json_dumpb(msg, NULL, 0, JSON_COMPACT) + 1;
-	json_array_append_new(b->replies, msg);
+	return b->text.len;
+}
+
+/* Append one response line (text, without '\n') to a batch. */
+static void batch_add(struct rpc_batch *b, const char *data, size_t len)
+{
+	if (textbuf_put(&b->text, b->nreplies ? "," : "[", 1) < 0 ||
+	    textbuf_put(&b->text, data, len) < 0) {
+		log_error("out of memory for a batch reply");
+		return;
+	}
+	b->nreplies++;
 }
 
 static void batch_release(struct rpc_batch *b, struct client *c)
 {
 	if (--b->outstanding)
 		return;
-	if (c && json_array_size(b->replies))
-		client_send(c, b->replies);
-	json_decref(b->replies);
+	if (c && b->nreplies && textbuf_put(&b->text, "]", 1) == 0)
+		client_send_line(c, b->text.p, b->text.len);
+	textbuf_free(&b->text);
 	free(b);
 }
 
-/* Send (or collect into the batch) one response object; msg is stolen. */
-static void rpc_finish(struct rpc_call *call, json_t *msg)
+/* Serialise a whole response object (borrowed) into reply_buf; false when it cannot. */
+static bool reply_dump(json_t *msg)
+{
+	reply_buf.len = 0;
+	if (textbuf_json(&reply_buf, msg) == 0)
+		return true;
+	log_error("cannot serialize a reply");
+	return false;
+}
+
+/* Send (or collect into the batch) one response line (text without '\n', borrowed; NULL for
+ * none: a notification, or one that could not be serialised).  A result may carry the
+ * call's descriptor.  Frees the call. */
+static void rpc_finish(struct rpc_call *call, const char *data, size_t len, bool is_result)
 {
 	struct client *c = call->client;
 
@@ -49,16 +79,15 @@ static void rpc_finish(struct rpc_call *call, json_t *msg)
 		client_call_done(c);
 	}
 	if (call->batch) {
-		if (msg)
-			batch_add(call->batch, msg);
+		if (data)
+			batch_add(call->batch, data, len);
 		batch_release(call->batch, c);
-	} else if (msg) {
+	} else if (data) {
 		/* Only a result may carry a descriptor: an error never passes one. */
-		if (call->pass_fd >= 0 && json_object_get(msg, "result"))
-			client_send_fd(c, msg, call->pass_fd);
+		if (call->pass_fd >= 0 && is_result)
+			client_send_fd_line(c, data, len, call->pass_fd);
 		else
-			client_send(c, msg);
-		json_decref(msg);
+			client_send_line(c, data, len);
 	}
 	if (call->after_reply)
 		call->after_reply(call, call->after_arg);
@@ -66,16 +95,50 @@ static void rpc_finish(struct rpc_call *call, json_t *msg)
 	free(call);
 }
 
+/* {"jsonrpc":"2.0","id":ID,"result": into reply_buf: the members in the order (and with the
+ * separators) json_dumps(JSON_COMPACT) gives the object rpc_reply() built before. */
+static bool reply_head(const struct rpc_call *call)
+{
+	reply_buf.len = 0;
+	return textbuf_puts(&reply_buf, "{\"jsonrpc\":\"2.0\",\"id\":") == 0 &&
+	       textbuf_json(&reply_buf, call->id) == 0 &&
+	       textbuf_puts(&reply_buf, ",\"result\":") == 0;
+}
+
 void rpc_reply(struct rpc_call *call, json_t *result)
 {
-	json_t *msg = NULL;
+	bool ok = false;
 
-	if (call->id)
-		msg = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", call->id, "result",
-				result);
-	else
-		json_decref(result);
-	rpc_finish(call, msg);
+	if (call->id) {
+		ok = reply_head(call) && textbuf_json(&reply_buf, result) == 0 &&
+		     textbuf_put(&reply_buf, "}", 1) == 0;
+		if (!ok)
+			log_error("%s: cannot serialize the reply", call->method->name);
+	}
+	json_decref(result);
+	rpc_finish(call, ok ? reply_buf.p : NULL, reply_buf.len, true);
+}
+
+void rpc_reply_text(struct rpc_call *call, const char *result, size_t len)
+{
+	bool ok = false;
+
+	if (call->id) {
+		ok = reply_head(call) && textbuf_put(&reply_buf, result, len) == 0 &&
+		     textbuf_put(&reply_buf, "}", 1) == 0;
+		if (!ok)
+			log_error("%s: cannot serialize the reply", call->method->name);
+	}
+	rpc_finish(call, ok ? reply_buf.p : NULL, reply_buf.len, true);
+}
+
+/* Finish a call with a whole response object (stolen; NULL for none). */
+static void rpc_finish_json(struct rpc_call *call, json_t *msg)
+{
+	bool ok = msg && reply_dump(msg);
+
+	json_decref(msg);
+	rpc_finish(call, ok ? reply_buf.p : NULL, reply_buf.len, false);
 }
 
 static void rpc_verror(struct rpc_call *call, int code, const char *name, json_t *data,
@@ -97,7 +160,7 @@ static void rpc_verror(struct rpc_call *call, int code, const char *name, json_t
 		msg = rpc_error_object(call->id, code, name, data, message);
 	else
 		json_decref(data);
-	rpc_finish(call, msg);
+	rpc_finish_json(call, msg);
 }
 
 void rpc_error(struct rpc_call *call, int code, const char *name, json_t *data,
@@ -474,12 +537,13 @@ static void send_error_data(struct client *c, struct rpc_batch *batch, json_t *i
 {
 	json_t *msg = rpc_error_object(id, code, name, data, message);
 
-	if (batch) {
-		batch_add(batch, msg);
-	} else {
-		client_send(c, msg);
-		json_decref(msg);
+	if (reply_dump(msg)) {
+		if (batch)
+			batch_add(batch, reply_buf.p, reply_buf.len);
+		else
+			client_send_line(c, reply_buf.p, reply_buf.len);
 	}
+	json_decref(msg);
 }
 
 static void send_error(struct client *c, struct rpc_batch *batch, json_t *id, int code,
@@ -488,12 +552,12 @@ static void send_error(struct client *c, struct rpc_batch *batch, json_t *id, in
 	send_error_data(c, batch, id, code, name, NULL, message);
 }
 
+static void dispatch_call(struct client *c, struct rpc_batch *batch, json_t *id,
+			  const char *method, json_t *params);
+
 static void dispatch(struct client *c, json_t *req, struct rpc_batch *batch)
 {
 	json_t *id = NULL, *jv, *jm, *params;
-	const struct method *m;
-	struct rpc_call *call;
-	enum limit_id limit = LIMIT__COUNT;
 	bool has_id;
 	char err[160];
 	const char *key;
@@ -545,10 +609,24 @@ static void dispatch(struct client *c, json_t *req, struct rpc_batch *batch)
 			   "params must be an object or an array");
 		return;
 	}
-	m = method_find(json_string_value(jm));
+	dispatch_call(c, batch, has_id ? id : NULL, json_string_value(jm), params);
+}
+
+/* The request is a well-formed JSON-RPC object: find its method, check and run it.  id is
+ * borrowed (NULL for a notification; JSON null is an id), params borrowed (NULL: none). */
+static void dispatch_call(struct client *c, struct rpc_batch *batch, json_t *id,
+			  const char *method, json_t *params)
+{
+	enum limit_id limit = LIMIT__COUNT;
+	bool has_id = id != NULL;
+	const struct method *m;
+	struct rpc_call *call;
+	char err[160];
+
+	m = method_find(method);
 	if (!m) {
 		if (has_id) {
-			snprintf(err, sizeof(err), "no method \"%.64s\"", json_string_value(jm));
+			snprintf(err, sizeof(err), "no method \"%.64s\"", method);
 			send_error(c, batch, id, MSHVD_ERR_METHOD_NOT_FOUND,
 				   MSHVD_ERRNAME_METHOD_NOT_FOUND, err);
 		}
@@ -564,10 +642,22 @@ static void dispatch(struct client *c, json_t *req, struct rpc_batch *batch)
 		}
 		params = NULL;
 	}
-	if (!params)
-		params = json_object();
-	else
-		json_incref(params);
+	if (!params) {
+		/* One shared empty object for every call without params: nothing writes to
+		 * params (handlers see the decoded args), so it needs no allocation per call. */
+		static json_t *no_params;
+
+		if (!no_params)
+			no_params = json_object();
+		params = no_params;
+	}
+	json_incref(params);
+	if (!params) {
+		if (has_id)
+			send_error(c, batch, id, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL,
+				   "out of memory");
+		return;
+	}
 	if (!params_check(m, params, err, sizeof(err), &limit)) {
 		if (has_id && limit != LIMIT__COUNT)
 			send_error_data(c, batch, id, MSHVD_ERR_LIMIT_EXCEEDED,
@@ -618,8 +708,167 @@ static void dispatch(struct client *c, json_t *req, struct rpc_batch *batch)
 	json_decref(params);
 }
 
+/* ---- the common request without a parse ---------------------------------------------------- */
+
+/*
+ * Most requests are one flat object, and many have no params: daemon-info, list-vms, probes.
+ * Such a line is scanned here instead of being parsed into a jansson tree (the parse was the
+ * largest share of the daemon's own time per small request).  The scanner accepts only a
+ * subset whose meaning is beyond doubt, and exactly what json_loadb() + dispatch() would
+ * accept the same way: members "jsonrpc" ("2.0"), "method" (a string of printable ASCII without
+ * escapes), optional "id" (a non-negative integer of at most 18 digits, null, or a string of
+ * printable ASCII without escapes within max-string) and optional "params" ({} or []), each at
+ * most once, in any order, with JSON whitespace.  Anything else (a duplicate, an escape, a
+ * number with a fraction, other members, non-empty params, trailing garbage) takes the general
+ * path, which also produces every error.
+ */
+struct simple_req {
+	bool has_jsonrpc, has_method, has_id, has_params;
+	const char *method;	/* into the line */
+	size_t method_len;
+	enum { ID_INT, ID_STRING, ID_NULL } id_type;
+	json_int_t id_int;
+	const char *id_str;
+	size_t id_len;
+};
+
+static size_t scan_ws(const char *s, size_t n, size_t pos)
+{
+	while (pos < n && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r'))
+		pos++;
+	return pos;
+}
+
+/* A string of printable ASCII without escapes at s[*pos] (the opening quote); its contents in
+ * *ret, *ret_len. */
+static bool scan_plain_string(const char *s, size_t n, size_t *pos, const char **ret,
+			      size_t *ret_len)
+{
+	size_t i = *pos + 1;
+
+	if (*pos >= n || s[*pos] != '"')
+		return false;
+	for (; i < n && s[i] != '"'; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '\\')
+			return false;
+	if (i == n)
+		return false;
+	*ret = s + *pos + 1;
+	*ret_len = i - *pos - 1;
+	*pos = i + 1;
+	return true;
+}
+
+static bool scan_member(const char *s, size_t n, size_t *pos, struct simple_req *r)
+{
+	const char *key, *v;
+	size_t klen, vlen, p;
+
+	if (!scan_plain_string(s, n, pos, &key, &klen))
+		return false;
+	p = scan_ws(s, n, *pos);
+	if (p == n || s[p] != ':')
+		return false;
+	p = scan_ws(s, n, p + 1);
+	if (p == n)
+		return false;
+	if (klen == 7 && memcmp(key, "jsonrpc", 7) == 0 && !r->has_jsonrpc) {
+		if (!scan_plain_string(s, n, &p, &v, &vlen) || vlen != 3 || memcmp(v, "2.0", 3))
+			return false;
+		r->has_jsonrpc = true;
+	} else if (klen == 6 && memcmp(key, "method", 6) == 0 && !r->has_method) {
+		if (!scan_plain_string(s, n, &p, &r->method, &r->method_len) ||
+		    r->method_len >= 64)
+			return false;
+		r->has_method = true;
+	} else if (klen == 2 && memcmp(key, "id", 2) == 0 && !r->has_id) {
+		if (s[p] == '"') {
+			if (!scan_plain_string(s, n, &p, &r->id_str, &r->id_len) ||
+			    r->id_len > mshvd.limits.max_string)
+				return false;
+			r->id_type = ID_STRING;
+		} else if (n - p >= 4 && memcmp(s + p, "null", 4) == 0) {
+			p += 4;
+			r->id_type = ID_NULL;
+		} else {
+			size_t start = p;
+
+			/* At most 18 digits: the value fits a json_int_t without overflow. */
+			r->id_int = 0;
+			for (; p < n && s[p] >= '0' && s[p] <= '9' && p - start < 18; p++)
+				r->id_int = r->id_int * 10 + (s[p] - '0');
+			if (p == start || (p < n && s[p] >= '0' && s[p] <= '9') ||
+			    (s[start] == '0' && p - start > 1))
+				return false;
+			r->id_type = ID_INT;
+		}
+		r->has_id = true;
+	} else if (klen == 6 && memcmp(key, "params", 6) == 0 && !r->has_params) {
+		char close = s[p] == '{' ? '}' : s[p] == '[' ? ']' : 0;
+
+		if (!close)
+			return false;
+		p = scan_ws(s, n, p + 1);
+		if (p == n || s[p] != close)
+			return false;
+		p++;
+		r->has_params = true;
+	} else {
+		return false;
+	}
+	/* What follows a value: whitespace, then ',' or '}' (checked by the caller); a number
+	 * or a literal running into more characters is not JSON. */
+	if (p < n && s[p] != ' ' && s[p] != '\t' && s[p] != '\n' && s[p] != '\r' &&
+	    s[p] != ',' && s[p] != '}')
+		return false;
+	*pos = p;
+	return true;
+}
+
+static bool scan_simple(const char *s, size_t n, struct simple_req *r)
+{
+	size_t pos = scan_ws(s, n, 0);
+
+	*r = (struct simple_req){ 0 };
+	if (pos == n || s[pos] != '{')
+		return false;
+	for (;;) {
+		pos = scan_ws(s, n, pos + 1);
+		if (!scan_member(s, n, &pos, r))
+			return false;
+		pos = scan_ws(s, n, pos);
+		if (pos == n)
+			return false;
+		if (s[pos] == '}')
+			break;
+		if (s[pos] != ',')
+			return false;
+	}
+	return scan_ws(s, n, pos + 1) == n && r->has_jsonrpc && r->has_method;
+}
+
+/* Dispatch a scanned request (depth 2 at most: params {} or []). */
+static bool dispatch_simple(struct client *c, const struct simple_req *r)
+{
+	json_t *id = NULL;
+	char method[64];
+
+	if (r->has_id) {
+		id = r->id_type == ID_INT ? json_integer(r->id_int) :
+		     r->id_type == ID_STRING ? json_stringn(r->id_str, r->id_len) : json_null();
+		if (!id)
+			return false;
+	}
+	memcpy(method, r->method, r->method_len);
+	method[r->method_len] = 0;
+	dispatch_call(c, NULL, id, method, NULL);
+	json_decref(id);
+	return true;
+}
+
 bool rpc_handle_line(struct client *c, const char *line, size_t len)
 {
+	struct simple_req simple;
 	json_error_t jerr;
 	json_t *req;
 	char err[200];
@@ -630,6 +879,9 @@ bool rpc_handle_line(struct client *c, const char *line, size_t len)
 			break;
 	if (i == len)
 		return true;	/* blank lines are ignored */
+
+	if (mshvd.limits.max_depth >= 2 && scan_simple(line, len, &simple))
+		return dispatch_simple(c, &simple);
 
 	if (json_text_depth(line, len) > mshvd.limits.max_depth) {
 		snprintf(err, sizeof(err), "nesting deeper than %u", mshvd.limits.max_depth);
@@ -658,8 +910,7 @@ bool rpc_handle_line(struct client *c, const char *line, size_t len)
 			return true;
 		}
 		b = calloc(1, sizeof(*b));
-		if (!b || !(b->replies = json_array())) {
-			free(b);
+		if (!b) {
 			json_decref(req);
 			return false;
 		}
@@ -670,7 +921,7 @@ bool rpc_handle_line(struct client *c, const char *line, size_t len)
 			/* Replies are never dropped, so a batch whose replies would not fit in
 			 * the output limit is not run beyond it: its remaining members are
 			 * refused (a notification silently), before any side effect. */
-			if (b->bytes + client_output_len(c) < mshvd.limits.max_output) {
+			if (batch_bytes(b) + client_output_len(c) < mshvd.limits.max_output) {
 				dispatch(c, e, b);
 			} else if (json_is_object(e) && id && (json_is_string(id) ||
 								json_is_integer(id))) {

@@ -49,6 +49,9 @@ enum rpc_retval {
 
 /* Finish a call with a result (stolen reference).  Frees the call. */
 void rpc_reply(struct rpc_call *call, json_t *result);
+/* The same with the result given as JSON text (len bytes, borrowed: copied before it
+ * returns), exactly as json_dumps(JSON_COMPACT) writes it: for replies kept serialised. */
+void rpc_reply_text(struct rpc_call *call, const char *result, size_t len);
 /* Finish a call with an error; data (stolen, may be NULL) gets data.name = name added. */
 void rpc_error(struct rpc_call *call, int code, const char *name, json_t *data,
 	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));

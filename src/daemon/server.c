@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: MIT
 // The listening socket and the clients: accept, credentials, line framing, output queue.
+//
+// Each client is a socket with two buffers and its own events (Redis' model rather than a
+// bufferevent): one read() takes in every request line there is room for, the lines are
+// handled where they lie, and the replies they produce are written with one write() at the
+// end of the loop iteration, straight to the socket.  Only output the kernel does not take
+// at once waits for write readiness; a round trip costs epoll_wait + read + write.
 
 #include "config.h"
 
@@ -16,7 +22,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "server.h"
@@ -30,14 +35,19 @@ static char *listen_path;
 static dev_t listen_dev;
 static ino_t listen_ino;
 static unsigned next_client_id = 1;
+/* Clients with output queued in this loop iteration, written by flush_ev once the iteration's
+ * other callbacks ran (so the replies to every line one read() brought go out together). */
+static TAILQ_HEAD(, client) flush_list = TAILQ_HEAD_INITIALIZER(flush_list);
+static struct event *flush_ev;
 
-static void client_read_cb(struct bufferevent *bev, void *arg);
-static void client_recv_cb(evutil_socket_t fd, short what, void *arg);
-static void client_read_enable(struct client *c, bool on);
-static void client_write_cb(struct bufferevent *bev, void *arg);
-static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void client_read_cb(evutil_socket_t fd, short what, void *arg);
+static void client_write_cb(evutil_socket_t fd, short what, void *arg);
+static void client_resume_cb(evutil_socket_t fd, short what, void *arg);
+static void client_flush_all_cb(evutil_socket_t fd, short what, void *arg);
+static void client_schedule_flush(struct client *c);
 static void fd_lines_flush(struct client *c);
 static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg);
+static void client_free_cb(evutil_socket_t fd, short what, void *arg);
 
 static struct server_hooks hooks;
 static client_gone_fn *gone_hooks[SERVER_MAX_GONE_HOOKS];
@@ -96,8 +106,8 @@ static void refuse_client(int cfd, const struct ucred *cred, enum limit_id limit
 }
 
 /*
- * A reply line that carries a descriptor.  The bufferevent cannot send ancillary data, so
- * such a line is written with sendmsg() once everything queued before it is in the kernel;
+ * A reply line that carries a descriptor.  It is written with sendmsg() (the descriptor as
+ * ancillary data) once everything queued before it is in the kernel;
  * lines queued meanwhile wait in `after` (so the order on the stream is kept).
  */
 struct fd_line {
@@ -172,22 +182,18 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 		close(cfd);
 		return;
 	}
-	c->bev = bufferevent_socket_new(mshvd.base, cfd, BEV_OPT_CLOSE_ON_FREE);
-	c->frame_ev = evtimer_new(mshvd.base, frame_timeout_cb, c);
-	c->read_ev = event_new(mshvd.base, cfd, EV_READ | EV_PERSIST, client_recv_cb, c);
+	if (!flush_ev)
+		flush_ev = event_new(mshvd.base, -1, 0, client_flush_all_cb, NULL);
 	c->in = evbuffer_new();
-	if (!c->bev || !c->frame_ev || !c->read_ev || !c->in) {
-		if (c->in)
-			evbuffer_free(c->in);
-		if (c->read_ev)
-			event_free(c->read_ev);
-		if (c->frame_ev)
-			event_free(c->frame_ev);
-		if (c->bev)
-			bufferevent_free(c->bev);
-		else
-			close(cfd);
-		free(c);
+	c->out = evbuffer_new();
+	c->read_ev = event_new(mshvd.base, cfd, EV_READ | EV_PERSIST, client_read_cb, c);
+	c->write_ev = event_new(mshvd.base, cfd, EV_WRITE, client_write_cb, c);
+	c->resume_ev = event_new(mshvd.base, -1, 0, client_resume_cb, c);
+	c->frame_ev = evtimer_new(mshvd.base, frame_timeout_cb, c);
+	if (!flush_ev || !c->in || !c->out || !c->read_ev || !c->write_ev || !c->resume_ev ||
+	    !c->frame_ev || event_add(c->read_ev, NULL) < 0) {
+		client_free_cb(-1, 0, c);
+		close(cfd);
 		return;
 	}
 	c->id = next_client_id++;
@@ -201,18 +207,7 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 	TAILQ_INIT(&c->fd_lines);
 	TAILQ_INSERT_TAIL(&clients, c, entry);
 	nclients++;
-	/* Stop reading once a line longer than the limit is buffered: it is refused whole. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, mshvd.limits.max_request + 1);
-	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
-	/* A peer that stops reading: its pending output making no progress for this long
-	 * drops the connection (the output itself is bounded by max_output). */
-	{
-		struct timeval tv = ms_to_tv(mshvd.limits.output_timeout_ms);
-
-		bufferevent_set_timeouts(c->bev, NULL, &tv);
-	}
-	bufferevent_enable(c->bev, EV_WRITE);
-	client_read_enable(c, true);
+	c->reading = true;
 	log_debug("client %u connected: uid %u pid %d", c->id, (unsigned)c->uid, (int)c->pid);
 }
 
@@ -378,15 +373,33 @@ static void fd_lines_free(struct client *c)
 	c->fd_write_ev = NULL;
 }
 
-/* Watch the socket for requests, or stop (backpressure, closing). */
-static void client_read_enable(struct client *c, bool on)
+/* Everything queued for the client has reached the kernel. */
+static bool client_output_empty(struct client *c)
 {
-	if (on && !c->reading && !c->dead)
-		c->reading = event_add(c->read_ev, NULL) == 0;
-	else if (!on && c->reading) {
-		event_del(c->read_ev);
-		c->reading = false;
-	}
+	return TAILQ_EMPTY(&c->fd_lines) && evbuffer_get_length(c->out) == 0;
+}
+
+/* Frees what exists of c (also a half-made one, from accept_cb); the socket is closed by
+ * the caller, or here for a client that was listed (fd set). */
+static void client_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+
+	if (c->read_ev)
+		event_free(c->read_ev);
+	if (c->write_ev)
+		event_free(c->write_ev);
+	if (c->resume_ev)
+		event_free(c->resume_ev);
+	if (c->frame_ev)
+		event_free(c->frame_ev);
+	if (c->in)
+		evbuffer_free(c->in);
+	if (c->out)
+		evbuffer_free(c->out);
+	if (c->id)
+		close(c->fd);
+	free(c);
 }
 
 /* Close the received descriptors that arrived before stream offset end. */
@@ -426,105 +439,27 @@ int client_take_fd(struct client *c)
 	return fd;
 }
 
-/* Read what the socket has (at most up to max-request + 1 bytes buffered, as the line limit
- * needs), with the descriptors sent along, then handle the complete lines.  A kick
- * (event_active) with reading off only handles what is buffered. */
-static void client_recv_cb(evutil_socket_t fd, short what, void *arg)
+static void client_read_stop(struct client *c)
 {
-	struct client *c = arg;
-	struct evbuffer *in = c->in;
-	size_t have = evbuffer_get_length(in), room;
-	char buf[64 << 10];
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int) * SERVER_MAX_RX_FDS)];
-	} ctl;
-	struct iovec iov;
-	struct msghdr msg = { 0 };
-	struct cmsghdr *cm;
-	uint64_t fd_pos = 0;
-	ssize_t n;
-
-	(void)what;
-	room = have <= mshvd.limits.max_request ? mshvd.limits.max_request + 1 - have : 0;
-	if (c->dead || c->closing || !c->reading || room == 0)
-		goto lines;
-	iov.iov_base = buf;
-	iov.iov_len = room < sizeof(buf) ? room : sizeof(buf);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = ctl.b;
-	msg.msg_controllen = sizeof(ctl.b);
-	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			goto lines;
-		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, c);
-		return;
-	}
-	/*
-	 * Where the descriptors belong: the kernel ends a read with the message that carried
-	 * them (it may have copied plain data of earlier messages first), and a client sends a
-	 * descriptor with a message that starts a request line.  So they belong to the last line
-	 * that starts in this chunk: after its last newline but one when it ends with one, else
-	 * after its last newline.
-	 */
-	if (n > 0) {
-		ssize_t end = buf[n - 1] == '\n' ? n - 1 : n;
-
-		fd_pos = c->rx_pos;
-		for (ssize_t i = end - 1; i >= 0; i--) {
-			if (buf[i] == '\n') {
-				fd_pos = c->rx_pos + (uint64_t)i + 1;
-				break;
-			}
-		}
-	}
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		size_t nfds;
-		int *fds;
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		fds = (int *)CMSG_DATA(cm);
-		nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < nfds; i++) {
-			if (c->nrx_fds < SERVER_MAX_RX_FDS && n > 0) {
-				c->rx_fds[c->nrx_fds].fd = fds[i];
-				c->rx_fds[c->nrx_fds++].pos = fd_pos;
-			} else {
-				close(fds[i]);
-			}
-		}
-	}
-	if (n == 0) {
-		client_read_enable(c, false);
-		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_EOF, c);
-		return;
-	}
-	evbuffer_add(in, buf, (size_t)n);
-	c->rx_pos += (uint64_t)n;
-lines:
-	if (!c->dead)
-		client_read_cb(c->bev, c);
+	if (c->reading)
+		event_del(c->read_ev);
+	c->reading = false;
 }
 
-/* Everything queued for the client has reached the kernel. */
-static bool client_output_empty(struct client *c)
+/* Read again, and handle the lines already buffered (on the next loop turn: never under the
+ * caller, which may be in the middle of a reply). */
+static void client_read_resume(struct client *c)
 {
-	return TAILQ_EMPTY(&c->fd_lines) &&
-	       evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
-}
-
-static void client_free_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct client *c = arg;
-
-	event_free(c->read_ev);
-	evbuffer_free(c->in);
-	bufferevent_free(c->bev);
-	event_free(c->frame_ev);
-	free(c);
+	if (c->reading || c->dead || c->closing)
+		return;
+	if (event_add(c->read_ev, NULL) < 0) {
+		log_error("client %u: cannot resume reading", c->id);
+		client_kill(c);
+		return;
+	}
+	c->reading = true;
+	if (evbuffer_get_length(c->in))
+		event_active(c->resume_ev, EV_TIMEOUT, 0);
 }
 
 /* Detach the client from everything now; the memory goes one loop turn later, so that no
@@ -535,11 +470,15 @@ void client_kill(struct client *c)
 		return;
 	c->dead = true;
 	log_debug("client %u gone", c->id);
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
-	client_read_enable(c, false);
+	client_read_stop(c);
+	event_del(c->write_ev);
+	event_del(c->resume_ev);
 	rx_fds_close(c, UINT64_MAX);
 	evtimer_del(c->frame_ev);
+	if (c->flush_pending) {
+		TAILQ_REMOVE(&flush_list, c, flush_entry);
+		c->flush_pending = false;
+	}
 	/* The layers above let go of c (its deferred calls, subscriptions, the VMs it created). */
 	for (unsigned i = 0; i < ngone_hooks; i++)
 		gone_hooks[i](c);
@@ -550,28 +489,9 @@ void client_kill(struct client *c)
 		client_free_cb(-1, 0, c);
 }
 
-static void client_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct client *c = arg;
-
-	if (what & BEV_EVENT_TIMEOUT)
-		log_warning("client %u (uid %u): output stuck for %u ms (%zu bytes); dropping it",
-			    c->id, (unsigned)c->uid, mshvd.limits.output_timeout_ms,
-			    client_output_len(c));
-	/* EOF alone may be a half-close (`socat`, a script piping its requests): the replies
-	 * already queued still go out, then the connection closes.  A peer that is gone for
-	 * good makes the next write fail, which lands here as an error. */
-	if ((what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))) {
-		client_close(c);
-		return;
-	}
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		client_kill(c);
-}
-
 size_t client_output_len(struct client *c)
 {
-	size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+	size_t n = evbuffer_get_length(c->out);
 	struct fd_line *l;
 
 	TAILQ_FOREACH(l, &c->fd_lines, entry)
@@ -590,14 +510,12 @@ static void client_output_drained(struct client *c)
 	}
 	if (c->output_throttled && !c->closing) {
 		c->output_throttled = false;
-		if (c->inflight < mshvd.limits.max_inflight) {
-			client_read_enable(c, true);
-			event_active(c->read_ev, EV_READ, 0);
-		}
+		if (c->inflight < mshvd.limits.max_inflight)
+			client_read_resume(c);
 	}
 }
 
-void client_send_event(struct client *c, json_t *msg, uint64_t seq)
+void client_send_event(struct client *c, const char *data, size_t len, uint64_t seq)
 {
 	if (!c || c->dead || c->closing)
 		return;
@@ -614,19 +532,95 @@ void client_send_event(struct client *c, json_t *msg, uint64_t seq)
 			c->lost_to = seq;
 		return;
 	}
-	client_send(c, msg);
+	client_send_line(c, data, len);
 }
 
-static void client_write_cb(struct bufferevent *bev, void *arg)
+/* Everything queued is in the kernel (or waits as a descriptor line). */
+static void client_output_flushed(struct client *c)
 {
-	struct client *c = arg;
-
-	if (!TAILQ_EMPTY(&c->fd_lines))
-		fd_lines_flush(c);
 	if (!c->dead && c->closing && client_output_empty(c))
 		client_kill(c);
 	else if (!c->dead && client_output_empty(c))
 		client_output_drained(c);
+}
+
+/*
+ * Write what is queued, straight to the socket.  What the kernel does not take waits for write
+ * readiness (write_ev, with the output timeout: a peer whose output makes no progress for
+ * output_timeout_ms is dropped).  A hard error drops the client: the peer is gone.
+ */
+static void client_flush(struct client *c)
+{
+	struct evbuffer *out = c->out;
+
+	while (!c->dead) {
+		if (evbuffer_get_length(out)) {
+			int n = evbuffer_write(out, c->fd);
+
+			if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				log_debug("client %u: write: %s", c->id, strerror(errno));
+				client_kill(c);
+				return;
+			}
+			if (evbuffer_get_length(out)) {
+				struct timeval tv = ms_to_tv(mshvd.limits.output_timeout_ms);
+
+				/* Progress restarts the timeout; none leaves it running. */
+				if ((n > 0 || !event_pending(c->write_ev, EV_WRITE, NULL)) &&
+				    event_add(c->write_ev, &tv) < 0) {
+					log_error("client %u: cannot wait to write", c->id);
+					client_kill(c);
+				}
+				return;
+			}
+		}
+		event_del(c->write_ev);
+		/* The descriptor lines whose turn came; they may queue more output. */
+		if (TAILQ_EMPTY(&c->fd_lines))
+			break;
+		fd_lines_flush(c);
+		if (!evbuffer_get_length(out))
+			return;	/* a descriptor line waits for the socket (or c is gone) */
+	}
+	client_output_flushed(c);
+}
+
+static void client_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+
+	if (what & EV_TIMEOUT) {
+		log_warning("client %u (uid %u): output stuck for %u ms (%zu bytes); dropping it",
+			    c->id, (unsigned)c->uid, mshvd.limits.output_timeout_ms,
+			    client_output_len(c));
+		client_kill(c);
+		return;
+	}
+	client_flush(c);
+}
+
+static void client_flush_all_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c;
+
+	while ((c = TAILQ_FIRST(&flush_list))) {
+		TAILQ_REMOVE(&flush_list, c, flush_entry);
+		c->flush_pending = false;
+		/* Output already waiting for the socket goes when it is writable. */
+		if (!event_pending(c->write_ev, EV_WRITE, NULL))
+			client_flush(c);
+	}
+}
+
+/* Have c's output written at the end of this loop iteration. */
+static void client_schedule_flush(struct client *c)
+{
+	if (c->flush_pending || c->dead)
+		return;
+	if (TAILQ_EMPTY(&flush_list))
+		event_active(flush_ev, EV_TIMEOUT, 0);
+	TAILQ_INSERT_TAIL(&flush_list, c, flush_entry);
+	c->flush_pending = true;
 }
 
 void client_close(struct client *c)
@@ -634,31 +628,52 @@ void client_close(struct client *c)
 	if (c->dead || c->closing)
 		return;
 	c->closing = true;
-	client_read_enable(c, false);
+	client_read_stop(c);
 	if (client_output_empty(c))
 		client_kill(c);
 }
 
-void client_send(struct client *c, json_t *msg)
+void client_send_line(struct client *c, const char *data, size_t len)
 {
 	struct evbuffer *out;
-	char *s;
 
 	if (!c || c->dead)
 		return;
-	s = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!s) {
-		log_error("client %u: cannot serialize a message", c->id);
-		return;
-	}
 	/* Behind a line that waits with its descriptor, everything else waits too. */
-	if (TAILQ_EMPTY(&c->fd_lines))
-		out = bufferevent_get_output(c->bev);
-	else
+	if (TAILQ_EMPTY(&c->fd_lines)) {
+		out = c->out;
+		client_schedule_flush(c);
+	} else {
 		out = TAILQ_LAST(&c->fd_lines, fd_line_list)->after;
-	evbuffer_add(out, s, strlen(s));
+	}
+	/* One reservation for the line and its end: no second chain for the '\n'. */
+	evbuffer_expand(out, len + 1);
+	evbuffer_add(out, data, len);
 	evbuffer_add(out, "\n", 1);
-	free(s);
+}
+
+/* Serialise msg into the server's reusable buffer: NULL (logged) when it cannot. */
+static const struct textbuf *client_dump(struct client *c, json_t *msg)
+{
+	static struct textbuf buf;
+
+	buf.len = 0;
+	if (textbuf_json(&buf, msg) < 0) {
+		log_error("client %u: cannot serialize a message", c->id);
+		return NULL;
+	}
+	return &buf;
+}
+
+void client_send(struct client *c, json_t *msg)
+{
+	const struct textbuf *t;
+
+	if (!c || c->dead)
+		return;
+	t = client_dump(c, msg);
+	if (t)
+		client_send_line(c, t->p, t->len);
 }
 
 /* sendmsg() data with fd as SCM_RIGHTS, without blocking.  Bytes sent or -errno. */
@@ -702,11 +717,11 @@ static void fd_write_cb(evutil_socket_t fd, short what, void *arg)
 	fd_lines_flush(c);
 }
 
-/* Send the waiting descriptor lines whose turn has come (the bufferevent's output is empty).
- * On EAGAIN wait for write readiness; on a hard error drop the client. */
+/* Send the waiting descriptor lines whose turn has come (the output before them is in the
+ * kernel).  On EAGAIN wait for write readiness; on a hard error drop the client. */
 static void fd_lines_flush(struct client *c)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer *out = c->out;
 	struct fd_line *l;
 
 	while (!c->dead && (l = TAILQ_FIRST(&c->fd_lines)) && evbuffer_get_length(out) == 0) {
@@ -735,32 +750,30 @@ static void fd_lines_flush(struct client *c)
 		evbuffer_add_buffer(out, l->after);
 		fd_line_free(l);
 	}
+	if (!c->dead && evbuffer_get_length(out))
+		client_schedule_flush(c);
 	if (!c->dead && c->closing && client_output_empty(c))
 		client_kill(c);
 }
 
-void client_send_fd(struct client *c, json_t *msg, int fd)
+void client_send_fd_line(struct client *c, const char *data, size_t len, int fd)
 {
 	struct fd_line *l;
-	char *s;
 
 	if (!c || c->dead)
 		return;
-	s = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
 	l = calloc(1, sizeof(*l));
-	if (!s || !l || !(l->data = malloc(strlen(s) + 1)) || !(l->after = evbuffer_new())) {
+	if (!l || !(l->data = malloc(len + 1)) || !(l->after = evbuffer_new())) {
 		log_error("client %u: out of memory for a reply with a descriptor", c->id);
-		free(s);
 		if (l) {
 			l->fd = -1;
 			fd_line_free(l);
 		}
 		return;
 	}
-	l->len = strlen(s) + 1;
-	memcpy(l->data, s, l->len - 1);
-	l->data[l->len - 1] = '\n';
-	free(s);
+	l->len = len + 1;
+	memcpy(l->data, data, len);
+	l->data[len] = '\n';
 	/* Duplicated: the caller's fd may be closed (remove-*) before the line goes out. */
 	l->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (l->fd < 0) {
@@ -774,6 +787,17 @@ void client_send_fd(struct client *c, json_t *msg, int fd)
 	if (!c->dead && !TAILQ_EMPTY(&c->fd_lines))
 		log_debug("client %u: a reply with a descriptor waits behind queued output",
 			  c->id);
+}
+
+void client_send_fd(struct client *c, json_t *msg, int fd)
+{
+	const struct textbuf *t;
+
+	if (!c || c->dead)
+		return;
+	t = client_dump(c, msg);
+	if (t)
+		client_send_fd_line(c, t->p, t->len, fd);
 }
 
 static void client_refuse_line(struct client *c)
@@ -814,29 +838,33 @@ static void frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	client_close(c);
 }
 
-static void client_read_cb(struct bufferevent *bev, void *arg)
+/* Handle the complete lines in c's input, as long as the client may have more requests. */
+static void client_process(struct client *c)
 {
-	struct client *c = arg;
 	struct evbuffer *in = c->in;
 
 	while (!c->dead && !c->closing) {
+		struct evbuffer_ptr eol;
+		const char *line;
 		size_t len;
-		char *line;
+		bool ok;
 
 		if (c->inflight >= mshvd.limits.max_inflight) {
 			/* Backpressure: the rest stays in the kernel until calls finish. */
-			client_read_enable(c, false);
+			client_read_stop(c);
 			break;
 		}
 		if (client_output_len(c) >= mshvd.limits.max_output) {
 			/* The client does not read its replies: stop reading its requests until
 			 * the output drained (replies are never dropped). */
 			c->output_throttled = true;
-			client_read_enable(c, false);
+			client_read_stop(c);
 			break;
 		}
-		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
-		if (!line) {
+		/* The line is parsed where it lies in the input buffer (made contiguous only
+		 * when it spans two chains), then drained: no copy, no allocation per line. */
+		eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		if (eol.pos < 0) {
 			if (evbuffer_get_length(in) > mshvd.limits.max_request) {
 				client_refuse_line(c);
 			} else if (evbuffer_get_length(in) && !evtimer_pending(c->frame_ev, NULL)) {
@@ -848,24 +876,120 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
 			break;
 		}
 		evtimer_del(c->frame_ev);
+		len = (size_t)eol.pos;
 		if (len > mshvd.limits.max_request) {
-			free(line);
 			client_refuse_line(c);
+			break;
+		}
+		line = (const char *)evbuffer_pullup(in, (ev_ssize_t)len + 1);
+		if (!line) {
+			log_error("client %u: out of memory for a request line", c->id);
+			client_kill(c);
 			break;
 		}
 		/* The line's descriptor: the first one received with its bytes; any other is
 		 * closed (at most one per line). */
 		c->in_pos += len + 1;
 		c->line_fd = rx_fds_take(c, c->in_pos);
-		if (!hooks.line(c, line, len))
-			client_close(c);
+		ok = hooks.line(c, line, len);
 		if (c->line_fd >= 0) {
 			log_debug("client %u: closing a descriptor its request did not take", c->id);
 			close(c->line_fd);
 		}
 		c->line_fd = -1;
-		free(line);
+		/* Whatever the handler did to the client, its input buffer lives until the
+		 * client is freed, a loop turn later. */
+		evbuffer_drain(in, len + 1);
+		if (!ok)
+			client_close(c);
 	}
+}
+
+/* Bytes taken per read(): a window of pipelined requests in one system call. */
+#define CLIENT_READ_CHUNK	65536
+
+static void client_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	/* Read into one buffer of the loop thread and copy what came into the client's input:
+	 * a chunk reserved in the input itself would be allocated and freed (64 KiB, and
+	 * glibc consolidates its heap on such a free) for every request. */
+	static char buf[CLIENT_READ_CHUNK];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * SERVER_MAX_RX_FDS)];
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct client *c = arg;
+	struct cmsghdr *cm;
+	uint64_t fd_pos;
+	ssize_t n;
+
+	/* recvmsg(), not read(): descriptors sent with a request would be dropped by read().
+	 * MSG_CMSG_CLOEXEC: they never leak into a child. */
+	do {
+		msg.msg_control = ctl.b;
+		msg.msg_controllen = sizeof(ctl.b);
+		n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN)
+			return;
+		log_debug("client %u: read: %s", c->id, strerror(errno));
+		client_kill(c);
+		return;
+	}
+	/*
+	 * Where the descriptors belong: the kernel ends a read with the message that carried
+	 * them (it may have copied plain data of earlier messages first), and a client sends a
+	 * descriptor with a message that starts a request line.  So they belong to the last line
+	 * that starts in this chunk: after its last newline but one when it ends with one, else
+	 * after its last newline.
+	 */
+	fd_pos = c->rx_pos;
+	for (ssize_t i = (n > 0 && buf[n - 1] == '\n' ? n - 1 : n) - 1; i >= 0; i--) {
+		if (buf[i] == '\n') {
+			fd_pos = c->rx_pos + (uint64_t)i + 1;
+			break;
+		}
+	}
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		size_t nfds;
+		int *fds;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		fds = (int *)CMSG_DATA(cm);
+		nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfds; i++) {
+			if (c->nrx_fds < SERVER_MAX_RX_FDS && n > 0) {
+				c->rx_fds[c->nrx_fds].fd = fds[i];
+				c->rx_fds[c->nrx_fds++].pos = fd_pos;
+			} else {
+				close(fds[i]);
+			}
+		}
+	}
+	if (n > 0)
+		c->rx_pos += (uint64_t)n;
+	if (n == 0) {
+		/* EOF may be a half-close (`socat`, a script piping its requests): the replies
+		 * already queued still go out, then the connection closes.  A peer that is gone
+		 * for good makes the next write fail, which drops it. */
+		client_close(c);
+		return;
+	}
+	if (evbuffer_add(c->in, buf, (size_t)n) < 0) {
+		log_error("client %u: out of memory for its input", c->id);
+		client_kill(c);
+		return;
+	}
+	client_process(c);
+}
+
+static void client_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	client_process(arg);
 }
 
 void client_call_done(struct client *c)
@@ -874,10 +998,6 @@ void client_call_done(struct client *c)
 		return;
 	if (c->inflight)
 		c->inflight--;
-	if (!c->closing && !c->output_throttled && c->inflight < mshvd.limits.max_inflight &&
-	    !c->reading) {
-		client_read_enable(c, true);
-		/* Lines may already be buffered: handle them without waiting for more input. */
-		event_active(c->read_ev, EV_READ, 0);
-	}
+	if (!c->closing && !c->output_throttled && c->inflight < mshvd.limits.max_inflight)
+		client_read_resume(c);	/* buffered lines are handled without waiting for more */
 }

@@ -21,7 +21,13 @@ TAILQ_HEAD(fd_line_list, fd_line);
 struct client {
 	unsigned id;
 	int fd;
-	struct bufferevent *bev;
+	struct evbuffer *in, *out;	/* request bytes read, reply bytes not yet written */
+	struct event *read_ev;		/* added while reading (no backpressure) */
+	struct event *write_ev;		/* output the kernel did not take: wait, with a timeout */
+	struct event *resume_ev;	/* handle buffered lines once backpressure ends */
+	bool reading;
+	bool flush_pending;		/* output queued this loop iteration: on the flush list */
+	TAILQ_ENTRY(client) flush_entry;
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
@@ -39,18 +45,14 @@ struct client {
 	uint64_t lost_from, lost_to;	/* 0: nothing lost */
 	bool output_throttled;		/* reading stopped until the output drains */
 	struct event *frame_ev;		/* partial request line timeout */
-	/* Requests are read with recvmsg() (not by the bufferevent, which would drop
-	 * descriptors): a descriptor sent with the first byte of a request line (SCM_RIGHTS, the
-	 * convention of include/mshvd/client.h) belongs to that line. */
-	struct event *read_ev;
-	struct evbuffer *in;		/* received, not yet handled */
-	bool reading;
-	uint64_t in_pos;		/* stream offset of the first byte of the input buffer */
+	/* Requests are read with recvmsg(): a descriptor sent with the first byte of a request
+	 * line (SCM_RIGHTS, the convention of include/mshvd/client.h) belongs to that line. */
+	uint64_t in_pos;		/* stream offset of the first byte of in */
 	uint64_t rx_pos;		/* stream offset after the last byte received */
 	struct { int fd; uint64_t pos; } rx_fds[SERVER_MAX_RX_FDS];
 	unsigned nrx_fds;		/* received, their line not yet handled */
 	int line_fd;			/* the descriptor of the line being handled, or -1: a
-					 * handler that keeps it sets this to -1 (client_take_fd()) */
+					 * handler that keeps it takes it (client_take_fd()) */
 	TAILQ_ENTRY(client) entry;
 };
 TAILQ_HEAD(client_list, client);
@@ -63,12 +65,16 @@ int server_listen(const char *path, const char *group);
  * file stays the service manager's and is never unlinked.  Sets mshvd.socket_path. */
 int server_listen_fd(int fd);
 void server_stop_listening(void);
-/* Queue one JSON text (borrowed) followed by '\n'.  Dropped for closing clients. */
+/* Queue one JSON value (borrowed) as a compact line.  Dropped for dead clients. */
 void client_send(struct client *c, json_t *msg);
+/* Queue data (len bytes of one JSON text, without the '\n', borrowed: copied) as a line. */
+void client_send_line(struct client *c, const char *data, size_t len);
 /* Like client_send(), with descriptor fd (borrowed; duplicated if the line has to wait)
  * attached as SCM_RIGHTS to the sendmsg() that carries the line's first byte (the
  * convention of include/mshvd/client.h).  Order with other lines is kept. */
 void client_send_fd(struct client *c, json_t *msg, int fd);
+/* The same with the line given as text (as client_send_line()). */
+void client_send_fd_line(struct client *c, const char *data, size_t len, int fd);
 /* The descriptor that came with the request line being handled (its new owner is the caller),
  * or -1.  Loop thread, from the line hook only. */
 int client_take_fd(struct client *c);
@@ -78,10 +84,11 @@ void client_kill(struct client *c);
 void client_close(struct client *c);
 /* Bytes queued for c and not yet in the kernel. */
 size_t client_output_len(struct client *c);
-/* Queue event msg (borrowed) with sequence number seq, unless the client's output is over
- * limits.max_output: then it (and every later event until the output drained) is dropped
- * and counted for one events-lost notice.  Replies never go through here. */
-void client_send_event(struct client *c, json_t *msg, uint64_t seq);
+/* Queue an event line (len bytes of text without the '\n', borrowed) with sequence number
+ * seq, unless the client's output is over limits.max_output: then it (and every later event
+ * until the output drained) is dropped and counted for one events-lost notice.  Replies never
+ * go through here. */
+void client_send_event(struct client *c, const char *data, size_t len, uint64_t seq);
 /* A deferred call finished: count it and resume reading if the client was throttled. */
 void client_call_done(struct client *c);
 

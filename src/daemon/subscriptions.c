@@ -25,19 +25,39 @@ static bool sub_matches(const struct client *c, const struct subscription *s,
 	return !e->from.vm || auth_is_admin(c->uid) || e->from.owner == c->uid;
 }
 
+/* The notification line of an event, {"jsonrpc":"2.0","method":...,"params":params}, as
+ * json_dumps(JSON_COMPACT) wrote it, into the reusable buffer; params borrowed.  NULL when it
+ * cannot be built (logged).  Nothing runs between building it and the last client_send_event
+ * of it, so one buffer serves every event. */
+static const struct textbuf *event_line(const json_t *params)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"method\":\"" MSHVD_EVENT_METHOD
+				   "\",\"params\":";
+	static struct textbuf buf;
+
+	buf.len = 0;
+	if (textbuf_put(&buf, head, sizeof(head) - 1) < 0 || textbuf_json(&buf, params) < 0 ||
+	    textbuf_put(&buf, "}", 1) < 0) {
+		log_error("cannot serialize an event");
+		return NULL;
+	}
+	return &buf;
+}
+
 /* Bounded by the client's output limit (client_send_event); params borrowed. */
 static void send_event(struct client *c, json_t *params, uint64_t seq)
 {
-	json_t *msg = json_pack("{s:s, s:s, s:O}", "jsonrpc", "2.0", "method",
-				MSHVD_EVENT_METHOD, "params", params);
+	const struct textbuf *t = event_line(params);
 
-	client_send_event(c, msg, seq);
-	json_decref(msg);
+	if (t)
+		client_send_event(c, t->p, t->len, seq);
 }
 
-/* The sink: each live client gets the event once, if any of its subscriptions matches. */
+/* The sink: each live client gets the event once, if any of its subscriptions matches.  The
+ * line is built once, for the first client that gets it, and queued as is for the others. */
 static void subscriptions_sink(const struct event_info *e, void *arg)
 {
+	const struct textbuf *t = NULL;
 	struct client *c;
 
 	(void)arg;
@@ -48,7 +68,9 @@ static void subscriptions_sink(const struct event_info *e, void *arg)
 			continue;
 		TAILQ_FOREACH(s, &c->subs, entry) {
 			if (sub_matches(c, s, e)) {
-				send_event(c, e->params, e->seq);
+				if (!t && !(t = event_line(e->params)))
+					return;
+				client_send_event(c, t->p, t->len, e->seq);
 				break;
 			}
 		}

@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,94 @@ uint64_t now_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int textbuf_reserve(struct textbuf *b, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (b->cap - b->len >= more)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap - b->len < more) {
+		if (cap > SIZE_MAX / 2)
+			return -ENOMEM;
+		cap *= 2;
+	}
+	p = realloc(b->p, cap);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int textbuf_put(struct textbuf *b, const void *data, size_t len)
+{
+	if (textbuf_reserve(b, len) < 0)
+		return -ENOMEM;
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+int textbuf_json(struct textbuf *b, const json_t *v)
+{
+	const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
+	size_t n;
+
+	/* Integers (request ids, counts) are the most frequent values: formatted here as
+	 * jansson does ("%lld"), without a trip through snprintf. */
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+		unsigned long long u = i < 0 ? -(unsigned long long)i : (unsigned long long)i;
+		char digits[24], *d = digits + sizeof(digits);
+
+		do
+			*--d = (char)('0' + u % 10);
+		while (u /= 10);
+		if (i < 0)
+			*--d = '-';
+		return textbuf_put(b, d, (size_t)(digits + sizeof(digits) - d));
+	}
+	/* Dumped straight into the spare room; only a value larger than it is dumped twice. */
+	n = json_dumpb(v, b->p ? b->p + b->len : NULL, b->cap - b->len, flags);
+	if (n == 0)
+		return -ENOMEM;
+	if (n > b->cap - b->len) {
+		if (textbuf_reserve(b, n) < 0 || json_dumpb(v, b->p + b->len, n, flags) != n)
+			return -ENOMEM;
+	}
+	b->len += n;
+	return 0;
+}
+
+int textbuf_printf(struct textbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b->p ? b->p + b->len : NULL, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	if ((size_t)n >= b->cap - b->len) {
+		if (textbuf_reserve(b, (size_t)n + 1) < 0)
+			return -ENOMEM;
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+	return 0;
+}
+
+void textbuf_free(struct textbuf *b)
+{
+	free(b->p);
+	*b = (struct textbuf){ 0 };
 }
 
 unsigned json_text_depth(const char *s, size_t len)

@@ -42,18 +42,30 @@ const char *vcpu_state_name(enum vcpu_state s)
 	return "?";
 }
 
-/* Post with backpressure.  Returns false when the thread must exit instead.  Thread: vcpu. */
+/*
+ * Post with backpressure.  Returns false when the thread must exit instead.  Thread: vcpu.
+ *
+ * The credit count is an atomic so that an exit storm takes no lock shared with the loop; only
+ * a thread out of credit locks v->lock and sleeps (credit_wait) until the loop has handled its
+ * queue down to VCPU_RESUME_QUEUED.  The loop decrements first and then, under the lock, looks
+ * at credit_wait: a thread that saw the count at the limit under the lock is either already
+ * asleep then or sees the decrement.
+ */
 static bool vcpu_post(struct vcpu *v, struct vcpu_msg *m)
 {
-	pthread_mutex_lock(&v->lock);
-	while (v->queued >= VCPU_MAX_QUEUED && !(atomic_load(&v->requests) & VCPU_REQ_EXIT))
-		pthread_cond_wait(&v->cond, &v->lock);
-	if (atomic_load(&v->requests) & VCPU_REQ_EXIT) {
+	if (atomic_load(&v->queued) >= VCPU_MAX_QUEUED) {
+		pthread_mutex_lock(&v->lock);
+		while (atomic_load(&v->queued) > VCPU_RESUME_QUEUED &&
+		       !(atomic_load(&v->requests) & VCPU_REQ_EXIT)) {
+			v->credit_wait = true;
+			pthread_cond_wait(&v->cond, &v->lock);
+		}
+		v->credit_wait = false;
 		pthread_mutex_unlock(&v->lock);
-		return false;
 	}
-	v->queued++;
-	pthread_mutex_unlock(&v->lock);
+	if (atomic_load(&v->requests) & VCPU_REQ_EXIT)
+		return false;
+	atomic_fetch_add(&v->queued, 1);
 	m->vcpu = v;
 	m->vm = v->vm;
 	mailbox_post(m);
@@ -246,9 +258,35 @@ static void *vcpu_main(void *arg)
 	return NULL;
 }
 
-int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret)
+/*
+ * The vCPU's thread, started by its first run: a vCPU that never ran costs no thread (its
+ * stack and TLS are most of an idle VM's memory in the daemon).  Thread: loop.
+ */
+static int vcpu_thread_start(struct vcpu *v)
 {
 	sigset_t block, old;
+	int r;
+
+	if (v->thread_started)
+		return 0;
+	/* The loop handles the process signals; vCPU threads only get the backend's kick. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGPIPE);
+	sigaddset(&block, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	r = -pthread_create(&v->thread, NULL, vcpu_main, v);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		return r;
+	v->thread_started = true;
+	return 0;
+}
+
+int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret)
+{
 	struct vcpu *v;
 	int r;
 
@@ -265,22 +303,6 @@ int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret)
 		return r;
 	}
 	hv_vcpu_set_data(v->hv, v);
-	/* The loop handles the process signals; vCPU threads only get the backend's kick. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGPIPE);
-	sigaddset(&block, SIGCHLD);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	r = -pthread_create(&v->thread, NULL, vcpu_main, v);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (r < 0) {
-		v->hv = hv_vcpu_free(v->hv);
-		vcpu_free(v);
-		return r;
-	}
-	v->thread_started = true;
 	*ret = v;
 	return 0;
 }
@@ -525,8 +547,13 @@ int vcpu_translate_gva(struct vcpu *v, uint64_t gva, unsigned access, uint64_t *
 
 int vcpu_run(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read)
 {
+	int r;
+
 	if (!vcpu_idle(v))
 		return -EBUSY;
+	r = vcpu_thread_start(v);
+	if (r < 0)
+		return r;
 	if (v->vm->state == VM_CREATED)
 		vm_set_state(v->vm, VM_RUNNING);
 	vcpu_start(v, mode, has_default_read, default_read);
@@ -541,64 +568,89 @@ bool vcpu_stop(struct vcpu *v)
 	return true;
 }
 
+/*
+ * The words of exit events ("io", "out", "write", ...) as shared strings: an exit storm builds
+ * one event per exit on the loop, and these never change.  s must be a string constant (the
+ * cache compares pointers).  New reference.  Thread: loop.
+ */
+static json_t *exit_word(const char *s)
+{
+	static struct {
+		const char *s;
+		json_t *j;
+	} words[24];
+	unsigned i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]) && words[i].s; i++)
+		if (words[i].s == s)
+			return json_incref(words[i].j);
+	if (i == sizeof(words) / sizeof(words[0]))
+		return json_string(s);
+	words[i].j = json_string(s);
+	if (!words[i].j)
+		return NULL;
+	words[i].s = s;
+	return json_incref(words[i].j);
+}
+
 json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value)
 {
 	json_t *j = json_object();
 
-	json_object_set_new(j, "type", json_string(stopped ? "stopped" : hv_exit_kind_name(e->kind)));
+	json_object_set_new_nocheck(j, "type", exit_word(stopped ? "stopped" : hv_exit_kind_name(e->kind)));
 	if (stopped) {
-		json_object_set_new(j, "rip", json_hex(e->rip));
+		json_object_set_new_nocheck(j, "rip", json_hex(e->rip));
 		return j;
 	}
 	switch (e->kind) {
 	case HV_EXIT_IO:
-		json_object_set_new(j, "port", json_hex(e->io.port));
-		json_object_set_new(j, "size", json_integer(e->io.size));
-		json_object_set_new(j, "direction", json_string(e->io.write ? "out" : "in"));
+		json_object_set_new_nocheck(j, "port", json_hex(e->io.port));
+		json_object_set_new_nocheck(j, "size", json_integer(e->io.size));
+		json_object_set_new_nocheck(j, "direction", exit_word(e->io.write ? "out" : "in"));
 		if (e->io.write)
-			json_object_set_new(j, "data", json_hex(e->io.data));
+			json_object_set_new_nocheck(j, "data", json_hex(e->io.data));
 		else if (completed)
-			json_object_set_new(j, "data", json_hex(value));
+			json_object_set_new_nocheck(j, "data", json_hex(value));
 		if (e->io.string) {
-			json_object_set_new(j, "string", json_true());
-			json_object_set_new(j, "rep", json_boolean(e->io.rep));
-			json_object_set_new(j, "count", json_integer((json_int_t)e->io.count));
+			json_object_set_new_nocheck(j, "string", json_true());
+			json_object_set_new_nocheck(j, "rep", json_boolean(e->io.rep));
+			json_object_set_new_nocheck(j, "count", json_integer((json_int_t)e->io.count));
 		}
 		break;
 	case HV_EXIT_MMIO:
-		json_object_set_new(j, "gpa", json_hex(e->mmio.gpa));
-		json_object_set_new(j, "size", json_integer(e->mmio.size));
-		json_object_set_new(j, "direction", json_string(e->mmio.write ? "write" : "read"));
+		json_object_set_new_nocheck(j, "gpa", json_hex(e->mmio.gpa));
+		json_object_set_new_nocheck(j, "size", json_integer(e->mmio.size));
+		json_object_set_new_nocheck(j, "direction", exit_word(e->mmio.write ? "write" : "read"));
 		if (e->mmio.write)
-			json_object_set_new(j, "data", json_hex(e->mmio.data));
+			json_object_set_new_nocheck(j, "data", json_hex(e->mmio.data));
 		else if (completed)
-			json_object_set_new(j, "data", json_hex(value));
+			json_object_set_new_nocheck(j, "data", json_hex(value));
 		break;
 	case HV_EXIT_CPUID:
-		json_object_set_new(j, "leaf", json_hex(e->cpuid.eax));
-		json_object_set_new(j, "subleaf", json_hex(e->cpuid.ecx));
-		json_object_set_new(j, "result", json_pack("[o, o, o, o]",
+		json_object_set_new_nocheck(j, "leaf", json_hex(e->cpuid.eax));
+		json_object_set_new_nocheck(j, "subleaf", json_hex(e->cpuid.ecx));
+		json_object_set_new_nocheck(j, "result", json_pack("[o, o, o, o]",
 			json_hex(e->cpuid.result[0]), json_hex(e->cpuid.result[1]),
 			json_hex(e->cpuid.result[2]), json_hex(e->cpuid.result[3])));
 		break;
 	case HV_EXIT_MSR:
-		json_object_set_new(j, "index", json_hex(e->msr.index));
-		json_object_set_new(j, "direction", json_string(e->msr.write ? "write" : "read"));
+		json_object_set_new_nocheck(j, "index", json_hex(e->msr.index));
+		json_object_set_new_nocheck(j, "direction", exit_word(e->msr.write ? "write" : "read"));
 		if (e->msr.write)
-			json_object_set_new(j, "data", json_hex(e->msr.data));
+			json_object_set_new_nocheck(j, "data", json_hex(e->msr.data));
 		break;
 	case HV_EXIT_EXCEPTION:
-		json_object_set_new(j, "vector", json_integer(e->exception.vector));
+		json_object_set_new_nocheck(j, "vector", json_integer(e->exception.vector));
 		if (e->exception.has_error_code)
-			json_object_set_new(j, "error_code", json_hex(e->exception.error_code));
+			json_object_set_new_nocheck(j, "error_code", json_hex(e->exception.error_code));
 		break;
 	case HV_EXIT_UNKNOWN:
-		json_object_set_new(j, "code", json_hex(e->unknown.code));
+		json_object_set_new_nocheck(j, "code", json_hex(e->unknown.code));
 		break;
 	default:
 		break;
 	}
-	json_object_set_new(j, "rip", json_hex(e->rip));
+	json_object_set_new_nocheck(j, "rip", json_hex(e->rip));
 	return j;
 }
 
@@ -613,10 +665,13 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 		vm_gone(vm);
 		return;
 	}
-	pthread_mutex_lock(&v->lock);
-	if (v->queued-- == VCPU_MAX_QUEUED)
-		pthread_cond_broadcast(&v->cond);
-	pthread_mutex_unlock(&v->lock);
+	/* Wake a thread out of credit once its queue is down to the resume mark (vcpu_post). */
+	if (atomic_fetch_sub(&v->queued, 1) - 1 <= VCPU_RESUME_QUEUED) {
+		pthread_mutex_lock(&v->lock);
+		if (v->credit_wait)
+			pthread_cond_broadcast(&v->cond);
+		pthread_mutex_unlock(&v->lock);
+	}
 	if (vm->state == VM_DESTROYING)
 		return;
 
@@ -627,7 +682,9 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 		v->exits++;
 		vm->exit_counts[stopped ? VM_EXIT_COUNT_STOPPED : m->exit.kind]++;
 		exit = exit_to_json(&m->exit, stopped, m->completed, m->completed_value);
-		ev = vm_publish_ref(vm, (int)v->index, EV_EXIT, json_pack("{s:o}", "exit", exit));
+		ev = json_object();
+		json_object_set_new_nocheck(ev, "exit", exit);
+		ev = vm_publish_ref(vm, (int)v->index, EV_EXIT, ev);
 		if (!m->parks) {
 			json_decref(ev);
 			break;

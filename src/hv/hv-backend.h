@@ -35,15 +35,21 @@ struct hv_mapping {
 	uint64_t size;
 	void *host;
 	unsigned flags;
-	unsigned slot;		/* index in hv_vm.maps, stable while mapped (a KVM memslot id) */
+	unsigned slot;		/* hv_vm_slot() index, stable while mapped (a KVM memslot id) */
 	bool used;
 };
+
+#define HV_MAP_CHUNK	16
 
 struct hv_vm {
 	struct hv *hv;
 	struct hv_vm_options opts;
 	uint32_t last_status;
-	struct hv_mapping maps[HV_MAX_MAPPINGS];
+	/* Mapping slots, in chunks of HV_MAP_CHUNK allocated as needed (most VMs map a few
+	 * regions; 256 slots inline were 10 KiB per VM): hv_vm_slot().  map_slots counts the
+	 * slots allocated; vCPU threads read it with acquire (hv_vm_gpa_host()). */
+	struct hv_mapping *map_chunks[HV_MAX_MAPPINGS / HV_MAP_CHUNK];
+	unsigned map_slots;
 	struct hv_vcpu *vcpus[HV_MAX_VCPUS];	/* by index; written only by hv_vcpu_new/free */
 	unsigned nvcpus;
 	bool dirty_log;		/* hv_vm_set_dirty_log() on */
@@ -178,6 +184,29 @@ uint32_t hv_reg_msr_index(enum hv_reg reg);
  */
 void *hv_vm_gpa_host(struct hv_vm *vm, uint64_t gpa, uint64_t *ret_avail,
 		     const struct hv_mapping **ret_map);
+
+/* Mapping slot i (below vm->map_slots). */
+static inline struct hv_mapping *hv_vm_slot(const struct hv_vm *vm, unsigned i)
+{
+	return &vm->map_chunks[i / HV_MAP_CHUNK][i % HV_MAP_CHUNK];
+}
+
+/* The registers a page walk needs. */
+struct hv_paging {
+	uint64_t cr0, cr3, cr4, efer;
+};
+
+/*
+ * Guest linear -> guest physical by the architectural walk over the guest's page tables in the
+ * RAM mapped here (no paging: identity; 32-bit, PAE and 4-level, large pages).  Checks presence
+ * only, not permissions: for reading instruction bytes on an exit path without a hypervisor
+ * call.  0 or -EFAULT.  Thread: vcpu.
+ */
+int hv_vm_walk(struct hv_vm *vm, const struct hv_paging *pg, uint64_t lin, uint64_t *ret_gpa);
+/* Copy up to n bytes at guest linear address lin (hv_vm_walk() page by page); returns how many
+ * were readable.  Thread: vcpu. */
+unsigned hv_vm_read_linear(struct hv_vm *vm, const struct hv_paging *pg, uint64_t lin, void *buf,
+			   unsigned n);
 
 /* True when an exit of this kind waits for hv_vcpu_complete(). */
 bool hv_exit_needs_completion(const struct hv_exit *exit);

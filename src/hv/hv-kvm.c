@@ -69,7 +69,11 @@ struct kvm_io_elems {
 	unsigned next;		/* next element to present */
 	uint64_t rep_count;	/* remaining REP elements at element 0 */
 	uint64_t rip, rflags;
-	uint8_t data[KVM_MAX_IO_ELEMS * 4];
+	/* The elements' data: small (one element) inline, a batched INS in big, allocated on
+	 * first use (16 KiB per vCPU that most never need). */
+	uint8_t *data;
+	uint8_t small[8];
+	uint8_t *big;
 };
 
 struct kvm_vcpu {
@@ -90,6 +94,9 @@ struct kvm_vcpu {
 	/* The last KVM_RUN returned an exit that KVM completes on the next one (its
 	 * complete_userspace_io): a restore must flush it first. */
 	bool kvm_pending;
+	/* Learned on the first plain OUT (out_fast()): 1 when this kernel exits from it with
+	 * RIP already past the instruction and its completion leaves RIP alone, -1 when not. */
+	int out_past;
 	struct kvm_io_elems io;
 	uint64_t last_rip_after;	/* backward decode cache for repeated string elements */
 	uint64_t last_start;
@@ -363,14 +370,14 @@ static int kvm_vm_set_dirty_log(struct hv_vm *vm, bool on)
 	int r = 0;
 	unsigned i;
 
-	for (i = 0; i < HV_MAX_MAPPINGS && r == 0; i++)
-		if (vm->maps[i].used)
-			r = kvm_set_region(vm, &vm->maps[i], false, on);
+	for (i = 0; i < vm->map_slots && r == 0; i++)
+		if (hv_vm_slot(vm, i)->used)
+			r = kvm_set_region(vm, hv_vm_slot(vm, i), false, on);
 	if (r == 0)
 		return 0;
 	while (i-- > 0)
-		if (vm->maps[i].used)
-			kvm_set_region(vm, &vm->maps[i], false, !on);
+		if (hv_vm_slot(vm, i)->used)
+			kvm_set_region(vm, hv_vm_slot(vm, i), false, !on);
 	return r;
 }
 
@@ -529,6 +536,7 @@ static void kvm_vcpu_free(struct hv_vcpu *vcpu)
 		munmap(kc->run, kc->run_size);
 	if (kc->fd >= 0)
 		close(kc->fd);
+	free(kc->io.big);
 	free(kc);
 }
 
@@ -873,29 +881,19 @@ static int kvm_translate(struct kvm_vcpu *kc, uint64_t gva, struct kvm_translati
 	return 0;
 }
 
-/* Copy up to n bytes at guest linear address lin; returns how many were readable. */
+/*
+ * Copy up to n bytes at guest linear address lin; returns how many were readable.  The walk
+ * reads the guest's page tables in the RAM we map (sregs must be loaded): a KVM_TRANSLATE per
+ * page costs a vCPU ioctl, and the backward decode reads up to 15 candidates per exit.
+ */
 static unsigned read_linear(struct kvm_vcpu *kc, uint64_t lin, uint8_t *buf, unsigned n)
 {
-	unsigned done = 0;
+	const struct hv_paging pg = {
+		.cr0 = kc->sregs.cr0, .cr3 = kc->sregs.cr3, .cr4 = kc->sregs.cr4,
+		.efer = kc->sregs.efer,
+	};
 
-	while (done < n) {
-		struct kvm_translation tr;
-		const uint8_t *host;
-		uint64_t avail, chunk = 4096 - ((lin + done) & 4095);
-
-		if (kvm_translate(kc, lin + done, &tr) < 0)
-			break;
-		host = hv_vm_gpa_host(kc->base.vm, tr.physical_address, &avail, NULL);
-		if (!host)
-			break;
-		if (chunk > avail)
-			chunk = avail;
-		if (chunk > n - done)
-			chunk = n - done;
-		memcpy(buf + done, host, chunk);
-		done += (unsigned)chunk;
-	}
-	return done;
+	return hv_vm_read_linear(kc->base.vm, &pg, lin, buf, n);
 }
 
 static enum x86_mode insn_mode(const struct kvm_sregs *s)
@@ -1106,6 +1104,52 @@ static void string_rep(struct kvm_vcpu *kc, const struct x86_insn *d, uint64_t r
 	io->rep_count = (rcx & mask) + (io->in ? 0 : 1);
 }
 
+/* One OUT element that is not port 0x7e (KVM's OUT_7E_INC_RIP quirk advances RIP before that
+ * exit where the quirk cannot be disabled): a candidate for out_fast(). */
+static bool out_plain(const struct kvm_io_elems *io)
+{
+	return !io->in && io->count == 1 && io->port != 0x7e;
+}
+
+/*
+ * A non-string OUT on a kernel that exits from it with RIP past the instruction and whose
+ * completion then leaves RIP alone (kc->out_past, learned on the first one; Linux 6.x): the
+ * data is in kvm_run already and nothing is handed back, so the exit is left for the next
+ * KVM_RUN to complete instead of a KVM_RUN with immediate_exit and a KVM_GET_REGS per exit.
+ * The instruction is found by the backward decode over the RAM we map (cached for a loop
+ * that repeats it).  Kernels that leave RIP on the instruction keep the general path, which
+ * shows RIP advanced as soon as the exit is completed.  False: use the general path.
+ */
+static bool out_fast(struct kvm_vcpu *kc, uint64_t rip, struct io_ctx *ctx, struct hv_exit *exit)
+{
+	struct kvm_io_elems *io = &kc->io;
+	struct x86_insn d;
+	uint64_t start;
+	uint8_t len, buf[15];
+
+	if (rip == kc->last_rip_after && kc->last_len) {
+		start = kc->last_start;
+		len = kc->last_len;
+	} else {
+		/* The byte before rip: the port operand of E4-E7, for accept_io(). */
+		read_linear(kc, cs_linear(&kc->sregs, rip) - 1, &ctx->last, 1);
+		if (find_start(kc, rip, accept_io, ctx, &start, &len) < 0)
+			return false;
+	}
+	if (read_linear(kc, cs_linear(&kc->sregs, start), buf, len) != len ||
+	    x86_decode_length(buf, len, insn_mode(&kc->sregs), &d) < 0 || d.len != len ||
+	    is_string_io(&d))
+		return false;
+	kc->last_rip_after = rip;
+	kc->last_start = start;
+	kc->last_len = len;
+	io->done = true;
+	io->rip = start;
+	io->insn_len = len;
+	io_present(kc, exit);
+	return true;
+}
+
 static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 {
 	struct kvm_run *run = kc->run;
@@ -1119,13 +1163,19 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 	};
 	struct x86_insn at = { .len = 0 };
 	uint8_t len = 0;
-	bool past;
+	bool past, moved = false;
 	int r;
 
 	if (run->io.count == 0 || run->io.count > KVM_MAX_IO_ELEMS ||
 	    !(run->io.size == 1 || run->io.size == 2 || run->io.size == 4))
 		return -EIO;
 	memset(io, 0, offsetof(struct kvm_io_elems, data));
+	io->data = io->small;
+	if ((size_t)run->io.count * run->io.size > sizeof(io->small)) {
+		if (!io->big && !(io->big = malloc(KVM_MAX_IO_ELEMS * 4)))
+			return -ENOMEM;
+		io->data = io->big;
+	}
 	io->active = true;
 	io->in = run->io.direction == KVM_EXIT_IO_IN;
 	io->port = run->io.port;
@@ -1134,6 +1184,8 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 	memcpy(io->data, (uint8_t *)run + run->io.data_offset, (size_t)io->count * io->size);
 
 	io->rflags = kc->regs.rflags;
+	if (out_plain(io) && kc->out_past > 0 && out_fast(kc, rip, &ctx, exit))
+		return 0;
 	if (!io->in) {
 		/* OUT is completed at once (the data is already here).  Older KVMs exit from a
 		 * non-string OUT with RIP on the instruction and advance it now; newer ones have
@@ -1147,6 +1199,7 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 			return r;
 		if (kc->regs.rip != rip)
 			at.len = (uint8_t)(kc->regs.rip - rip);
+		moved = at.len != 0;
 	}
 	/* Depending on the kernel and on the REP iteration, RIP is on the instruction or past
 	 * it: try the instruction at RIP first, then one ending at RIP. */
@@ -1186,6 +1239,10 @@ static int normalize_io(struct kvm_vcpu *kc, struct hv_exit *exit)
 			string_rep(kc, &d, rcx, io);
 		rip = start;
 	}
+	/* Learn how this kernel reports a plain OUT, for out_fast(): decoded backwards (past
+	 * the instruction) with RIP left alone by the completion, or not. */
+	if (out_plain(io) && !io->string && !kc->out_past && len)
+		kc->out_past = past && !moved ? 1 : -1;
 	io->rip = rip;
 	io->insn_len = len;
 	io_present(kc, exit);

@@ -540,32 +540,16 @@ void mshv_hv_wb_set(struct mshv_hv_vcpu *mc, unsigned idx, uint64_t value)
 }
 
 /*
- * Write registers with HVCALL_SET_VP_REGISTERS.  Values still pending in the register page are
- * sent first in the same call (and their dirty bits cleared): a page applied at the next
- * dispatch would otherwise override what the hypercall wrote.
+ * Write registers with HVCALL_SET_VP_REGISTERS.  Values still pending in the register page
+ * stay there: libmshv's mshv_vcpu_set_reg() writes what the hypercall set into the page slots
+ * too, so the page applied at the next dispatch cannot undo it.
  */
 int mshv_hv_set_assocs(struct mshv_hv_vcpu *mc, const struct hv_register_assoc *regs, size_t n)
 {
-	struct hv_register_assoc *all;
-	uint32_t dirty = mc->page ? mc->page->dirty & PAGE_CLASSES : 0;
-	size_t k = 0;
-	int r;
+	int r = mshv_vcpu_set_reg(mc->vp, regs, n);
 
-	all = calloc(n + MSHV_WB_COUNT, sizeof(*all));
-	if (!all)
-		return -ENOMEM;
-	for (unsigned s = 0; dirty && s < MSHV_WB_COUNT; s++)
-		if (dirty & slot_class(s)) {
-			all[k].name = mshv_hv_wb_names[s];
-			all[k++].value.reg64 = page_get(mc->page, s);
-		}
-	memcpy(all + k, regs, n * sizeof(*regs));
-	r = mshv_vcpu_set_reg(mc->vp, all, k + n);
 	if (r < 0)
 		mc->base.last_status = mshv_last_hv_status();
-	else if (dirty)
-		mc->page->dirty &= ~dirty;
-	free(all);
 	return r;
 }
 
@@ -1110,8 +1094,8 @@ static int mshv_hv_vm_set_dirty_log(struct hv_vm *vm, bool on)
 
 	if (on) {
 		/* The emulator's half first: no emulated write escapes once tracking is on. */
-		for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-			const struct hv_mapping *m = &vm->maps[i];
+		for (unsigned i = 0; i < vm->map_slots; i++) {
+			const struct hv_mapping *m = hv_vm_slot(vm, i);
 			_Atomic uint64_t *bits;
 
 			if (!m->used)
@@ -1131,8 +1115,8 @@ static int mshv_hv_vm_set_dirty_log(struct hv_vm *vm, bool on)
 		}
 		return r;
 	}
-	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-		const struct hv_mapping *m = &vm->maps[i];
+	for (unsigned i = 0; i < vm->map_slots; i++) {
+		const struct hv_mapping *m = hv_vm_slot(vm, i);
 
 		if (!m->used)
 			continue;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hv/hv-backend.h"
+#include "hv/x86/x86.h"
 
 /* The backends built into this binary, indexed by enum hv_backend.  Adding a backend is one
  * row here (plus its extern in hv-backend.h). */
@@ -233,11 +234,16 @@ int hv_vm_new(struct hv *hv, const struct hv_vm_options *opts, struct hv_vm **re
 
 struct hv_vm *hv_vm_free(struct hv_vm *vm)
 {
+	struct hv_mapping *chunks[HV_MAX_MAPPINGS / HV_MAP_CHUNK];
+
 	if (!vm)
 		return NULL;
 	/* Mappings outlive nothing: the partition goes away with them.  The backend tears down
-	 * its own kernel state; the table here is plain memory. */
+	 * its own kernel state (and frees vm); the table here is plain memory. */
+	memcpy(chunks, vm->map_chunks, sizeof(chunks));
 	vm->hv->ops->vm_free(vm);
+	for (unsigned i = 0; i < HV_MAX_MAPPINGS / HV_MAP_CHUNK; i++)
+		free(chunks[i]);
 	return NULL;
 }
 
@@ -249,6 +255,7 @@ static bool ranges_overlap(uint64_t a, uint64_t asize, uint64_t b, uint64_t bsiz
 int hv_vm_map(struct hv_vm *vm, uint64_t gpa, void *host, uint64_t size, unsigned flags)
 {
 	struct hv_mapping *slot = NULL;
+	unsigned index = 0;
 	int r;
 
 	if (!vm || !host || size == 0 || (gpa | size | (uintptr_t)host) & 0xfff ||
@@ -256,25 +263,39 @@ int hv_vm_map(struct hv_vm *vm, uint64_t gpa, void *host, uint64_t size, unsigne
 		return -EINVAL;
 	if (!(flags & HV_MAP_WRITE) && !(vm->hv->caps & HV_CAP_READONLY_MEM))
 		return -EOPNOTSUPP;
-	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-		struct hv_mapping *m = &vm->maps[i];
+	for (unsigned i = 0; i < vm->map_slots; i++) {
+		struct hv_mapping *m = hv_vm_slot(vm, i);
 
 		if (!m->used) {
-			if (!slot)
+			if (!slot) {
 				slot = m;
+				index = i;
+			}
 			continue;
 		}
 		if (ranges_overlap(gpa, size, m->gpa, m->size))
 			return -EEXIST;
 	}
-	if (!slot)
-		return -ENOSPC;
+	if (!slot) {
+		struct hv_mapping *chunk;
+
+		if (vm->map_slots >= HV_MAX_MAPPINGS)
+			return -ENOSPC;
+		chunk = calloc(HV_MAP_CHUNK, sizeof(*chunk));
+		if (!chunk)
+			return -ENOMEM;
+		index = vm->map_slots;
+		vm->map_chunks[index / HV_MAP_CHUNK] = chunk;
+		/* The chunk is complete before a vCPU thread can see it. */
+		__atomic_store_n(&vm->map_slots, index + HV_MAP_CHUNK, __ATOMIC_RELEASE);
+		slot = chunk;
+	}
 	*slot = (struct hv_mapping){
 		.gpa = gpa,
 		.size = size,
 		.host = host,
 		.flags = flags | HV_MAP_READ,
-		.slot = (unsigned)(slot - vm->maps),
+		.slot = index,
 	};
 	r = vm->hv->ops->vm_map(vm, slot);
 	if (r < 0)
@@ -286,8 +307,10 @@ int hv_vm_map(struct hv_vm *vm, uint64_t gpa, void *host, uint64_t size, unsigne
 void *hv_vm_gpa_host(struct hv_vm *vm, uint64_t gpa, uint64_t *ret_avail,
 		     const struct hv_mapping **ret_map)
 {
-	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-		const struct hv_mapping *m = &vm->maps[i];
+	unsigned n = __atomic_load_n(&vm->map_slots, __ATOMIC_ACQUIRE);
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct hv_mapping *m = hv_vm_slot(vm, i);
 
 		if (m->used && gpa >= m->gpa && gpa - m->gpa < m->size) {
 			*ret_avail = m->size - (gpa - m->gpa);
@@ -299,14 +322,103 @@ void *hv_vm_gpa_host(struct hv_vm *vm, uint64_t gpa, uint64_t *ret_avail,
 	return NULL;
 }
 
+static int walk_read_pte(struct hv_vm *vm, uint64_t gpa, unsigned size, uint64_t *ret)
+{
+	uint64_t avail;
+	const void *p = hv_vm_gpa_host(vm, gpa, &avail, NULL);
+
+	if (!p || avail < size)
+		return -EFAULT;
+	*ret = 0;
+	memcpy(ret, p, size);
+	return 0;
+}
+
+int hv_vm_walk(struct hv_vm *vm, const struct hv_paging *pg, uint64_t lin, uint64_t *ret_gpa)
+{
+	uint64_t entry, table;
+	unsigned size, bits;
+	int levels;
+
+	if (!(pg->cr0 & X86_CR0_PG)) {
+		*ret_gpa = pg->efer & X86_EFER_LMA ? lin : lin & 0xffffffffull;
+		return 0;
+	}
+	if (pg->efer & X86_EFER_LMA) {
+		levels = 4;
+		size = 8;
+		table = pg->cr3 & 0x000ffffffffff000ull;
+	} else if (pg->cr4 & X86_CR4_PAE) {
+		levels = 3;
+		size = 8;
+		table = pg->cr3 & 0xffffffe0ull;
+		lin &= 0xffffffffull;
+	} else {
+		levels = 2;
+		size = 4;
+		table = pg->cr3 & 0xfffff000ull;
+		lin &= 0xffffffffull;
+	}
+	bits = size == 8 ? 9 : 10;
+	for (int level = levels; level >= 1; level--) {
+		bool pdpte = levels == 3 && level == 3;
+		unsigned shift = pdpte ? 30 : 12 + bits * (unsigned)(level - 1);
+		uint64_t index = pdpte ? (lin >> 30) & 3 : (lin >> shift) & ((1u << bits) - 1);
+		uint64_t mask = (1ull << shift) - 1, frame;
+
+		if (walk_read_pte(vm, table + index * size, size, &entry) < 0 || !(entry & 1))
+			return -EFAULT;
+		if (level == 1) {
+			frame = size == 8 ? entry & 0x000ffffffffff000ull : entry & 0xfffff000ull;
+		} else if (!pdpte && (entry & 0x80) && (size == 8 || (pg->cr4 & X86_CR4_PSE))) {
+			/* A large page: 1 GiB / 2 MiB, or 4 MiB in two-level paging (PA 32-39 in
+			 * bits 13-20). */
+			if (size == 4)
+				frame = (entry & 0xffc00000ull) | ((entry & 0x1fe000ull) << 19);
+			else
+				frame = entry & 0x000fffffffffffffull & ~mask;
+		} else {
+			table = size == 8 ? entry & 0x000ffffffffff000ull : entry & 0xfffff000ull;
+			continue;
+		}
+		*ret_gpa = (frame & ~mask) | (lin & mask);
+		return 0;
+	}
+	return -EFAULT;
+}
+
+unsigned hv_vm_read_linear(struct hv_vm *vm, const struct hv_paging *pg, uint64_t lin, void *buf,
+			   unsigned n)
+{
+	unsigned done = 0;
+
+	while (done < n) {
+		uint64_t gpa, avail, chunk = 4096 - ((lin + done) & 4095);
+		const void *host;
+
+		if (hv_vm_walk(vm, pg, lin + done, &gpa) < 0)
+			break;
+		host = hv_vm_gpa_host(vm, gpa, &avail, NULL);
+		if (!host)
+			break;
+		if (chunk > avail)
+			chunk = avail;
+		if (chunk > n - done)
+			chunk = n - done;
+		memcpy((uint8_t *)buf + done, host, chunk);
+		done += (unsigned)chunk;
+	}
+	return done;
+}
+
 int hv_vm_unmap(struct hv_vm *vm, uint64_t gpa, uint64_t size)
 {
 	int r;
 
 	if (!vm)
 		return -EINVAL;
-	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-		struct hv_mapping *m = &vm->maps[i];
+	for (unsigned i = 0; i < vm->map_slots; i++) {
+		struct hv_mapping *m = hv_vm_slot(vm, i);
 
 		if (!m->used || m->gpa != gpa || m->size != size)
 			continue;
@@ -617,8 +729,8 @@ int hv_vm_get_dirty_log(struct hv_vm *vm, uint64_t gpa, uint64_t size, uint64_t 
 		return -EOPNOTSUPP;
 	if (!vm->dirty_log)
 		return -EINVAL;
-	for (unsigned i = 0; i < HV_MAX_MAPPINGS; i++) {
-		const struct hv_mapping *m = &vm->maps[i];
+	for (unsigned i = 0; i < vm->map_slots; i++) {
+		const struct hv_mapping *m = hv_vm_slot(vm, i);
 
 		if (m->used && m->gpa == gpa && m->size == size)
 			return vm->hv->ops->vm_get_dirty_log(vm, m, bitmap);

@@ -176,17 +176,27 @@ static int set_hvcall(struct mshv_vcpu *vcpu, const struct hv_register_assoc *re
 	return 0;
 }
 
-/* The Microsoft kernels' MSHV_EXT_GET/SET_VP_REGISTERS, <= 128 registers per call. */
+/* The Microsoft kernels' MSHV_EXT_GET/SET_VP_REGISTERS, <= 128 registers per call.  A set
+ * hands the kernel a copy of each chunk (on the stack): never the caller's const memory. */
 static int regs_ext(struct mshv_vcpu *vcpu, unsigned long request,
-		    struct hv_register_assoc *regs, size_t n)
+		    struct hv_register_assoc *regs, const struct hv_register_assoc *set_regs,
+		    size_t n)
 {
+	struct hv_register_assoc chunk[MSHV_EXT_VP_MAX_REGISTERS];
+
 	for (size_t done = 0; done < n; done += MSHV_EXT_VP_MAX_REGISTERS) {
 		size_t k = n - done < MSHV_EXT_VP_MAX_REGISTERS ? n - done
 								: MSHV_EXT_VP_MAX_REGISTERS;
 		struct mshv_ext_vp_registers arg = {
 			.count = (int32_t)k, .regs = (uint64_t)(uintptr_t)(regs + done),
 		};
-		int r = mshv__ioctl(vcpu->fd, request, &arg);
+		int r;
+
+		if (set_regs) {
+			memcpy(chunk, set_regs + done, k * sizeof(chunk[0]));
+			arg.regs = (uint64_t)(uintptr_t)chunk;
+		}
+		r = mshv__ioctl(vcpu->fd, request, &arg);
 
 		if (r == -ENOTTY)
 			return -EOPNOTSUPP;
@@ -201,19 +211,21 @@ static int regs_ext(struct mshv_vcpu *vcpu, unsigned long request,
  * (mshv__dual then records PATH_NONE for the hypercall form because no ext request was
  * given), else the Microsoft ioctl.
  */
-static int regs_transfer(struct mshv_vcpu *vcpu, struct hv_register_assoc *regs, size_t n,
-			 bool set)
+static int regs_transfer(struct mshv_vcpu *vcpu, struct hv_register_assoc *regs,
+			 const struct hv_register_assoc *set_regs, size_t n)
 {
 	int path = mshv__path_get(vcpu->vm, MSHV__OP_REGS);
+	bool set = set_regs != NULL;
 	int r;
 
 	if (path != MSHV__PATH_EXT) {
-		r = set ? set_hvcall(vcpu, regs, n) : get_hvcall(vcpu, regs, n);
+		r = set ? set_hvcall(vcpu, set_regs, n) : get_hvcall(vcpu, regs, n);
 		if (r != -EOPNOTSUPP || path == MSHV__PATH_HVCALL)
 			return r;
 		/* No MSHV_ROOT_HVCALL: mshv__dual stored NONE; try the ioctl. */
 	}
-	r = regs_ext(vcpu, set ? MSHV_EXT_SET_VP_REGISTERS : MSHV_EXT_GET_VP_REGISTERS, regs, n);
+	r = regs_ext(vcpu, set ? MSHV_EXT_SET_VP_REGISTERS : MSHV_EXT_GET_VP_REGISTERS, regs,
+		     set_regs, n);
 	mshv__path_set(vcpu->vm, MSHV__OP_REGS,
 		       r == -EOPNOTSUPP ? MSHV__PATH_NONE : MSHV__PATH_EXT);
 	return r;
@@ -227,7 +239,7 @@ int mshv_vcpu_get_reg(struct mshv_vcpu *vcpu, struct hv_register_assoc *regs, si
 		return -EINVAL;
 	if (n == 0)
 		return 0;
-	r = regs_transfer(vcpu, regs, n, false);
+	r = regs_transfer(vcpu, regs, NULL, n);
 	if (r < 0)
 		return r;
 	overlay_page(vcpu, regs, n);
@@ -236,7 +248,6 @@ int mshv_vcpu_get_reg(struct mshv_vcpu *vcpu, struct hv_register_assoc *regs, si
 
 int mshv_vcpu_set_reg(struct mshv_vcpu *vcpu, const struct hv_register_assoc *regs, size_t n)
 {
-	struct hv_register_assoc *copy;
 	bool page_was_valid;
 	int r;
 
@@ -245,15 +256,9 @@ int mshv_vcpu_set_reg(struct mshv_vcpu *vcpu, const struct hv_register_assoc *re
 	if (n == 0)
 		return 0;
 	page_was_valid = valid_page(vcpu) != NULL;
-	/* The ext ioctl takes a non-const array; never hand the caller's memory to it. */
-	copy = malloc(n * sizeof(*copy));
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, regs, n * sizeof(*copy));
-	r = regs_transfer(vcpu, copy, n, true);
+	r = regs_transfer(vcpu, NULL, regs, n);
 	if (r == 0)
-		sync_page(vcpu, copy, n, page_was_valid);
-	free(copy);
+		sync_page(vcpu, regs, n, page_was_valid);
 	return r;
 }
 

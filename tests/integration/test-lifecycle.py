@@ -168,7 +168,8 @@ def test_destroy_while_running_and_baseline():
         vms = [c.boot_vm("daemon-spin", vcpus=2) for _ in range(3)]
         for vm in vms:
             c.call("run", vm=vm, vcpu=0)
-        check(d.thread_count() >= threads + 6, "one thread per vCPU")
+        # A vCPU's thread starts with its first run: vCPU 1 of each VM has none yet.
+        check(d.thread_count() >= threads + 3, "one thread per vCPU that ran")
         check(d.fd_count() > fds)
         # A run wait pending on another connection is answered when its VM goes.
         c.call("stop", vm=vms[0], vcpu=1)

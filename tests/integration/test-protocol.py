@@ -51,6 +51,51 @@ def test_parse_and_invalid_requests():
     c.close()
 
 
+def test_scanned_and_parsed_requests_agree():
+    """The daemon takes common flat requests without a JSON parse (rpc.c, scan_simple) and
+    everything else through jansson: the same request both ways gets the same reply.  A key
+    spelled with an escape ("\\u006dethod" is "method") always takes the parser."""
+    c = Shared.get().client()
+    forms = [
+        ('{"jsonrpc":"2.0","id":%s,"method":"list-vms"}', 5),
+        (' { "method" : "list-vms" ,\t"id" : %s , "jsonrpc" : "2.0" } \r', '"s-6"'),
+        ('{"jsonrpc":"2.0","id":%s,"method":"list-vms","params":{}}', 7),
+        ('{"jsonrpc":"2.0","id":%s,"method":"list-vms","params":[ ]}', 8),
+        ('{"jsonrpc":"2.0","id":%s,"method":"daemon-info"}', 123456789012345678),
+        ('{"jsonrpc":"2.0","id":%s,"method":"daemon-info"}', 1234567890123456789),
+        ('{"jsonrpc":"2.0","id":%s,"method":"no-such-method"}', 9),
+        ('{"jsonrpc":"2.0","id":%s,"method":"vm-info"}', 10),
+    ]
+    for form, id in forms:
+        line = form % id
+        escaped = line.replace('"method"', '"\\u006dethod"')
+        replies = []
+        for text in (line, escaped):
+            c.send_raw(text + "\n")
+            replies.append(c.response(json.loads(str(id)) if isinstance(id, str) else id))
+        if "seq" in replies[0].get("result", {}):
+            for r in replies:
+                r["result"].pop("seq")
+        eq(replies[0], replies[1], line)
+    # id null: the reply has "id": null (collected with the replies without a usable id).
+    for text in ('{"jsonrpc":"2.0","id":null,"method":"list-vms"}',
+                 '{"jsonrpc":"2.0","id":null,"\\u006dethod":"list-vms"}'):
+        m = raw(c, text)
+        eq(m["id"], None)
+        check("vms" in m["result"], "a list-vms result: %r" % m)
+    # Notifications get no reply either way; what is not JSON is a parse error either way.
+    c.send_raw('{"jsonrpc":"2.0","method":"list-vms"}\n'
+               '{"jsonrpc":"2.0","\\u006dethod":"list-vms"}\n')
+    eq(c.call("list-vms")["vms"], Shared.get().client().call("list-vms")["vms"])
+    eq(len(c.others), 0, "replies to notifications")
+    for text in ('{"jsonrpc":"2.0","id":07,"method":"list-vms"}',
+                 '{"jsonrpc":"2.0","id":1,"id":2,"method":"list-vms"}',
+                 '{"jsonrpc":"2.0","id":3,"method":"list-vms"} x',
+                 '{"jsonrpc":"2.0","id":3,"method":"list-vms",}'):
+        expect_error(raw(c, text), -32700, "parse-error")
+    c.close()
+
+
 def test_ids_and_notifications():
     c = Shared.get().client()
     for id in ["abc", 7, 0, -3, 2**53]:
@@ -178,6 +223,6 @@ def test_zz_stop_shared():
     Shared.get().stop()
 
 
-run([test_parse_and_invalid_requests, test_ids_and_notifications, test_method_and_params_errors,
-     test_batches, test_daemon_info, test_request_line_limit, test_max_clients,
-     test_zz_stop_shared])
+run([test_parse_and_invalid_requests, test_scanned_and_parsed_requests_agree,
+     test_ids_and_notifications, test_method_and_params_errors, test_batches, test_daemon_info,
+     test_request_line_limit, test_max_clients, test_zz_stop_shared])

@@ -3,6 +3,8 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "mshvd/version.h"
@@ -26,31 +28,31 @@ static json_t *driver_json(void)
 			 "vmm_capabilities", d->vmm_caps_known ? json_hex(d->vmm_caps) : json_null());
 }
 
-static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
+/*
+ * daemon-info is asked for often (clients probe with it, mshvctl events uses it as a barrier)
+ * and is mostly constant: its text is kept serialised in three pieces around the parts that
+ * change from call to call (seq, and the counts of what the caller may see), which are
+ * spliced in.  The pieces are rebuilt when what they show changes: the limits, the backend's
+ * capabilities (a different hv).  The result is byte for byte what one json_dumps of the
+ * whole object gives.
+ */
+static struct {
+	bool valid;
+	struct limits limits;		/* what the pieces were built from */
+	const void *hv;
+	uint32_t caps;
+	struct textbuf head;		/* {"version":..,"pid":N,"seq": */
+	struct textbuf mid;		/* ,"started":N,"limits":{..},"counts":{"clients": */
+	struct textbuf tail;		/* ,"isolation":..,"driver":..} */
+	struct textbuf out;		/* the result being spliced */
+} info_cache;
+
+static int info_cache_build(void)
 {
-	json_t *caps = json_array();
 	uint32_t bits = model_caps();
-	unsigned visible = 0, vcpus = 0, eventfds = 0, nsnaps = 0;
-	uint64_t snap_bytes = 0;
-	struct snapshot *s;
-	json_t *efd, *reply;
-	struct vm *vm;
+	json_t *caps = json_array(), *efd, *head, *v;
+	int r = -ENOMEM;
 
-	/* Counts of what the caller may see: other users' VMs stay invisible. */
-	TAILQ_FOREACH(vm, &vms, entry) {
-		if (auth_can_see(call->uid, vm)) {
-			visible++;
-			vcpus += vm_nvcpus(vm);
-			eventfds += vm->neventfds;
-		}
-	}
-
-	TAILQ_FOREACH(s, &snapshots, entry) {
-		if (auth_can_see_snapshot(call->uid, s)) {
-			nsnaps++;
-			snap_bytes += s->bytes;
-		}
-	}
 	for (unsigned i = 0; i < 32; i++) {
 		const char *name = (bits & (1u << i)) ? model_cap_name(1u << i) : NULL;
 
@@ -66,29 +68,92 @@ static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 			"msi_routing", !!(bits & HV_CAP_MSI_ROUTING),
 			"assert_interrupt", !!(bits & HV_CAP_ASSERT_INTERRUPT),
 			"needs", vm_irqchip_option());
-	reply = json_pack("{s:s, s:s, s:o, s:o, s:i, s:I, s:I, s:o, s:{s:i, s:i, s:i, s:i}}",
-			  "version", MSHVD_VERSION,
-			  "backend", model_backend_name(),
-			  "capabilities", caps,
-			  "eventfds", efd,
-			  "pid", (int)getpid(),
-			  "seq", (json_int_t)events_last_seq(),
-			  "started", (json_int_t)mshvd.started_us,
-			  "limits", limits_to_json(&mshvd.limits),
-			  "counts",
-			  "clients", nclients,
-			  "vms", visible,
-			  "vcpus", vcpus,
-			  "eventfds", eventfds);
+	head = json_pack("{s:s, s:s, s:o, s:o, s:i}",
+			 "version", MSHVD_VERSION,
+			 "backend", model_backend_name(),
+			 "capabilities", caps,
+			 "eventfds", efd,
+			 "pid", (int)getpid());
+	info_cache.head.len = info_cache.mid.len = info_cache.tail.len = 0;
+	if (!head || textbuf_json(&info_cache.head, head) < 0)
+		goto out;
+	/* The object without its closing brace, continued by the members that follow. */
+	info_cache.head.len--;
+	if (textbuf_puts(&info_cache.head, ",\"seq\":") < 0 ||
+	    textbuf_printf(&info_cache.mid, ",\"started\":%lld,\"limits\":",
+			   (long long)mshvd.started_us) < 0)
+		goto out;
+	v = limits_to_json(&mshvd.limits);
+	r = textbuf_json(&info_cache.mid, v);
+	json_decref(v);
+	if (r < 0 || textbuf_puts(&info_cache.mid, ",\"counts\":{\"clients\":") < 0)
+		goto out;
 	/* Hardware virtualization (mshv, kvm) or a software CPU in this process (emu), which is
 	 * for development and CI and is not an isolation boundary. */
-	json_object_set_new(reply, "isolation",
-			    json_string(model_hardware_isolation() ? "hardware" : "none-emulated"));
-	json_object_set_new(reply, "driver", driver_json());
-	json_object_set_new(json_object_get(reply, "counts"), "snapshots", json_integer(nsnaps));
-	json_object_set_new(json_object_get(reply, "counts"), "snapshot_bytes",
-			    json_hex(snap_bytes));
-	rpc_reply(call, reply);
+	v = json_string(model_hardware_isolation() ? "hardware" : "none-emulated");
+	r = textbuf_puts(&info_cache.tail, ",\"isolation\":") < 0 ? -ENOMEM :
+	    textbuf_json(&info_cache.tail, v);
+	json_decref(v);
+	if (r < 0 || textbuf_puts(&info_cache.tail, ",\"driver\":") < 0)
+		goto out;
+	v = driver_json();
+	r = textbuf_json(&info_cache.tail, v);
+	json_decref(v);
+	if (r < 0 || textbuf_put(&info_cache.tail, "}", 1) < 0)
+		goto out;
+	memcpy(&info_cache.limits, &mshvd.limits, sizeof(mshvd.limits));
+	info_cache.hv = mshvd.hv;
+	info_cache.caps = bits;
+	info_cache.valid = true;
+	r = 0;
+out:
+	json_decref(head);
+	return r < 0 ? r : 0;
+}
+
+static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
+{
+	unsigned visible = 0, vcpus = 0, eventfds = 0, nsnaps = 0;
+	struct textbuf *out = &info_cache.out;
+	uint64_t snap_bytes = 0;
+	struct snapshot *s;
+	struct vm *vm;
+
+	if (!info_cache.valid || info_cache.hv != mshvd.hv || info_cache.caps != model_caps() ||
+	    memcmp(&info_cache.limits, &mshvd.limits, sizeof(mshvd.limits)) != 0) {
+		info_cache.valid = false;
+		if (info_cache_build() < 0) {
+			rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
+				  "out of memory");
+			return RPC_DONE;
+		}
+	}
+	/* Counts of what the caller may see: other users' VMs stay invisible. */
+	TAILQ_FOREACH(vm, &vms, entry) {
+		if (auth_can_see(call->uid, vm)) {
+			visible++;
+			vcpus += vm_nvcpus(vm);
+			eventfds += vm->neventfds;
+		}
+	}
+	TAILQ_FOREACH(s, &snapshots, entry) {
+		if (auth_can_see_snapshot(call->uid, s)) {
+			nsnaps++;
+			snap_bytes += s->bytes;
+		}
+	}
+	out->len = 0;
+	if (textbuf_put(out, info_cache.head.p, info_cache.head.len) < 0 ||
+	    textbuf_printf(out, "%llu", (unsigned long long)events_last_seq()) < 0 ||
+	    textbuf_put(out, info_cache.mid.p, info_cache.mid.len) < 0 ||
+	    textbuf_printf(out, "%u,\"vms\":%u,\"vcpus\":%u,\"eventfds\":%u,\"snapshots\":%u,"
+			   "\"snapshot_bytes\":\"0x%llx\"}", nclients, visible, vcpus, eventfds,
+			   nsnaps, (unsigned long long)snap_bytes) < 0 ||
+	    textbuf_put(out, info_cache.tail.p, info_cache.tail.len) < 0) {
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
+		return RPC_DONE;
+	}
+	rpc_reply_text(call, out->p, out->len);
 	return RPC_DONE;
 }
 

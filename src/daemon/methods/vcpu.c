@@ -279,7 +279,12 @@ static enum rpc_retval run(struct rpc_call *call, const void *args)
 	}
 	if (!call_vcpu_idle(call, v))
 		return RPC_DONE;
-	vcpu_run(v, (enum run_mode)a->mode, a->has_default_read, a->default_read);
+	if (vcpu_run(v, (enum run_mode)a->mode, a->has_default_read, a->default_read) < 0) {
+		/* Its first run starts the vCPU's thread: the process is out of threads. */
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
+			  "cannot start the vCPU thread");
+		return RPC_DONE;
+	}
 	if (!a->wait) {
 		rpc_reply(call, json_pack("{s:i, s:i, s:s}", "vm", vm->id, "vcpu", v->index,
 					  "state", "running"));
@@ -413,7 +418,7 @@ const struct method method_create_vcpu = {
 		PARAM_END,
 	},
 	.args_size = sizeof(struct create_vcpu_args),
-	.summary = "create vCPU index and its thread (parked)",
+	.summary = "create vCPU index (its thread starts with its first run)",
 };
 
 const struct method method_get_regs = {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "hv/emu/emu-internal.h"
@@ -479,6 +480,24 @@ static void reset_state(struct emu_vcpu *v)
 	v->prev_shadow = v->prev_if = false;
 }
 
+/*
+ * The engine asks for transparent huge pages on its translated-code buffer (madvise), so the
+ * first instruction it translates makes the kernel clear a whole 2 MiB page: most of the cost
+ * of creating a vCPU and of the memory it holds, for a buffer a small guest fills a few KiB
+ * of.  The process opts out of THP once (prctl; it also covers mappings made later).
+ */
+static void engine_no_thp_once(void)
+{
+	(void)prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);	/* best effort: only a cost otherwise */
+}
+
+static void engine_no_thp(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, engine_no_thp_once);
+}
+
 int emu_vcpu_new(struct emu_vm *vm, unsigned index, struct emu_vcpu **ret)
 {
 	struct emu_vcpu *v;
@@ -502,6 +521,7 @@ int emu_vcpu_new(struct emu_vm *vm, unsigned index, struct emu_vcpu **ret)
 		r = -errno;
 		goto fail;
 	}
+	engine_no_thp();
 	if (uc_open(UC_ARCH_X86, UC_MODE_64, &v->uc) != UC_ERR_OK || uc_context_alloc(v->uc, &v->ctx) ||
 	    uc_context_alloc(v->uc, &v->ctx_probe))
 		goto fail;

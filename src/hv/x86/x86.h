@@ -36,6 +36,8 @@ enum x86_gpr {
 
 #define X86_CR0_PE		(1ull << 0)
 #define X86_CR0_PG		(1ull << 31)
+#define X86_CR4_PSE		(1ull << 4)
+#define X86_CR4_PAE		(1ull << 5)
 #define X86_EFER_LMA		(1ull << 10)
 
 #define X86_RFLAGS_CF		(1ull << 0)
