@@ -190,7 +190,11 @@ def test_pause_resume():
     time.sleep(0.05)
     eq(counter(c, vm), n, "paused means no progress")
     c.call("resume-vm", vm=vm)
-    time.sleep(0.05)
+    # Resumed: progress within seconds (a loaded machine or a sanitizer build may take more
+    # than a few ms; a lost wake-up never progresses).
+    deadline = time.monotonic() + 10
+    while counter(c, vm) == n and time.monotonic() < deadline:
+        time.sleep(0.01)
     check(counter(c, vm) != n, "resumed")
     eq(c.call("stop", vm=vm, vcpu=0)["exit"]["type"], "stopped")
     eq(c.call("stop", vm=vm, vcpu=1)["exit"]["type"], "stopped")
