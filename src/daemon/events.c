@@ -199,7 +199,7 @@ json_t *event_publish_ref(enum event_kind kind, const struct event_origin *from,
 }
 
 uint64_t event_publish_text(enum event_kind kind, const struct event_origin *from,
-			    const char *members, size_t len)
+			    const char *members, size_t len, struct textbuf *ret_params)
 {
 	const char *name = event_kind_name(kind);
 	size_t nlen = strlen(name);
@@ -245,6 +245,9 @@ uint64_t event_publish_text(enum event_kind kind, const struct event_origin *fro
 	*p++ = '}';
 	*p++ = '}';
 	l->len = (size_t)(p - l->p);
+	if (ret_params)
+		(void)textbuf_put(ret_params, l->p + sizeof(line_head) - 1,
+				  l->len - (sizeof(line_head) - 1) - 1);
 	fan_out(&e->info);
 	return e->info.seq;
 }

@@ -71,10 +71,12 @@ json_t *event_publish_ref(enum event_kind kind, const struct event_origin *from,
  * follow the envelope's ("\"exit\":{...}", no braces around it, len > 0), exactly as
  * json_dumps(JSON_COMPACT) would write them; the envelope (seq, time, kind, vm, vcpu) is
  * written here in the order event_publish() gives it.  Sinks get the line, no params.  The
- * ring's line buffers are reused, so an exit storm allocates nothing here.  Returns the seq.
+ * ring's line buffers are reused, so an exit storm allocates nothing here.  ret_params (may be
+ * NULL): the params object's text is appended to it before the sinks run (left as it was when
+ * the event cannot be built).  Returns the seq.
  */
 uint64_t event_publish_text(enum event_kind kind, const struct event_origin *from,
-			    const char *members, size_t len);
+			    const char *members, size_t len, struct textbuf *ret_params);
 /* The notification line of e: its own, or its params dumped into a buffer shared by every
  * call (valid until the next call).  NULL when it cannot be built (logged). */
 const char *event_text(const struct event_info *e, size_t *ret_len);

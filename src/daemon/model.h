@@ -44,7 +44,10 @@ struct vcpu {
 
 	/* Loop thread only. */
 	enum vcpu_state state;
-	json_t *last_exit;		/* the last parking exit event params (new ref) or NULL */
+	/* The last parking exit as text, len 0: none.  last_event: its event's params object;
+	 * last_exit: the exit object in it (park_reply(), vm-info). */
+	struct textbuf last_event;
+	struct textbuf last_exit;
 	struct hv_exit parked_exit;	/* the exit it is parked at */
 	uint64_t exits;
 
@@ -270,8 +273,6 @@ void vcpu_request(struct vcpu *v, unsigned req);
 void vcpu_clear_request(struct vcpu *v, unsigned req);
 void vcpu_set_state(struct vcpu *v, enum vcpu_state s);
 void vcpu_handle_msg(const struct vcpu_msg *m);
-/* Build the "exit" object (new ref) of an exit. */
-json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value);
 
 /* Register the model's side of the mailbox.  Loop thread, once, before any VM. */
 /*

@@ -279,7 +279,8 @@ struct vcpu *vcpu_free(struct vcpu *v)
 	if (!v)
 		return NULL;
 	hv_vcpu_free(v->hv);
-	json_decref(v->last_exit);
+	textbuf_free(&v->last_event);
+	textbuf_free(&v->last_exit);
 	pthread_mutex_destroy(&v->lock);
 	pthread_cond_destroy(&v->cond);
 	free(v);
@@ -631,14 +632,6 @@ static size_t exit_text(char *buf, const struct hv_exit *e, bool stopped, bool c
 #undef PUT
 #undef PUT_STR
 
-json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value)
-{
-	char buf[EXIT_TEXT_MAX];
-
-	/* One writer for both forms, so a parked exit's reply and its event say the same. */
-	return json_loadb(buf, exit_text(buf, e, stopped, completed, value), 0, NULL);
-}
-
 /* Loop side of every mailbox message. */
 void vcpu_handle_msg(const struct vcpu_msg *m)
 {
@@ -662,30 +655,29 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 
 	switch (m->type) {
 	case MSG_EXIT: {
+		/* Published as text, no tree (event_publish_text): a storm's exits and a stepped
+		 * vCPU's parks are the loop's most frequent events. */
+		struct event_origin from = { .vm = vm->id, .owner = vm->owner,
+					     .vcpu = (int)v->index };
 		bool stopped = m->exit.kind == HV_EXIT_INTERRUPTED;
+		char t[sizeof("\"exit\":") - 1 + EXIT_TEXT_MAX];
+		size_t n = sizeof("\"exit\":") - 1, en;
 
 		v->exits++;
 		vm->exit_counts[stopped ? VM_EXIT_COUNT_STOPPED : m->exit.kind]++;
+		memcpy(t, "\"exit\":", n);
+		en = exit_text(t + n, &m->exit, stopped, m->completed, m->completed_value);
 		if (!m->parks) {
-			/* A storm's exit: published as text, no tree (event_publish_text). */
-			struct event_origin from = { .vm = vm->id, .owner = vm->owner,
-						     .vcpu = (int)v->index };
-			char t[sizeof("\"exit\":") - 1 + EXIT_TEXT_MAX];
-			size_t n = sizeof("\"exit\":") - 1;
-
-			memcpy(t, "\"exit\":", n);
-			n += exit_text(t + n, &m->exit, stopped, m->completed, m->completed_value);
-			event_publish_text(EV_EXIT, &from, t, n);
+			event_publish_text(EV_EXIT, &from, t, n + en, NULL);
 			break;
 		}
-		exit = exit_to_json(&m->exit, stopped, m->completed, m->completed_value);
-		ev = json_object();
-		json_object_set_new_nocheck(ev, "exit", exit);
-		ev = vm_publish_ref(vm, (int)v->index, EV_EXIT, ev);
-		/* v->last_exit holds ev (stolen) across the publishes below, which may evict it
-		 * from the ring; the waiters answer run {wait} and stop with it. */
-		json_decref(v->last_exit);
-		v->last_exit = ev;
+		/* The waiters answer run {wait} and stop with the park (park_reply()), after the
+		 * publishes below: the vCPU keeps its own copy, the ring's may be evicted. */
+		v->last_event.len = 0;
+		v->last_exit.len = 0;
+		event_publish_text(EV_EXIT, &from, t, n + en, &v->last_event);
+		if (textbuf_put(&v->last_exit, t + n, en) < 0)
+			v->last_event.len = 0;
 		v->parked_exit = m->exit;
 		vcpu_set_state(v, VCPU_PARKED);
 		if (m->exit.kind == HV_EXIT_SHUTDOWN)
@@ -700,8 +692,12 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 				 "errno", -m->err, "hv_status", json_hex(m->hv_status), "error",
 				 strerror(-m->err));
 		ev = vm_publish_ref(vm, (int)v->index, EV_EXIT, json_pack("{s:o}", "exit", exit));
-		json_decref(v->last_exit);
-		v->last_exit = ev;
+		v->last_event.len = 0;
+		v->last_exit.len = 0;
+		if (textbuf_json(&v->last_event, ev) < 0 ||
+		    textbuf_json(&v->last_exit, json_object_get(ev, "exit")) < 0)
+			v->last_event.len = 0;
+		json_decref(ev);
 		memset(&v->parked_exit, 0, sizeof(v->parked_exit));
 		v->parked_exit.kind = HV_EXIT_UNKNOWN;
 		vcpu_set_state(v, VCPU_PARKED);

@@ -359,8 +359,8 @@ static enum rpc_retval stop(struct rpc_call *call, const void *args)
 	struct vcpu *v = call->vcpu;
 
 	(void)args;
-	if (v->state == VCPU_PARKED && v->last_exit) {
-		rpc_reply(call, park_reply(v->last_exit));
+	if (v->state == VCPU_PARKED && v->last_event.len) {
+		park_reply(call, v);
 		return RPC_DONE;
 	}
 	if (v->state == VCPU_CREATED || v->state == VCPU_PARKED) {
