@@ -319,11 +319,22 @@ void vcpu_clear_request(struct vcpu *v, unsigned req)
 
 void vcpu_set_state(struct vcpu *v, enum vcpu_state s)
 {
+	struct event_origin from = { .vm = v->vm->id, .owner = v->vm->owner,
+				     .vcpu = (int)v->index };
+	static const char key[] = "\"state\":\"";
+	const char *name = vcpu_state_name(s);
+	size_t n = sizeof(key) - 1, len = strlen(name);
+	char t[sizeof(key) + 16];
+
 	if (v->state == s)
 		return;
 	v->state = s;
-	vm_publish(v->vm, (int)v->index, EV_VCPU_STATE,
-		      json_pack("{s:s}", "state", vcpu_state_name(s)));
+	/* "state":"<name>" as text: a stepped vCPU goes running -> parked at every exit. */
+	memcpy(t, key, n);
+	memcpy(t + n, name, len);
+	n += len;
+	t[n++] = '"';
+	event_publish_text(EV_VCPU_STATE, &from, t, n, NULL);
 }
 
 void vcpu_start(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read)
