@@ -755,10 +755,10 @@ int main(int argc, char **argv)
 		   "double): it measures our code path, not MSHV itself; its baselines are the raw "
 		   "engine.");
 	if (latency && pinned_cpu >= 0)
-		bench_note("exit latency and step mode: client, daemon and raw processes ran on one "
-			   "CPU (the one each backend's figures started on; the same placement for "
-			   "both sides; BENCH_EXITS_SPREAD=1 lets the scheduler place them); the "
-			   "rates: placed by the scheduler.");
+		bench_note("exit latency and step mode: client, daemon and raw processes ran "
+			   "on one CPU (the one each backend's figures started on; the same "
+			   "placement for both sides; BENCH_EXITS_SPREAD=1 lets the scheduler place "
+			   "them); the rates: placed by the scheduler.");
 	else if (latency)
 		bench_note("exit latency and step mode: placed by the scheduler "
 			   "(BENCH_EXITS_SPREAD).");

@@ -11,7 +11,7 @@
 #include "events.h"
 
 struct ring_entry {
-	struct event_info info;		/* info.params or info.line: a reference of the ring */
+	struct event_info info;		/* params or line: a reference of the ring */
 };
 
 static const char line_head[] = "{\"jsonrpc\":\"2.0\",\"method\":\"" MSHVD_EVENT_METHOD
