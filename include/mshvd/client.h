@@ -100,6 +100,11 @@ const char *mshvd_client_socket_path(const struct mshvd_client *client);
 int mshvd_client_send(struct mshvd_client *client, const char *method, json_t *params,
 		      uint64_t *ret_id);
 
+/* The same with descriptor fd (borrowed: the daemon gets a copy) attached to the request
+ * (SCM_RIGHTS with the line's first byte), for save-snapshot and load-snapshot; fd -1: none. */
+int mshvd_client_send_fd(struct mshvd_client *client, const char *method, json_t *params,
+			 int fd, uint64_t *ret_id);
+
 /*
  * Wait for the reply to request id, at most timeout_ms milliseconds (negative: forever).  Events
  * that arrive meanwhile are queued (see mshvd_client_dispatch()).

@@ -29,6 +29,7 @@
 #define MSHVD_ERR_HYPERVISOR		6	/* "hypervisor-error": data.errno, data.hv_status */
 #define MSHVD_ERR_UNSUPPORTED		7	/* "unsupported": the backend lacks the capability */
 #define MSHVD_ERR_TIMEOUT		8	/* "timeout" */
+#define MSHVD_ERR_NO_SUCH_SNAPSHOT	9	/* "no-such-snapshot": missing, or another uid's */
 
 #define MSHVD_ERRNAME_PARSE		"parse-error"
 #define MSHVD_ERRNAME_INVALID_REQUEST	"invalid-request"
@@ -43,6 +44,7 @@
 #define MSHVD_ERRNAME_HYPERVISOR	"hypervisor-error"
 #define MSHVD_ERRNAME_UNSUPPORTED	"unsupported"
 #define MSHVD_ERRNAME_TIMEOUT		"timeout"
+#define MSHVD_ERRNAME_NO_SUCH_SNAPSHOT	"no-such-snapshot"
 
 /* Default limits (each one is a daemon option and is reported by daemon-info). */
 #define MSHVD_DEFAULT_MAX_CLIENTS	64

@@ -488,8 +488,53 @@ static int write_all(struct mshvd_client *c, const char *buf, size_t len)
 	return 0;
 }
 
+/* Send the first bytes of buf with descriptor fd attached (SCM_RIGHTS): the daemon gives a
+ * descriptor to the request line whose first byte carries it.  Returns the bytes sent (> 0). */
+static ssize_t send_with_fd(struct mshvd_client *c, const char *buf, size_t len, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+			      .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *cm;
+
+	memset(&ctl, 0, sizeof(ctl));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	for (;;) {
+		ssize_t n;
+		struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
+
+		if (c->fd < 0)
+			return -ECONNRESET;
+		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+		if (n > 0)
+			return n;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
+		return n < 0 ? -errno : -EPIPE;
+	}
+}
+
 int mshvd_client_send(struct mshvd_client *c, const char *method, json_t *params,
 		      uint64_t *ret_id)
+{
+	return mshvd_client_send_fd(c, method, params, -1, ret_id);
+}
+
+int mshvd_client_send_fd(struct mshvd_client *c, const char *method, json_t *params, int fd,
+			 uint64_t *ret_id)
 {
 	json_t *req;
 	char *text;
@@ -519,7 +564,18 @@ int mshvd_client_send(struct mshvd_client *c, const char *method, json_t *params
 	len = strlen(text);
 	/* json_dumps output never contains a raw newline: strings escape it. */
 	text[len] = '\n';
-	r = write_all(c, text, len + 1);
+	len++;
+	r = 0;
+	if (fd >= 0) {
+		ssize_t n = send_with_fd(c, text, len, fd);
+
+		if (n < 0)
+			r = (int)n;
+		else if ((size_t)n < len)
+			r = write_all(c, text + n, len - (size_t)n);
+	} else {
+		r = write_all(c, text, len);
+	}
 	free(text);
 	if (r < 0)
 		return r;

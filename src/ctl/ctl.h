@@ -74,6 +74,8 @@ struct mshvd_client *ctl_client(struct ctl *ctl);
  * exits 3.
  */
 json_t *ctl_call(struct ctl *ctl, const char *method, json_t *params);
+/* ctl_call() with descriptor fd (borrowed) sent along with the request (SCM_RIGHTS). */
+json_t *ctl_call_with_fd(struct ctl *ctl, const char *method, json_t *params, int fd);
 /* Like ctl_call() but returns the negative errno (error filled) instead of exiting on a daemon
  * error; *ret_result is a NEW reference on success. */
 int ctl_try_call(struct ctl *ctl, const char *method, json_t *params, json_t **ret_result,
@@ -132,6 +134,13 @@ int cmd_list(struct ctl *ctl, int argc, char **argv);
 int cmd_show(struct ctl *ctl, int argc, char **argv);
 int cmd_pause(struct ctl *ctl, int argc, char **argv);
 int cmd_resume(struct ctl *ctl, int argc, char **argv);
+int cmd_snapshot(struct ctl *ctl, int argc, char **argv);
+int cmd_restore(struct ctl *ctl, int argc, char **argv);
+int cmd_clone(struct ctl *ctl, int argc, char **argv);
+int cmd_snapshots(struct ctl *ctl, int argc, char **argv);
+int cmd_snapshot_destroy(struct ctl *ctl, int argc, char **argv);
+int cmd_snapshot_save(struct ctl *ctl, int argc, char **argv);
+int cmd_snapshot_load(struct ctl *ctl, int argc, char **argv);
 int cmd_map(struct ctl *ctl, int argc, char **argv);
 int cmd_unmap(struct ctl *ctl, int argc, char **argv);
 int cmd_write(struct ctl *ctl, int argc, char **argv);

@@ -135,6 +135,24 @@ int ctl_try_call(struct ctl *ctl, const char *method, json_t *params, json_t **r
 	return r;
 }
 
+json_t *ctl_call_with_fd(struct ctl *ctl, const char *method, json_t *params, int fd)
+{
+	struct mshvd_client *c = ctl_client(ctl);
+	struct mshvd_error error = { 0 };
+	json_t *result = NULL;
+	uint64_t id;
+	int r;
+
+	r = mshvd_client_send_fd(c, method, params, fd, &id);
+	if (r == 0)
+		r = mshvd_client_wait(c, id, ctl->timeout_ms, &result, NULL, &error);
+	if (r == -MSHVD_CLIENT_EREMOTE)
+		ctl_fail_remote(method, &error);
+	if (r < 0)
+		ctl_fail(ctl, method, r);
+	return result;
+}
+
 json_t *ctl_call(struct ctl *ctl, const char *method, json_t *params)
 {
 	struct mshvd_error error = { 0 };

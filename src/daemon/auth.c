@@ -46,6 +46,37 @@ struct vm *vm_lookup(const json_t *ref, uid_t uid)
 	return matches == 1 ? found : NULL;
 }
 
+bool auth_can_see_snapshot(uid_t uid, const struct snapshot *s)
+{
+	return auth_is_admin(uid) || s->owner == uid;
+}
+
+struct snapshot *snapshot_lookup(const json_t *ref, uid_t uid)
+{
+	struct snapshot *s, *found = NULL;
+	unsigned matches = 0;
+
+	if (json_is_integer(ref)) {
+		TAILQ_FOREACH(s, &snapshots, entry)
+			if ((json_int_t)s->id == json_integer_value(ref))
+				return auth_can_see_snapshot(uid, s) ? s : NULL;
+		return NULL;
+	}
+	if (!json_is_string(ref))
+		return NULL;
+	/* As vm_lookup(): the caller's own name first; root may use another's unique name. */
+	s = snapshot_find_name(json_string_value(ref), uid);
+	if (s || !auth_is_admin(uid))
+		return s;
+	TAILQ_FOREACH(s, &snapshots, entry) {
+		if (strcmp(s->name, json_string_value(ref)) == 0) {
+			found = s;
+			matches++;
+		}
+	}
+	return matches == 1 ? found : NULL;
+}
+
 bool auth_uid_limited(uid_t uid)
 {
 	return uid != 0;
@@ -63,6 +94,7 @@ static void add_vm_usage(const struct vm *vm, struct uid_usage *u)
 void auth_uid_usage(uid_t uid, struct uid_usage *ret)
 {
 	struct uid_usage u = { 0 };
+	const struct snapshot *s;
 	const struct client *c;
 	const struct vm *vm;
 
@@ -76,6 +108,12 @@ void auth_uid_usage(uid_t uid, struct uid_usage *ret)
 	TAILQ_FOREACH(vm, &dying_vms, entry)
 		if (vm->owner == uid)
 			add_vm_usage(vm, &u);
+	TAILQ_FOREACH(s, &snapshots, entry) {
+		if (s->owner == uid) {
+			u.snapshots++;
+			u.snapshot_mem += s->bytes;
+		}
+	}
 	*ret = u;
 }
 
@@ -102,6 +140,12 @@ bool auth_uid_over(uid_t uid, enum limit_id limit, uint64_t add)
 		break;
 	case LIMIT_max_mem_per_uid:
 		used = u.mem;
+		break;
+	case LIMIT_max_snapshots_per_uid:
+		used = u.snapshots;
+		break;
+	case LIMIT_max_snapshot_mem_per_uid:
+		used = u.snapshot_mem;
 		break;
 	default:
 		return false;

@@ -64,6 +64,13 @@
 	  0, UINT64_MAX, "guest RAM of one non-root uid") \
 	X(max_eventfds_per_uid, unsigned, "max-eventfds-per-uid", "max-eventfds-per-uid", \
 	  LIMIT_COUNT, 1024, 1, 1u << 30, "ioeventfds + irqfds of one non-root uid") \
+	X(max_snapshots, unsigned, "max-snapshots", "max-snapshots", LIMIT_COUNT, 64, 1, 1u << 20, \
+	  "snapshots") \
+	X(max_snapshots_per_uid, unsigned, "max-snapshots-per-uid", "max-snapshots-per-uid", \
+	  LIMIT_COUNT, 32, 1, 1u << 30, "snapshots of one non-root uid") \
+	X(max_snapshot_mem_per_uid, uint64_t, "max-snapshot-mem-per-uid", \
+	  "max-snapshot-mem-per-uid", LIMIT_MEM, 16ull << 30, 0, UINT64_MAX, \
+	  "bytes of snapshots (RAM copies + vCPU and partition state) of one non-root uid") \
 	X(max_string, size_t, "max-string", "max-string", LIMIT_SIZE, 4096, 64, 1u << 30, \
 	  "bytes per string in a request (write-memory data: max-io)") \
 	X(max_array, unsigned, "max-array", "max-array", LIMIT_COUNT, 1024, 1, 1u << 30, \

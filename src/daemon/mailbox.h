@@ -13,6 +13,7 @@ enum msg_type {
 	MSG_STATE,		/* vCPU entered state (paused, running) */
 	MSG_VCPU_ERROR,		/* hv_vcpu_run failed: err, hv_status; the vCPU parked */
 	MSG_VM_GONE,		/* the teardown thread finished (its last message) */
+	MSG_HELD,		/* the vCPU waits for a snapshot (VCPU_REQ_HOLD) */
 };
 
 /* A fixed-size message; copied into and out of the queue. */

@@ -38,6 +38,13 @@ const struct method *const method_table[] = {
 	&method_trigger_irq,
 	&method_set_msi_routing,
 	&method_assert_interrupt,
+	&method_snapshot_vm,
+	&method_restore_vm,
+	&method_clone_vm,
+	&method_destroy_snapshot,
+	&method_list_snapshots,
+	&method_save_snapshot,
+	&method_load_snapshot,
 	NULL
 };
 
@@ -87,6 +94,8 @@ const char *param_type_name(enum param_type t)
 		return "object";
 	case PT_ARRAY:
 		return "array";
+	case PT_SNAPSHOT:
+		return "snapshot";	/* integer id or name */
 	}
 	return "?";
 }
@@ -111,7 +120,7 @@ json_t *methods_to_json(void)
 			}
 			json_array_append_new(params, jp);
 		}
-		static const char *const targets[] = { "none", "vm", "vcpu" };
+		static const char *const targets[] = { "none", "vm", "vcpu", "snapshot" };
 
 		json_array_append_new(all, json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", (*m)->name,
 						     "permission", perm_name((*m)->perm),

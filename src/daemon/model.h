@@ -24,6 +24,8 @@ enum {
 	VCPU_REQ_STOP	= 1u << 0,
 	VCPU_REQ_PAUSE	= 1u << 1,
 	VCPU_REQ_EXIT	= 1u << 2,
+	VCPU_REQ_HOLD	= 1u << 3,	/* wait off the hypervisor for a snapshot (vm_hold()) */
+	VCPU_REQ_ABANDON = 1u << 4,	/* end the run silently (restore-vm: the loop sets the state) */
 };
 
 enum run_mode { RUN_STEP, RUN_STREAM };
@@ -61,6 +63,8 @@ struct vcpu {
 	uint64_t default_read;
 	atomic_uint queued;		/* messages posted and not yet handled */
 	bool credit_wait;		/* lock: the thread waits for queued to drop */
+	bool waiting;			/* lock: the thread waits in a pause or a hold, off the
+					 * hypervisor (vm_hold() counts it as captured) */
 
 	struct vcpu *next_dead;		/* vm->dead, from vm_destroy() on */
 };
@@ -71,9 +75,20 @@ struct region {
 	unsigned flags;			/* HV_MAP_* */
 	int memfd;
 	void *host;
+	/* Snapshots: the pages the daemon itself wrote (write-memory, loads) since the VM's
+	 * snapshot base, and room to fetch the hypervisor's dirty log; (size / 4096 + 63) / 64
+	 * words each, allocated with the region so a restore allocates nothing. */
+	uint64_t *host_dirty;
+	uint64_t *dirty_log;
 	TAILQ_ENTRY(region) entry;
 };
 TAILQ_HEAD(region_list, region);
+
+/* Words of a region's page bitmaps (4 KiB pages, 64 a word). */
+static inline size_t region_bitmap_words(uint64_t size)
+{
+	return (size_t)((size / 4096 + 63) / 64);
+}
 
 
 /* ioeventfds and irqfds of a VM (eventfd.c).  The daemon owns the eventfd; a copy may have
@@ -137,6 +152,14 @@ struct vm {
 	unsigned nmsi_routes;
 	pthread_t reaper;
 	bool reaper_started;
+	/* Snapshots (snapshot.c): a hold in progress (vm_hold()), and the snapshot the dirty log
+	 * and the regions' host_dirty are relative to (0: none; ids are never reused). */
+	bool holding;
+	void (*hold_fn)(struct vm *vm, void *arg, int err);
+	void *hold_arg;
+	struct event *hold_timer;	/* VM_HOLD_TIMEOUT_MS while the hold is incomplete */
+	unsigned snap_base;
+	bool dirty_logging;
 	TAILQ_ENTRY(vm) entry;
 };
 TAILQ_HEAD(vm_list, vm);
@@ -273,6 +296,8 @@ void vcpu_request(struct vcpu *v, unsigned req);
 void vcpu_clear_request(struct vcpu *v, unsigned req);
 void vcpu_set_state(struct vcpu *v, enum vcpu_state s);
 void vcpu_handle_msg(const struct vcpu_msg *m);
+/* Build the "exit" object (new ref) of an exit: the text of its exit event, parsed. */
+json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value);
 
 /* Register the model's side of the mailbox.  Loop thread, once, before any VM. */
 /*
@@ -294,6 +319,37 @@ static inline int model_reg_from_name(const char *name, enum hv_reg *ret)
 {
 	return hv_reg_from_name(name, ret);
 }
+
+/*
+ * Hold every vCPU of vm off the hypervisor at a clean point (snapshots): running and paused
+ * vCPUs are asked to wait (VCPU_REQ_HOLD) without any change of their state as clients see
+ * it; idle ones stay as they are, and a vCPU started while the hold lasts waits at once.
+ * fn(vm, arg, 0) runs on the loop once every vCPU is idle or waiting -- possibly before
+ * vm_hold() returns --, fn(vm, arg, -ESHUTDOWN) if the VM is destroyed first and
+ * fn(vm, arg, -ETIMEDOUT) if the vCPUs are not all waiting after VM_HOLD_TIMEOUT_MS.  The
+ * hold lasts until vm_release() (also after an error but -ESHUTDOWN).  -EBUSY while another
+ * hold is in progress.
+ */
+#define VM_HOLD_TIMEOUT_MS	5000
+int vm_hold(struct vm *vm, void (*fn)(struct vm *vm, void *arg, int err), void *arg);
+/* End a hold: the vCPUs continue where they were; with abandon, every vCPU that was running
+ * or paused ends its run silently instead (the caller sets the states: restore-vm). */
+void vm_release(struct vm *vm, bool abandon);
+/* Run the hold's fn if every vCPU is off the hypervisor now (after each vCPU message). */
+void vm_hold_check(struct vm *vm);
+/* vm_destroy(): the hold's fn gets -ESHUTDOWN. */
+void vm_hold_cancel(struct vm *vm);
+/* The loop thread's side of a held (or idle) vCPU's state (snapshot.c): the blob and the
+ * normalized registers, and the restore of a blob.  The vCPU must be idle or held. */
+int vcpu_save_state(struct vcpu *v, void **ret, size_t *ret_size, struct hv_reg_value *regs);
+int vcpu_restore_state(struct vcpu *v, const void *blob, size_t size);
+/* Set the loop's view of an idle vCPU after a restore: state (created or parked), its parked
+ * exit and last exit event params (new ref taken over, may be NULL); publishes vcpu-state
+ * when the state changed. */
+void vcpu_set_restored(struct vcpu *v, enum vcpu_state s, const struct hv_exit *exit,
+		       json_t *last_exit);
+/* The last parking exit's event params as JSON (new ref), NULL when there is none. */
+json_t *vcpu_last_exit(const struct vcpu *v);
 
 int model_init(void);
 void model_fini(void);

@@ -216,6 +216,13 @@ int vm_assert_interrupt(struct vm *vm, const struct hv_interrupt *irq)
 
 /* ---- memory --------------------------------------------------------------------------------- */
 
+static void region_free(struct region *r)
+{
+	free(r->host_dirty);
+	free(r->dirty_log);
+	free(r);
+}
+
 int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, unsigned flags)
 {
 	struct region *r;
@@ -237,6 +244,12 @@ int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, unsigned flags)
 		ret = -errno;
 		goto fail;
 	}
+	r->host_dirty = calloc(region_bitmap_words(size), sizeof(uint64_t));
+	r->dirty_log = calloc(region_bitmap_words(size), sizeof(uint64_t));
+	if (!r->host_dirty || !r->dirty_log) {
+		ret = -ENOMEM;
+		goto fail;
+	}
 	r->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, r->memfd, 0);
 	if (r->host == MAP_FAILED) {
 		ret = -errno;
@@ -246,6 +259,8 @@ int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, unsigned flags)
 	ret = hv_vm_map(vm->hv, gpa, r->host, size, flags);
 	if (ret < 0)
 		goto fail;
+	/* A new region is not in the snapshot base: the next restore copies everything. */
+	vm->snap_base = 0;
 	r->gpa = gpa;
 	r->size = size;
 	r->flags = flags;
@@ -257,7 +272,7 @@ fail:
 	if (r->host)
 		munmap(r->host, size);
 	close(r->memfd);
-	free(r);
+	region_free(r);
 	return ret;
 }
 
@@ -280,9 +295,10 @@ int vm_unmap(struct vm *vm, struct region *r)
 	TAILQ_REMOVE(&vm->regions, r, entry);
 	vm->mem_total -= r->size;
 	vm->nregions--;
+	vm->snap_base = 0;
 	munmap(r->host, r->size);
 	close(r->memfd);
-	free(r);
+	region_free(r);
 	return 0;
 }
 
@@ -315,9 +331,12 @@ int vm_access(struct vm *vm, uint64_t gpa, void *buf, size_t len, bool write)
 		n = r->size - off;
 		if (n > len)
 			n = len;
-		if (write)
+		if (write) {
 			memcpy((uint8_t *)r->host + off, p, n);
-		else
+			/* Not in the hypervisor's dirty log: restore-vm copies these back too. */
+			for (uint64_t pg = off / 4096; pg <= (off + n - 1) / 4096; pg++)
+				r->host_dirty[pg / 64] |= 1ull << (pg % 64);
+		} else
 			memcpy(p, (uint8_t *)r->host + off, n);
 		gpa += n;
 		p += n;
@@ -363,6 +382,7 @@ void vm_destroy(struct vm *vm, const char *why)
 		 vm->name, why);
 	/* vm-state destroying, as the schema lists, before the VM leaves `vms`. */
 	vm_set_state(vm, VM_DESTROYING);
+	vm_hold_cancel(vm);
 	TAILQ_REMOVE(&vms, vm, entry);
 	TAILQ_INSERT_TAIL(&dying_vms, vm, entry);
 	nvms--;
@@ -400,7 +420,7 @@ void vm_gone(struct vm *vm)
 	}
 	while ((r = TAILQ_FIRST(&vm->regions))) {
 		TAILQ_REMOVE(&vm->regions, r, entry);
-		free(r);
+		region_free(r);
 	}
 	vm_eventfds_free(vm);
 	free(vm->name);

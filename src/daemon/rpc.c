@@ -217,14 +217,43 @@ int rpc_resolve_vm(struct rpc_call *call, const json_t *ref)
 	return -ENOENT;
 }
 
-/* Resolve the row's target into call->vm / call->vcpu; on failure the call is finished. */
+int rpc_resolve_snapshot(struct rpc_call *call, const json_t *ref)
+{
+	char *s;
+
+	call->snapshot = snapshot_lookup(ref, call->uid);
+	if (call->snapshot)
+		return 0;
+	s = json_dumps(ref, JSON_ENCODE_ANY);
+	rpc_error(call, MSHVD_ERR_NO_SUCH_SNAPSHOT, MSHVD_ERRNAME_NO_SUCH_SNAPSHOT, NULL,
+		  "no snapshot %s", s ? s : "?");
+	free(s);
+	return -ENOENT;
+}
+
+/* Whether the row's params include the target param name (PARAM_TARGET). */
+static bool has_target_param(const struct method *m, const char *name)
+{
+	for (const struct param_spec *p = m->params; p && p->name; p++)
+		if (p->offset == PARAM_NO_FIELD && strcmp(p->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Resolve the row's target into call->vm / call->vcpu / call->snapshot; on failure the call
+ * is finished. */
 static int resolve_target(struct rpc_call *call, json_t *params)
 {
 	json_t *ref;
 
 	if (call->method->target == TARGET_NONE)
 		return 0;
+	if (call->method->target == TARGET_SNAPSHOT)
+		return rpc_resolve_snapshot(call, json_object_get(params, "snapshot"));
 	if (rpc_resolve_vm(call, json_object_get(params, "vm")) < 0)
+		return -ENOENT;
+	if (has_target_param(call->method, "snapshot") &&
+	    rpc_resolve_snapshot(call, json_object_get(params, "snapshot")) < 0)
 		return -ENOENT;
 	if (call->method->target != TARGET_VCPU)
 		return 0;
@@ -262,7 +291,8 @@ int rpc_init(void)
 	 * must be detached from the client by then. */
 	if ((r = server_on_client_gone(rpc_client_gone)) < 0 ||
 	    (r = server_on_client_gone(subscriptions_free)) < 0 ||
-	    (r = server_on_client_gone(vm_client_gone)) < 0)
+	    (r = server_on_client_gone(vm_client_gone)) < 0 ||
+	    (r = server_on_client_gone(snapshot_client_gone)) < 0)
 		return r;
 	/* Clients see an event before a waiter's reply that it caused. */
 	if ((r = subscriptions_init()) < 0 || (r = waiters_init()) < 0)
@@ -370,6 +400,7 @@ static bool params_check(const struct method *m, json_t *params, char *err, size
 		}
 		switch (p->type) {
 		case PT_VM:
+		case PT_SNAPSHOT:
 			ok = (json_is_integer(v) && json_integer_value(v) >= 0) || json_is_string(v);
 			break;
 		case PT_UINT:
@@ -439,6 +470,7 @@ static void params_decode(const struct method *m, json_t *params, void *args)
 			*(bool *)((char *)args + p->has - 1) = true;
 		switch (p->type) {
 		case PT_VM:
+		case PT_SNAPSHOT:
 			*(const json_t **)field = v;
 			break;
 		case PT_UINT:

@@ -28,6 +28,7 @@ struct rpc_call {
 	pid_t pid;
 	struct vm *vm;			/* the row's target, resolved before the handler */
 	struct vcpu *vcpu;		/* TARGET_VCPU */
+	struct snapshot *snapshot;	/* a row with a "snapshot" target param */
 	TAILQ_ENTRY(rpc_call) entry;	/* client->calls while deferred */
 	bool deferred;
 	bool *finished;			/* set by rpc_finish() while the handler runs */
@@ -66,6 +67,8 @@ void rpc_error_hv(struct rpc_call *call, int err, uint32_t hv_status, const char
 /* Resolve call->vm from ref as the caller may see it; else finish the call with no-such-vm
  * (identical for missing and foreign VMs) and return -ENOENT. */
 int rpc_resolve_vm(struct rpc_call *call, const json_t *ref);
+/* The same for call->snapshot (no-such-snapshot). */
+int rpc_resolve_snapshot(struct rpc_call *call, const json_t *ref);
 
 /* Wire the layers above the server: its line handler and admission check, the client-gone
  * hooks (deferred calls, subscriptions, the VMs it created, in that order) and the event
@@ -104,6 +107,7 @@ enum param_type {
 	PT_STRINGS,	/* array of strings */
 	PT_OBJECT,
 	PT_ARRAY,
+	PT_SNAPSHOT,	/* snapshot id (integer) or name (string) */
 };
 
 /*
@@ -151,6 +155,7 @@ enum target {
 	TARGET_NONE,
 	TARGET_VM,
 	TARGET_VCPU,
+	TARGET_SNAPSHOT,	/* params.snapshot only (restore-vm: TARGET_VM + a snapshot) */
 };
 
 struct method {
@@ -179,7 +184,9 @@ extern const struct method method_daemon_info, method_create_vm, method_destroy_
 	method_get_regs, method_set_regs, method_run, method_complete, method_stop,
 	method_translate_gva, method_subscribe, method_unsubscribe, method_add_ioeventfd,
 	method_remove_ioeventfd, method_add_irqfd, method_remove_irqfd, method_trigger_irq,
-	method_set_msi_routing, method_assert_interrupt, method_rpc_discover;
+	method_set_msi_routing, method_assert_interrupt, method_rpc_discover,
+	method_snapshot_vm, method_restore_vm, method_clone_vm, method_destroy_snapshot,
+	method_list_snapshots, method_save_snapshot, method_load_snapshot;
 
 
 #endif

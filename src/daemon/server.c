@@ -201,6 +201,7 @@ static void accept_cb(evutil_socket_t fd, short what, void *arg)
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->pid = cred.pid;
+	c->line_fd = -1;
 	TAILQ_INIT(&c->calls);
 	TAILQ_INIT(&c->subs);
 	TAILQ_INIT(&c->fd_lines);
@@ -401,6 +402,43 @@ static void client_free_cb(evutil_socket_t fd, short what, void *arg)
 	free(c);
 }
 
+/* Close the received descriptors that arrived before stream offset end. */
+static void rx_fds_close(struct client *c, uint64_t end)
+{
+	unsigned i, kept = 0;
+
+	for (i = 0; i < c->nrx_fds; i++) {
+		if (c->rx_fds[i].pos < end)
+			close(c->rx_fds[i].fd);
+		else
+			c->rx_fds[kept++] = c->rx_fds[i];
+	}
+	c->nrx_fds = kept;
+}
+
+/* The first descriptor received before stream offset end (the line that ends there), or -1;
+ * the others before end are closed. */
+static int rx_fds_take(struct client *c, uint64_t end)
+{
+	int fd = -1;
+
+	if (c->nrx_fds && c->rx_fds[0].pos < end) {
+		fd = c->rx_fds[0].fd;
+		memmove(&c->rx_fds[0], &c->rx_fds[1], (c->nrx_fds - 1) * sizeof(c->rx_fds[0]));
+		c->nrx_fds--;
+	}
+	rx_fds_close(c, end);
+	return fd;
+}
+
+int client_take_fd(struct client *c)
+{
+	int fd = c->line_fd;
+
+	c->line_fd = -1;
+	return fd;
+}
+
 static void client_read_stop(struct client *c)
 {
 	if (c->reading)
@@ -435,6 +473,7 @@ void client_kill(struct client *c)
 	client_read_stop(c);
 	event_del(c->write_ev);
 	event_del(c->resume_ev);
+	rx_fds_close(c, UINT64_MAX);
 	evtimer_del(c->frame_ev);
 	if (c->flush_pending) {
 		TAILQ_REMOVE(&flush_list, c, flush_entry);
@@ -848,7 +887,16 @@ static void client_process(struct client *c)
 			client_kill(c);
 			break;
 		}
+		/* The line's descriptor: the first one received with its bytes; any other is
+		 * closed (at most one per line). */
+		c->in_pos += len + 1;
+		c->line_fd = rx_fds_take(c, c->in_pos);
 		ok = hooks.line(c, line, len);
+		if (c->line_fd >= 0) {
+			log_debug("client %u: closing a descriptor its request did not take", c->id);
+			close(c->line_fd);
+		}
+		c->line_fd = -1;
 		/* Whatever the handler did to the client, its input buffer lives until the
 		 * client is freed, a loop turn later. */
 		evbuffer_drain(in, len + 1);
@@ -866,12 +914,24 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg)
 	 * a chunk reserved in the input itself would be allocated and freed (64 KiB, and
 	 * glibc consolidates its heap on such a free) for every request. */
 	static char buf[CLIENT_READ_CHUNK];
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * SERVER_MAX_RX_FDS)];
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct client *c = arg;
+	struct cmsghdr *cm;
+	uint64_t fd_pos;
 	ssize_t n;
 
-	do
-		n = read(c->fd, buf, sizeof(buf));
-	while (n < 0 && errno == EINTR);
+	/* recvmsg(), not read(): descriptors sent with a request would be dropped by read().
+	 * MSG_CMSG_CLOEXEC: they never leak into a child. */
+	do {
+		msg.msg_control = ctl.b;
+		msg.msg_controllen = sizeof(ctl.b);
+		n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		if (errno == EAGAIN)
 			return;
@@ -879,6 +939,39 @@ static void client_read_cb(evutil_socket_t fd, short what, void *arg)
 		client_kill(c);
 		return;
 	}
+	/*
+	 * Where the descriptors belong: the kernel ends a read with the message that carried
+	 * them (it may have copied plain data of earlier messages first), and a client sends a
+	 * descriptor with a message that starts a request line.  So they belong to the last line
+	 * that starts in this chunk: after its last newline but one when it ends with one, else
+	 * after its last newline.
+	 */
+	fd_pos = c->rx_pos;
+	for (ssize_t i = (n > 0 && buf[n - 1] == '\n' ? n - 1 : n) - 1; i >= 0; i--) {
+		if (buf[i] == '\n') {
+			fd_pos = c->rx_pos + (uint64_t)i + 1;
+			break;
+		}
+	}
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		size_t nfds;
+		int *fds;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		fds = (int *)CMSG_DATA(cm);
+		nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfds; i++) {
+			if (c->nrx_fds < SERVER_MAX_RX_FDS && n > 0) {
+				c->rx_fds[c->nrx_fds].fd = fds[i];
+				c->rx_fds[c->nrx_fds++].pos = fd_pos;
+			} else {
+				close(fds[i]);
+			}
+		}
+	}
+	if (n > 0)
+		c->rx_pos += (uint64_t)n;
 	if (n == 0) {
 		/* EOF may be a half-close (`socat`, a script piping its requests): the replies
 		 * already queued still go out, then the connection closes.  A peer that is gone

@@ -14,6 +14,10 @@ TAILQ_HEAD(subscription_list, subscription);
 struct fd_line;
 TAILQ_HEAD(fd_line_list, fd_line);
 
+/* Descriptors a connection may have received and not yet handed to a request: more are
+ * closed at once (a request line takes at most one). */
+#define SERVER_MAX_RX_FDS	4
+
 struct client {
 	unsigned id;
 	int fd;
@@ -41,6 +45,14 @@ struct client {
 	uint64_t lost_from, lost_to;	/* 0: nothing lost */
 	bool output_throttled;		/* reading stopped until the output drains */
 	struct event *frame_ev;		/* partial request line timeout */
+	/* Requests are read with recvmsg(): a descriptor sent with the first byte of a request
+	 * line (SCM_RIGHTS, the convention of include/mshvd/client.h) belongs to that line. */
+	uint64_t in_pos;		/* stream offset of the first byte of in */
+	uint64_t rx_pos;		/* stream offset after the last byte received */
+	struct { int fd; uint64_t pos; } rx_fds[SERVER_MAX_RX_FDS];
+	unsigned nrx_fds;		/* received, their line not yet handled */
+	int line_fd;			/* the descriptor of the line being handled, or -1: a
+					 * handler that keeps it takes it (client_take_fd()) */
 	TAILQ_ENTRY(client) entry;
 };
 TAILQ_HEAD(client_list, client);
@@ -63,6 +75,9 @@ void client_send_line(struct client *c, const char *data, size_t len);
 void client_send_fd(struct client *c, json_t *msg, int fd);
 /* The same with the line given as text (as client_send_line()). */
 void client_send_fd_line(struct client *c, const char *data, size_t len, int fd);
+/* The descriptor that came with the request line being handled (its new owner is the caller),
+ * or -1.  Loop thread, from the line hook only. */
+int client_take_fd(struct client *c);
 /* Detach a client at once (its memory goes one loop turn later). */
 void client_kill(struct client *c);
 /* Close after flushing the output. */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "model.h"
 
 /*
@@ -94,27 +96,59 @@ static uint64_t vcpu_current_rip(struct vcpu *v)
 	return hv_vcpu_get_regs(v->hv, &r, 1) == 0 ? r.u64 : 0;
 }
 
-/* Wait while the VM is paused.  Returns false when the run must end (exit or stop handled
- * by the caller through the request bits).  Thread: vcpu. */
+static void vcpu_set_waiting(struct vcpu *v, bool waiting)
+{
+	pthread_mutex_lock(&v->lock);
+	v->waiting = waiting;
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* Wait while the VM is paused.  Returns when the pause ends or the run must end (exit, stop
+ * or abandon, handled by the caller through the request bits).  Thread: vcpu. */
 static void vcpu_pause_wait(struct vcpu *v)
 {
+	const unsigned end = VCPU_REQ_EXIT | VCPU_REQ_STOP | VCPU_REQ_ABANDON;
 	struct vcpu_msg m = { .type = MSG_STATE, .state = VCPU_PAUSED };
 	unsigned req;
 
-	if (!vcpu_post(v, &m))
+	/* Off the hypervisor from here: a hold may count this vCPU once its report arrives. */
+	vcpu_set_waiting(v, true);
+	if (!vcpu_post(v, &m)) {
+		vcpu_set_waiting(v, false);
 		return;
+	}
 	pthread_mutex_lock(&v->lock);
 	for (;;) {
 		req = atomic_load(&v->requests);
-		if (!(req & VCPU_REQ_PAUSE) || (req & (VCPU_REQ_EXIT | VCPU_REQ_STOP)))
+		if (!(req & VCPU_REQ_PAUSE) || (req & end))
 			break;
 		pthread_cond_wait(&v->cond, &v->lock);
 	}
+	v->waiting = false;
 	pthread_mutex_unlock(&v->lock);
-	if (!(req & (VCPU_REQ_EXIT | VCPU_REQ_STOP))) {
+	if (!(req & end)) {
 		m.state = VCPU_RUNNING;
 		vcpu_post(v, &m);
 	}
+}
+
+/* Wait off the hypervisor while the loop holds the VM (vm_hold()): no state change is
+ * reported, only MSG_HELD, so clients see the vCPU running throughout.  Thread: vcpu. */
+static void vcpu_hold_wait(struct vcpu *v)
+{
+	const unsigned end = VCPU_REQ_EXIT | VCPU_REQ_STOP | VCPU_REQ_ABANDON;
+	struct vcpu_msg m = { .type = MSG_HELD };
+
+	vcpu_set_waiting(v, true);
+	if (!vcpu_post(v, &m)) {
+		vcpu_set_waiting(v, false);
+		return;
+	}
+	pthread_mutex_lock(&v->lock);
+	while ((atomic_load(&v->requests) & VCPU_REQ_HOLD) && !(atomic_load(&v->requests) & end))
+		pthread_cond_wait(&v->cond, &v->lock);
+	v->waiting = false;
+	pthread_mutex_unlock(&v->lock);
 }
 
 static bool exit_is_write(const struct hv_exit *e)
@@ -133,9 +167,18 @@ static void vcpu_run_loop(struct vcpu *v, enum run_mode mode, bool has_default, 
 
 		if (req & VCPU_REQ_EXIT)
 			return;
+		if (req & VCPU_REQ_ABANDON) {
+			/* The loop restored this vCPU and set its state itself. */
+			atomic_fetch_and(&v->requests, ~(unsigned)VCPU_REQ_ABANDON);
+			return;
+		}
 		if (req & VCPU_REQ_STOP) {
 			vcpu_park_stopped(v, vcpu_current_rip(v));
 			return;
+		}
+		if (req & VCPU_REQ_HOLD) {
+			vcpu_hold_wait(v);
+			continue;
 		}
 		if (req & VCPU_REQ_PAUSE) {
 			vcpu_pause_wait(v);
@@ -339,8 +382,11 @@ void vcpu_set_state(struct vcpu *v, enum vcpu_state s)
 
 void vcpu_start(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read)
 {
-	/* A stop that raced with the previous park must not end this run. */
+	/* A stop that raced with the previous park must not end this run; a run started while
+	 * the VM is held waits at once (vm_hold()). */
 	atomic_fetch_and(&v->requests, ~(unsigned)VCPU_REQ_STOP);
+	if (v->vm->holding)
+		atomic_fetch_or(&v->requests, VCPU_REQ_HOLD);
 	pthread_mutex_lock(&v->lock);
 	v->mode = mode;
 	v->has_default_read = has_default_read;
@@ -643,6 +689,24 @@ static size_t exit_text(char *buf, const struct hv_exit *e, bool stopped, bool c
 #undef PUT
 #undef PUT_STR
 
+json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value)
+{
+	char buf[EXIT_TEXT_MAX];
+
+	/* One writer for both forms, so a JSON exit says what its event says. */
+	return json_loadb(buf, exit_text(buf, e, stopped, completed, value), 0, NULL);
+}
+
+/* Keep the park's event params (borrowed) as text, as the exit path does; NULL: none. */
+static void vcpu_keep_last_exit(struct vcpu *v, const json_t *event)
+{
+	v->last_event.len = 0;
+	v->last_exit.len = 0;
+	if (event && (textbuf_json(&v->last_event, event) < 0 ||
+		      textbuf_json(&v->last_exit, json_object_get(event, "exit")) < 0))
+		v->last_event.len = 0;
+}
+
 /* Loop side of every mailbox message. */
 void vcpu_handle_msg(const struct vcpu_msg *m)
 {
@@ -703,11 +767,7 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 				 "errno", -m->err, "hv_status", json_hex(m->hv_status), "error",
 				 strerror(-m->err));
 		ev = vm_publish_ref(vm, (int)v->index, EV_EXIT, json_pack("{s:o}", "exit", exit));
-		v->last_event.len = 0;
-		v->last_exit.len = 0;
-		if (textbuf_json(&v->last_event, ev) < 0 ||
-		    textbuf_json(&v->last_exit, json_object_get(ev, "exit")) < 0)
-			v->last_event.len = 0;
+		vcpu_keep_last_exit(v, ev);
 		json_decref(ev);
 		memset(&v->parked_exit, 0, sizeof(v->parked_exit));
 		v->parked_exit.kind = HV_EXIT_UNKNOWN;
@@ -719,7 +779,155 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 			break;
 		vcpu_set_state(v, m->state);
 		break;
+	case MSG_HELD:
 	case MSG_VM_GONE:
 		break;
 	}
+	if (vm->hold_fn)
+		vm_hold_check(vm);
+}
+
+/* ---- holds (snapshots) ------------------------------------------------------------------- */
+
+/* Whether the thread of v is off the hypervisor: idle as the loop sees it (a park was
+ * reported: the thread posted it and then only waits), or waiting in a pause or a hold. */
+static bool vcpu_off_hv(struct vcpu *v)
+{
+	bool w;
+
+	if (vcpu_idle(v))
+		return true;
+	pthread_mutex_lock(&v->lock);
+	w = v->waiting;
+	pthread_mutex_unlock(&v->lock);
+	return w;
+}
+
+static void hold_timer_free(struct vm *vm)
+{
+	if (vm->hold_timer)
+		event_free(vm->hold_timer);
+	vm->hold_timer = NULL;
+}
+
+/* Finish the pending hold with err (the hold itself stays until vm_release()). */
+static void hold_done(struct vm *vm, int err)
+{
+	void (*fn)(struct vm *, void *, int) = vm->hold_fn;
+
+	hold_timer_free(vm);
+	vm->hold_fn = NULL;
+	if (fn)
+		fn(vm, vm->hold_arg, err);
+}
+
+static void hold_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct vm *vm = arg;
+
+	(void)fd;
+	(void)what;
+	log_full(LOG_LVL_WARNING, vm->id, -1, NULL, 0, "vm %u: its vCPUs did not stop for a "
+		 "snapshot within %u ms", vm->id, VM_HOLD_TIMEOUT_MS);
+	hold_done(vm, -ETIMEDOUT);
+}
+
+void vm_hold_check(struct vm *vm)
+{
+	struct vcpu *v;
+
+	if (!vm->hold_fn)
+		return;
+	VM_FOREACH_VCPU(vm, v)
+		if (!vcpu_off_hv(v))
+			return;
+	hold_done(vm, 0);
+}
+
+int vm_hold(struct vm *vm, void (*fn)(struct vm *vm, void *arg, int err), void *arg)
+{
+	struct vcpu *v;
+
+	if (vm->holding)
+		return -EBUSY;
+	vm->holding = true;
+	vm->hold_fn = fn;
+	vm->hold_arg = arg;
+	VM_FOREACH_VCPU(vm, v)
+		if (!vcpu_idle(v))
+			vcpu_request(v, VCPU_REQ_HOLD);
+	vm_hold_check(vm);
+	if (vm->hold_fn) {
+		/* Not complete yet: bounded (a timer that cannot be made only loses the bound). */
+		struct timeval tv = { VM_HOLD_TIMEOUT_MS / 1000, (VM_HOLD_TIMEOUT_MS % 1000) * 1000 };
+
+		vm->hold_timer = evtimer_new(mshvd.base, hold_timeout_cb, vm);
+		if (vm->hold_timer && evtimer_add(vm->hold_timer, &tv) < 0)
+			hold_timer_free(vm);
+	}
+	return 0;
+}
+
+void vm_release(struct vm *vm, bool abandon)
+{
+	struct vcpu *v;
+
+	vm->holding = false;
+	vm->hold_fn = NULL;
+	hold_timer_free(vm);
+	VM_FOREACH_VCPU(vm, v) {
+		if (abandon && !vcpu_idle(v)) {
+			/* Set before the hold ends, so the thread returns instead of running. */
+			atomic_fetch_or(&v->requests, VCPU_REQ_ABANDON);
+		}
+		vcpu_clear_request(v, VCPU_REQ_HOLD);
+	}
+}
+
+/* A VM being destroyed ends its hold: the threads leave on VCPU_REQ_EXIT. */
+void vm_hold_cancel(struct vm *vm)
+{
+	vm->holding = false;
+	hold_done(vm, -ESHUTDOWN);
+}
+
+int vcpu_save_state(struct vcpu *v, void **ret, size_t *ret_size, struct hv_reg_value *regs)
+{
+	int r;
+
+	pthread_mutex_lock(&v->lock);
+	for (unsigned i = 0; i < HV_REG_COUNT; i++)
+		regs[i].reg = i;
+	r = hv_vcpu_get_regs(v->hv, regs, HV_REG_COUNT);
+	if (r == 0)
+		r = hv_vcpu_save_state(v->hv, ret, ret_size);
+	pthread_mutex_unlock(&v->lock);
+	return r;
+}
+
+int vcpu_restore_state(struct vcpu *v, const void *blob, size_t size)
+{
+	int r;
+
+	pthread_mutex_lock(&v->lock);
+	r = hv_vcpu_restore_state(v->hv, blob, size);
+	pthread_mutex_unlock(&v->lock);
+	return r;
+}
+
+json_t *vcpu_last_exit(const struct vcpu *v)
+{
+	return v->last_event.len ? json_loadb(v->last_event.p, v->last_event.len, 0, NULL) : NULL;
+}
+
+void vcpu_set_restored(struct vcpu *v, enum vcpu_state s, const struct hv_exit *exit,
+		       json_t *last_exit)
+{
+	vcpu_keep_last_exit(v, last_exit);
+	json_decref(last_exit);
+	if (exit)
+		v->parked_exit = *exit;
+	else
+		memset(&v->parked_exit, 0, sizeof(v->parked_exit));
+	vcpu_set_state(v, s);
 }

@@ -185,6 +185,43 @@ with Daemon() as d:
     p = c("map", "demo", "0x1001", "4K", rc=1)
     check(b"invalid-params" in p.stderr, "unaligned map: %r" % p.stderr)
 
+    # snapshot, snapshots, clone, restore, snapshot-destroy (where the backend has snapshots)
+    p = c("snapshot", "demo", "--name", "s1", rc=None)
+    if p.returncode == 1 and b"unsupported" in p.stderr:
+        note("SKIP part: the %s backend has no snapshots" % d.backend)
+    else:
+        check(p.returncode == 0 and p.stdout.decode().startswith("snapshot ") and
+              "(s1)" in p.stdout.decode(), "snapshot human: %r %r" % (p.stdout, p.stderr))
+        r = j("snapshot", "demo")
+        check(isinstance(r.get("snapshot"), int) and r.get("memory"), "snapshot json: %r" % r)
+        out = c("snapshots").stdout.decode()
+        check("s1" in out and r["name"] in out, "snapshots human: %r" % out)
+        lst = j("snapshots")
+        check(len(lst.get("snapshots", [])) == 2, "snapshots json: %r" % lst)
+        out = c("clone", "s1", "demo-clone").stdout.decode()
+        check(out.startswith("created vm ") and "(demo-clone)" in out, "clone: %r" % out)
+        check(c("restore", "demo", "s1").stdout == b"", "restore human is quiet")
+        r2 = j("restore", "demo", str(r["snapshot"]))
+        check(r2.get("snapshot") == r["snapshot"], "restore json: %r" % r2)
+        p = c("restore", "demo", "nosuch", rc=1)
+        check(b"no-such-snapshot" in p.stderr, "no-such-snapshot: %r" % p.stderr)
+        path = os.path.join(d.dir, "s1.snap")
+        out = c("snapshot-save", "s1", path).stdout.decode()
+        check(out.startswith("saved snapshot s1 to ") and os.path.getsize(path) > 0x10000,
+              "snapshot-save: %r" % out)
+        out = c("snapshot-load", path, "s1-loaded").stdout.decode()
+        check(out.startswith("loaded snapshot ") and "(s1-loaded)" in out,
+              "snapshot-load: %r" % out)
+        r3 = j("snapshot-load", path)
+        check(r3.get("backend") == d.backend, "snapshot-load json: %r" % r3)
+        os.unlink(path)
+        c("snapshot-destroy", "s1-loaded")
+        c("snapshot-destroy", str(r3["snapshot"]))
+        c("snapshot-destroy", "s1")
+        j("snapshot-destroy", str(r["snapshot"]))
+        check(c("snapshots").stdout == b"no snapshots\n", "no snapshots left")
+        c("destroy", "demo-clone")
+
     # unmap, destroy (both modes)
     check(c("unmap", "demo2", "0").stdout == b"", "unmap human is quiet")
     r = j("unmap", "demo", "0")

@@ -36,9 +36,13 @@ def test_every_method_declares_permission():
               "%s declares no permission (%r)" % (m["name"], m["permission"]))
         params = {p["name"]: p for p in m["params"]}
         if m["permission"] == "owner":
-            # An owner method acts on one VM, named by a required vm param.
-            check("vm" in params and params["vm"]["required"] and
-                  params["vm"]["type"] == "vm", "%s: owner method without vm" % m["name"])
+            # An owner method acts on one VM or one snapshot, named by a required param
+            # (test-snapshot.py checks the snapshots' side: another uid sees none of them).
+            check(("vm" in params and params["vm"]["required"] and
+                   params["vm"]["type"] == "vm") or
+                  ("snapshot" in params and params["snapshot"]["required"] and
+                   params["snapshot"]["type"] == "snapshot"),
+                  "%s: owner method without vm or snapshot" % m["name"])
         if "vm" in params and params["vm"]["required"]:
             eq(m["permission"], "owner", m["name"])
     eq({m["name"] for m in ms if m["permission"] == "admin"}, ADMIN_METHODS, "admin methods")
@@ -51,13 +55,15 @@ def test_no_client_path():
     free_strings = set()
     for m in methods():
         for p in m["params"]:
-            check(p["type"] in ("vm", "uint32", "u64", "boolean", "string", "enum",
+            check(p["type"] in ("vm", "snapshot", "uint32", "u64", "boolean", "string", "enum",
                                 "enum-array", "string-array", "object", "array"),
                   "%s.%s: type %s" % (m["name"], p["name"], p["type"]))
             if p["type"] in ("string", "string-array"):
                 free_strings.add("%s.%s" % (m["name"], p["name"]))
-    # A VM name ([A-Za-z0-9._-], checked), base64 guest data, register names (a fixed table).
-    eq(free_strings, {"create-vm.name", "write-memory.data", "get-regs.names"},
+    # A VM or snapshot name ([A-Za-z0-9._-], checked), base64 guest data, register names (a
+    # fixed table).  Snapshot files come as descriptors, never as paths.
+    eq(free_strings, {"create-vm.name", "write-memory.data", "get-regs.names",
+                      "snapshot-vm.name", "clone-vm.name", "load-snapshot.name"},
        "free-form string params")
     path_calls = re.compile(r"\b(open|openat|openat2|fopen|freopen|creat|opendir|mkdir|"
                             r"mkdirat|unlink|unlinkat|rename|renameat|link|symlink|truncate|"
@@ -81,7 +87,8 @@ def params_for(m, vm):
     """Params that pass the type checks, so that only the VM decides the outcome."""
     vals = {"vm": vm, "gpa": 0x200000, "size": 0x1000, "data": "AAAA", "index": 3,
             "vcpu": 0, "regs": {"rax": 1}, "gva": 0, "addr": 0xd0000, "space": "mmio",
-            "len": 4, "id": 1, "gsi": 5, "entries": [], "vector": 0x30}
+            "len": 4, "id": 1, "gsi": 5, "entries": [], "vector": 0x30,
+            "snapshot": 999999}
     out = {}
     for p in m["params"]:
         if p["required"] or p["name"] == "vm":

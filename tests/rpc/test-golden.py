@@ -3,9 +3,12 @@
 # Golden cases (tests/rpc/golden.json): request -> expected response shape, for every method in
 # the OpenRPC document, against a fresh mshvd; every response is validated against the document.
 
+import array
 import json
 import os
+import socket
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rpctest import SRCDIR, done, fail, load_doc, need_jsonschema, skip  # noqa: E402
@@ -61,7 +64,25 @@ def match(expect, got, path="result"):
         ["%s: %r, expected %r" % (path, got, expect)]
 
 
+def request_with_fd(c, method, params, fd):
+    """A request whose first byte carries fd (SCM_RIGHTS): save-snapshot, load-snapshot."""
+    id = c.next_id
+    c.next_id += 1
+    msg = {"jsonrpc": "2.0", "id": id, "method": method}
+    if params is not None:
+        msg["params"] = params
+    data = (json.dumps(msg) + "\n").encode()
+    if c.tracker:
+        c.tracker.sent(data)
+    n = c.sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
+    c.sock.sendall(data[n:])
+    return id
+
+
 succeeded = set()
+# "fd": true in a step sends the descriptor of one scratch file with the request (rewound
+# first): save-snapshot writes it, a later load-snapshot reads it back.
+scratch = tempfile.TemporaryFile()
 d = mshvd_test.Daemon()
 try:
     c = d.client()
@@ -70,7 +91,11 @@ try:
         method = step["call"]
         params = subst(step.get("params"), saved)
         expect = subst(step["expect"], saved)
-        reply = c.response(c.request(method, params), 20)
+        if step.get("fd"):
+            scratch.seek(0)
+            reply = c.response(request_with_fd(c, method, params, scratch.fileno()), 20)
+        else:
+            reply = c.response(c.request(method, params), 20)
         where = "step %d %s %s" % (i, method, json.dumps(params))
         if "error" in expect:
             got = reply.get("error", {}).get("data", {}).get("name")

@@ -50,6 +50,8 @@ def type_ok(row_type, values, s):
     r = resolve(s)
     if row_type == "vm":
         return None if s == {"$ref": "#/components/schemas/vm-ref"} else "not vm-ref"
+    if row_type == "snapshot":
+        return None if s == {"$ref": "#/components/schemas/snapshot-ref"} else "not snapshot-ref"
     if row_type == "u64":
         return None if s == {"$ref": "#/components/schemas/u64"} else "not u64"
     if row_type == "uint32":
@@ -193,10 +195,12 @@ else:
             fail("%s is stale: make man/mshvd-rpc.7 refreshes it" % shipped)
 
 # Every row declares its target consistently with its params and permission: the dispatcher
-# resolves params.vm (and params.vcpu) for it, and an owner-only row needs a target.
+# resolves params.vm (and params.vcpu, params.snapshot) for it, and an owner-only row needs a
+# target.
 for row in table:
     req = {p["name"]: p for p in row["params"] if p["required"]}
-    want = "vcpu" if "vcpu" in req and "vm" in req else "vm" if "vm" in req else "none"
+    want = "vcpu" if "vcpu" in req and "vm" in req else "vm" if "vm" in req else \
+        "snapshot" if "snapshot" in req else "none"
     if row.get("target") != want:
         fail("%s: target %r, its params say %r" % (row["name"], row.get("target"), want))
     if row["permission"] == "owner" and row.get("target") == "none":

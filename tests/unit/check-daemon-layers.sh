@@ -12,7 +12,7 @@ level() {
 	base.h|limits.h|log.c|util.c|limits.c) echo 0 ;;
 	events.h|mailbox.h|events.c|mailbox.c) echo 1 ;;
 	server.h|server.c) echo 2 ;;
-	model.h|partition.c|vcpu.c|eventfd.c) echo 3 ;;
+	model.h|snapshot.h|partition.c|vcpu.c|eventfd.c|snapshot.c|snapshot-file.c) echo 3 ;;
 	auth.h|subscriptions.h|systemd.h|auth.c|subscriptions.c|systemd.c) echo 4 ;;
 	rpc.h|waiters.h|rpc.c|methods.c|waiters.c) echo 5 ;;
 	methods/*) echo 6 ;;

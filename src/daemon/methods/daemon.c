@@ -113,8 +113,10 @@ out:
 
 static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 {
-	unsigned visible = 0, vcpus = 0, eventfds = 0;
+	unsigned visible = 0, vcpus = 0, eventfds = 0, nsnaps = 0;
 	struct textbuf *out = &info_cache.out;
+	uint64_t snap_bytes = 0;
+	struct snapshot *s;
 	struct vm *vm;
 
 	if (!info_cache.valid || info_cache.hv != mshvd.hv || info_cache.caps != model_caps() ||
@@ -134,12 +136,19 @@ static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 			eventfds += vm->neventfds;
 		}
 	}
+	TAILQ_FOREACH(s, &snapshots, entry) {
+		if (auth_can_see_snapshot(call->uid, s)) {
+			nsnaps++;
+			snap_bytes += s->bytes;
+		}
+	}
 	out->len = 0;
 	if (textbuf_put(out, info_cache.head.p, info_cache.head.len) < 0 ||
 	    textbuf_printf(out, "%llu", (unsigned long long)events_last_seq()) < 0 ||
 	    textbuf_put(out, info_cache.mid.p, info_cache.mid.len) < 0 ||
-	    textbuf_printf(out, "%u,\"vms\":%u,\"vcpus\":%u,\"eventfds\":%u}", nclients, visible,
-			   vcpus, eventfds) < 0 ||
+	    textbuf_printf(out, "%u,\"vms\":%u,\"vcpus\":%u,\"eventfds\":%u,\"snapshots\":%u,"
+			   "\"snapshot_bytes\":\"0x%llx\"}", nclients, visible, vcpus, eventfds,
+			   nsnaps, (unsigned long long)snap_bytes) < 0 ||
 	    textbuf_put(out, info_cache.tail.p, info_cache.tail.len) < 0) {
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
 		return RPC_DONE;

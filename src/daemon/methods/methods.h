@@ -11,6 +11,9 @@
 /* Handlers find the row's target in call->vm (TARGET_VM, TARGET_VCPU) and call->vcpu
  * (TARGET_VCPU), resolved and permission-checked by the dispatcher: never NULL there. */
 
+/* A VM or snapshot name: 1 to MSHVD_DEFAULT_MAX_NAME of [A-Za-z0-9._-], not all digits. */
+bool method_name_valid(const char *name);
+
 /* A parked or never-run vCPU: its registers may be touched.  Else finish with invalid-state. */
 static inline bool call_vcpu_idle(struct rpc_call *call, struct vcpu *v)
 {

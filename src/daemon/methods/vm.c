@@ -10,7 +10,7 @@
 
 #include "methods.h"
 
-static bool name_valid(const char *name)
+bool method_name_valid(const char *name)
 {
 	size_t len = strlen(name);
 	bool digits = true;
@@ -85,7 +85,7 @@ static enum rpc_retval create_vm(struct rpc_call *call, const void *args)
 	struct vm *vm;
 	int r;
 
-	if (name && !name_valid(name)) {
+	if (name && !method_name_valid(name)) {
 		rpc_invalid_params(call, "a name has 1 to %u of [A-Za-z0-9._-] and is not a number",
 				   MSHVD_DEFAULT_MAX_NAME);
 		return RPC_DONE;
