@@ -29,6 +29,7 @@ struct mbox_node {
 static pthread_mutex_t mbox_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mbox_node *mbox_head, **mbox_tail = &mbox_head;
 static struct mbox_node *mbox_free;	/* mbox_lock */
+static unsigned mbox_nfree;		/* mbox_lock */
 /*
  * mbox_lock: the loop will look at the queue again without another write to the eventfd: one
  * was written, or the loop is draining and checks the queue when it is done.  An exit storm
@@ -36,7 +37,6 @@ static struct mbox_node *mbox_free;	/* mbox_lock */
  * while the loop is busy with the messages before.
  */
 static bool mbox_signalled;
-static unsigned mbox_nfree;		/* mbox_lock */
 static int mbox_fd = -1;
 static struct event *mbox_ev;
 static mailbox_handler_fn *mbox_handler;
