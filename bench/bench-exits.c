@@ -665,24 +665,8 @@ static void figure_fanout(const char *backend, struct bench_conn *c, const char 
  * for them (they inherit the mask), then run on the CPU it runs on: both sides of each
  * comparison have the same placement (bench-rpc does the same).  The rates stay unpinned: the
  * daemon's vCPU thread and loop work in parallel there by design.  BENCH_EXITS_SPREAD=1 leaves
- * the affinity alone.  Returns the CPU, or -1 when not pinned (*old: the mask to restore).
+ * the affinity alone.
  */
-static int pin_to_one_cpu(cpu_set_t *old)
-{
-	const char *spread = getenv("BENCH_EXITS_SPREAD");
-	int cpu = sched_getcpu();
-	cpu_set_t set;
-
-	if ((spread && *spread && strcmp(spread, "0") != 0) || cpu < 0 ||
-	    sched_getaffinity(0, sizeof(*old), old) < 0)
-		return -1;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		return -1;
-	return cpu;
-}
-
 static int pinned_cpu = -1;
 
 static void run_backend(const char *backend, bool rates, bool latency)
@@ -705,7 +689,7 @@ static void run_backend(const char *backend, bool rates, bool latency)
 		bench_daemon_stop(&d);
 	}
 	if (latency) {
-		cpu = pin_to_one_cpu(&old);
+		cpu = bench_pin_one_cpu("BENCH_EXITS_SPREAD", &old);
 		bench_daemon_start(&d, backend, args);
 		bench_conn_open(&c, d.sock);
 		figure_latency(backend, &c, d.sock);

@@ -225,34 +225,14 @@ static void run_backend(const char *backend)
 	bench_samples_free(&sse);
 }
 
-/*
- * Put this process, and so the daemons and echoes it starts (they inherit the mask), on the CPU
- * it runs on: both sides of every comparison then have the same placement.  Unpinned, each
- * process stays where the scheduler put it for the whole run, and on a small machine shared
- * with other work a cross-CPU wake-up can cost several times a same-CPU one, so the ratio
- * measured the placement (0.3x to 5x for the same build).  BENCH_RPC_SPREAD=1 leaves the
- * affinity alone.  Returns the CPU, or -1 when not pinned.
- */
-static int pin_to_one_cpu(void)
-{
-	const char *spread = getenv("BENCH_RPC_SPREAD");
-	int cpu = sched_getcpu();
-	cpu_set_t set;
-
-	if ((spread && *spread && strcmp(spread, "0") != 0) || cpu < 0)
-		return -1;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set) < 0)
-		return -1;
-	return cpu;
-}
-
+/* Client, daemon and echo on one CPU (bench_pin_one_cpu()): unpinned, the ratio measured
+ * the placement (0.3x to 5x for the same build).  BENCH_RPC_SPREAD=1 leaves the affinity
+ * alone. */
 int main(void)
 {
 	const char *backends[3];
 	unsigned nb;
-	int cpu = pin_to_one_cpu();
+	int cpu = bench_pin_one_cpu("BENCH_RPC_SPREAD", NULL);
 
 	bench_begin("RPC round trip: daemon-info over the socket vs a raw AF_UNIX echo of the same "
 		    "bytes");

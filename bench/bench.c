@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,6 +281,22 @@ void bench_begin(const char *title)
 	printf("%-44s %-8s %11s %11s %11s %8s %-8s %s\n", "figure", "backend", "median", "p99",
 	       "baseline", "ratio", "goal", "met");
 	fflush(stdout);
+}
+
+int bench_pin_one_cpu(const char *spread_env, cpu_set_t *old)
+{
+	const char *spread = getenv(spread_env);
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	if ((spread && *spread && strcmp(spread, "0") != 0) || cpu < 0 ||
+	    (old && sched_getaffinity(0, sizeof(*old), old) < 0))
+		return -1;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		return -1;
+	return cpu;
 }
 
 void bench_note(const char *fmt, ...)

@@ -5,6 +5,7 @@
 #define MSHVD_BENCH_H
 
 #include <stdarg.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -107,6 +108,16 @@ struct bench_result {
 void bench_begin(const char *title);
 /* A note line under the table ("# ..."). */
 void bench_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Put this process, and so the daemons and raw processes it starts afterwards (they inherit the
+ * mask), on the CPU it runs on, so that both sides of a comparison have the same placement: on
+ * a small machine shared with other work a cross-CPU wake-up costs several times a same-CPU
+ * one, and unpinned chains of wake-ups measure where the scheduler put each thread.  Unless the
+ * environment variable spread_env is set (and not "0").  *old (may be NULL) gets the mask to
+ * restore.  Returns the CPU, or -1 when not pinned.
+ */
+int bench_pin_one_cpu(const char *spread_env, cpu_set_t *old);
 /* Print one table row and its machine-readable BENCH line; returns whether the goal was met
  * (true when there is no goal). */
 bool bench_report(const struct bench_result *r);
