@@ -458,6 +458,8 @@ static int snapshot_build(const struct snapshot *s, struct vm **ret)
 	struct vcpu *v;
 	int err;
 
+	if (strcmp(s->backend, hv_name(mshvd.hv)) != 0)
+		return -EXDEV;		/* a loaded snapshot of another backend */
 	err = vm_build(&s->opts, &vm);
 	if (err < 0)
 		return err;
@@ -515,8 +517,6 @@ int snapshot_clone(struct snapshot *s, uid_t owner, struct client *creator, cons
 	struct vm *vm = s->spare;
 	int err;
 
-	if (strcmp(s->backend, hv_name(mshvd.hv)) != 0)
-		return -EXDEV;
 	if (name && vm_find_name(name, owner))
 		return -EEXIST;
 	s->spare = NULL;
