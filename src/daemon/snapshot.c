@@ -573,10 +573,14 @@ int snapshot_set_warm(struct snapshot *s)
 
 void snapshot_want_spare(struct snapshot *s)
 {
-	/* Made active now, it runs after the events already active: the flush of the reply
-	 * queued before it (server.c) goes first. */
-	if (s->warm && !s->spare && s->spare_ev && !mshvd.shutting_down)
-		event_active(s->spare_ev, EV_TIMEOUT, 0);
+	static const struct timeval now = { 0, 0 };
+
+	/* A timeout of zero, not event_active(): it fires in the loop's next iteration, after
+	 * every event active in this one -- the flush of the reply, which rpc.c queues once the
+	 * method returned, among them (server.c). */
+	if (s->warm && !s->spare && s->spare_ev && !mshvd.shutting_down &&
+	    event_add(s->spare_ev, &now) < 0)
+		log_warning("snapshot %u: cannot schedule a spare; cold until the next clone", s->id);
 }
 
 void snapshot_shutdown(void)

@@ -50,8 +50,8 @@ struct snapshot {
 	struct snapshot_vcpu *vcpus;	/* by ascending index */
 	uint64_t created_us;
 	/* Warm: one spare VM built from the snapshot (hidden, vm_build()), which clone-vm hands
-	 * out; the next one is built off the request's path (spare_ev, on the loop, once the
-	 * reply is queued).  NULL while none is ready. */
+	 * out; the next one is built off the request's path (spare_ev, on the loop, after the
+	 * reply is written).  NULL while none is ready. */
 	bool warm;
 	struct vm *spare;
 	struct event *spare_ev;
@@ -93,8 +93,8 @@ int snapshot_clone(struct snapshot *s, uid_t owner, struct client *creator, cons
 		   bool autodestroy, struct vm **ret);
 /* Make s warm: a spare is built soon (snapshot_want_spare()).  -ENOMEM. */
 int snapshot_set_warm(struct snapshot *s);
-/* Schedule building s's spare on the loop, after what is queued now (the reply), unless s is
- * cold, has one or the daemon is shutting down. */
+/* Schedule building s's spare on the loop's next iteration (after the reply is written),
+ * unless s is cold, has one or the daemon is shutting down. */
 void snapshot_want_spare(struct snapshot *s);
 /* The bytes s counts against max-snapshot-mem-per-uid: with a spare's RAM when warm. */
 static inline uint64_t snapshot_charge(const struct snapshot *s)
