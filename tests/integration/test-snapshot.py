@@ -608,6 +608,50 @@ def test_warm_limits():
         d.stop()
 
 
+def test_injected_spare_failure_stays_cold():
+    """A spare whose vCPU the hypervisor refuses: the call that scheduled it succeeded, the
+    snapshot stays cold and the half-built spare leaves nothing; the next clone is cold and
+    builds the next spare."""
+    if BACKEND != "mshv" or not os.environ.get("MSHVD_TEST_PRELOAD"):
+        note("an injected spare failure: only on the mshv backend with the mshv-sim")
+        return
+    for nth in range(1, 30):
+        d = fault_daemon("ioctl=0x4004B801:nth=%d" % nth)      # MSHV_CREATE_VP
+        if not d:
+            continue
+        try:
+            c = d.client()
+            try:
+                vm = c.boot_vm("daemon-count")
+            except RpcError:
+                continue                # the fault hit the setup: next nth
+            counts = c.call("daemon-info")["counts"]
+            fds, threads = d.fd_count(), d.thread_count()
+            snap = c.call("snapshot-vm", vm=vm, warm=True)["snapshot"]
+            end = time.monotonic() + 10
+            while not snapshot_info(c, snap)["spare_ready"]:
+                if "building a spare failed" in d.log_text():
+                    break
+                check(time.monotonic() < end, "neither a spare nor its failure")
+                time.sleep(0.005)
+            else:
+                continue                # the fault is later: next nth
+            eq(snapshot_info(c, snap)["spare_ready"], False, "cold after the failure")
+            end = time.monotonic() + 10
+            while (d.fd_count(), d.thread_count()) != (fds, threads):
+                check(time.monotonic() < end, "the failed spare left descriptors or threads")
+                time.sleep(0.01)
+            now = c.call("daemon-info")["counts"]
+            eq((now["vms"], now["vcpus"]), (counts["vms"], counts["vcpus"]))
+            cl = c.call("clone-vm", snapshot=snap)["vm"]
+            eq(regs(c, cl), regs(c, vm), "the cold clone after a failed spare")
+            wait_spare(c, snap)
+            return
+        finally:
+            d.stop()
+    raise AssertionError("a create-vp fault never hit a spare")
+
+
 def test_zz_stop_shared():
     Shared.get().stop()
 
@@ -637,4 +681,5 @@ run([test_running_guest_restored_exactly, test_two_running_vcpus_and_a_paused_vm
      test_layout_and_errors, test_autodestroy, test_client_gone_mid_snapshot, test_permissions,
      test_limits, test_clone_limits_leave_nothing, test_save_load_round_trip,
      test_injected_failures_leave_nothing, test_warm_clone_equals_cold,
-     test_warm_spare_leaves_nothing, test_warm_limits, test_zz_stop_shared])
+     test_warm_spare_leaves_nothing, test_warm_limits, test_injected_spare_failure_stays_cold,
+     test_zz_stop_shared])
