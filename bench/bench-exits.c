@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -655,25 +656,66 @@ static void figure_fanout(const char *backend, struct bench_conn *c, const char 
 	bench_report(&r);
 }
 
+/*
+ * The latency figures (exit latency, step mode) are chains of wake-ups: client -> loop ->
+ * vCPU thread -> loop -> client on the daemon's side, client -> raw process -> client on the
+ * baseline's.  On a small machine shared with other work a cross-CPU wake-up costs several
+ * times a same-CPU one, so unpinned they measured where the scheduler put each thread (the
+ * same build gave 2.9x and 6.7x).  This process, and so the daemon and raw processes it starts
+ * for them (they inherit the mask), then run on the CPU it runs on: both sides of each
+ * comparison have the same placement (bench-rpc does the same).  The rates stay unpinned: the
+ * daemon's vCPU thread and loop work in parallel there by design.  BENCH_EXITS_SPREAD=1 leaves
+ * the affinity alone.  Returns the CPU, or -1 when not pinned (*old: the mask to restore).
+ */
+static int pin_to_one_cpu(cpu_set_t *old)
+{
+	const char *spread = getenv("BENCH_EXITS_SPREAD");
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	if ((spread && *spread && strcmp(spread, "0") != 0) || cpu < 0 ||
+	    sched_getaffinity(0, sizeof(*old), old) < 0)
+		return -1;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		return -1;
+	return cpu;
+}
+
+static int pinned_cpu = -1;
+
 static void run_backend(const char *backend, bool rates, bool latency)
 {
 	struct bench_daemon d;
 	struct bench_conn c;
+	cpu_set_t old;
+	int cpu;
 
 	/* Room for every event of a run (~300 bytes each) in the subscriber's output queue: the
 	 * figure is a subscriber that gets them all, not the drop policy for slow readers. */
 	static const char *const args[] = { "--max-output", "64M", NULL };
 
-	bench_daemon_start(&d, backend, args);
-	bench_conn_open(&c, d.sock);
-	if (rates)
+	if (rates) {
+		bench_daemon_start(&d, backend, args);
+		bench_conn_open(&c, d.sock);
 		figure_rates(backend, &c, d.sock);
-	if (rates)
 		figure_fanout(backend, &c, d.sock);
-	if (latency)
+		bench_conn_close(&c);
+		bench_daemon_stop(&d);
+	}
+	if (latency) {
+		cpu = pin_to_one_cpu(&old);
+		bench_daemon_start(&d, backend, args);
+		bench_conn_open(&c, d.sock);
 		figure_latency(backend, &c, d.sock);
-	bench_conn_close(&c);
-	bench_daemon_stop(&d);
+		bench_conn_close(&c);
+		bench_daemon_stop(&d);
+		if (cpu >= 0) {
+			sched_setaffinity(0, sizeof(old), &old);
+			pinned_cpu = cpu;
+		}
+	}
 }
 
 /* Usage: bench-exits [rates|latency]: only that half (default both). */
@@ -712,6 +754,14 @@ int main(int argc, char **argv)
 	bench_note("mshv-sim runs the MSHV ioctls on the emu engine inside the daemon (a test "
 		   "double): it measures our code path, not MSHV itself; its baselines are the raw "
 		   "engine.");
+	if (latency && pinned_cpu >= 0)
+		bench_note("exit latency and step mode: client, daemon and raw processes ran "
+			   "on one CPU (the one each backend's figures started on; the same "
+			   "placement for both sides; BENCH_EXITS_SPREAD=1 lets the scheduler place "
+			   "them); the rates: placed by the scheduler.");
+	else if (latency)
+		bench_note("exit latency and step mode: placed by the scheduler "
+			   "(BENCH_EXITS_SPREAD).");
 	free(out_image);
 	free(ping_image);
 	return 0;

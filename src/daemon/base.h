@@ -134,4 +134,13 @@ int textbuf_json(struct textbuf *b, const json_t *v);
 int textbuf_printf(struct textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void textbuf_free(struct textbuf *b);
 
+/*
+ * Numbers written as JSON text, as jansson's compact dump writes them, into p (room for 21
+ * bytes; 20 for text_hex), returning the end: text_u64/text_i64 a JSON integer, text_hex the
+ * string json_hex() makes, quotes included.  For the texts built without jansson (exit events).
+ */
+char *text_u64(char *p, uint64_t v);
+char *text_i64(char *p, int64_t v);
+char *text_hex(char *p, uint64_t v);
+
 #endif

@@ -18,12 +18,27 @@ struct event_origin {
 	int vcpu;		/* -1: not about a vCPU */
 };
 
-/* One published (or replayed) event as a sink sees it; params borrowed. */
+/*
+ * An event's notification line ({"jsonrpc":"2.0","method":"event","params":{...}}, no newline)
+ * built once as text: the ring, the sinks and the replays share it.  refs: the ring's and those
+ * of a publish under way.
+ */
+struct event_line {
+	unsigned refs;
+	unsigned cap;
+	size_t len;
+	char p[];
+};
+
+/* One published (or replayed) event as a sink sees it, borrowed.  An event published as json
+ * has params (the whole params object) and no line; one published as text (exit events in a
+ * storm) has a line and no params: event_text() gives the line of either. */
 struct event_info {
 	uint64_t seq;
 	enum event_kind kind;
 	struct event_origin from;
 	json_t *params;
+	const struct event_line *line;
 };
 
 int events_init(unsigned ring_size);
@@ -51,6 +66,20 @@ void event_publish(enum event_kind kind, const struct event_origin *from, json_t
  * by the next publish. */
 json_t *event_publish_ref(enum event_kind kind, const struct event_origin *from,
 			  json_t *params);
+/*
+ * Publish an event whose params are written as text: members is the text of the members that
+ * follow the envelope's ("\"exit\":{...}", no braces around it, len > 0), exactly as
+ * json_dumps(JSON_COMPACT) would write them; the envelope (seq, time, kind, vm, vcpu) is
+ * written here in the order event_publish() gives it.  Sinks get the line, no params.  The
+ * ring's line buffers are reused, so an exit storm allocates nothing here.  ret_params (may be
+ * NULL): the params object's text is appended to it before the sinks run (left as it was when
+ * the event cannot be built).  Returns the seq.
+ */
+uint64_t event_publish_text(enum event_kind kind, const struct event_origin *from,
+			    const char *members, size_t len, struct textbuf *ret_params);
+/* The notification line of e: its own, or its params dumped into a buffer shared by every
+ * call (valid until the next call).  NULL when it cannot be built (logged). */
+const char *event_text(const struct event_info *e, size_t *ret_len);
 /* The seq of the oldest event in the ring (last seq + 1 when empty): older ones are lost. */
 uint64_t events_oldest_seq(void);
 /* Call fn for every ring event with seq > since, oldest first. */

@@ -30,6 +30,13 @@ static pthread_mutex_t mbox_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mbox_node *mbox_head, **mbox_tail = &mbox_head;
 static struct mbox_node *mbox_free;	/* mbox_lock */
 static unsigned mbox_nfree;		/* mbox_lock */
+/*
+ * mbox_lock: the loop will look at the queue again without another write to the eventfd: one
+ * was written, or the loop is draining and checks the queue when it is done.  An exit storm
+ * then costs the vCPU thread one write per wake-up of the loop, not one per message, and none
+ * while the loop is busy with the messages before.
+ */
+static bool mbox_signalled;
 static int mbox_fd = -1;
 static struct event *mbox_ev;
 static mailbox_handler_fn *mbox_handler;
@@ -37,7 +44,7 @@ static mailbox_handler_fn *mbox_handler;
 void mailbox_post(const struct vcpu_msg *msg)
 {
 	struct mbox_node *n;
-	bool was_empty;
+	bool wake;
 
 	pthread_mutex_lock(&mbox_lock);
 	n = mbox_free;
@@ -45,23 +52,23 @@ void mailbox_post(const struct vcpu_msg *msg)
 		mbox_free = n->next;
 		mbox_nfree--;
 	}
-	pthread_mutex_unlock(&mbox_lock);
 	/* Threads never block on the loop here: the queue is bounded per vCPU by the credit
 	 * count (vcpu->queued), which the poster waits on before posting. */
 	while (!n) {
+		pthread_mutex_unlock(&mbox_lock);
 		n = malloc(sizeof(*n));
 		if (!n)
 			usleep(1000);
+		pthread_mutex_lock(&mbox_lock);
 	}
 	n->msg = *msg;
 	n->next = NULL;
-	pthread_mutex_lock(&mbox_lock);
-	was_empty = mbox_head == NULL;
 	*mbox_tail = n;
 	mbox_tail = &n->next;
+	wake = !mbox_signalled;
+	mbox_signalled = true;
 	pthread_mutex_unlock(&mbox_lock);
-	/* Wake the loop only on empty -> non-empty: it drains everything on each wake-up. */
-	if (was_empty) {
+	if (wake) {
 		uint64_t one = 1;
 
 		(void)!write(mbox_fd, &one, sizeof(one));
@@ -82,7 +89,7 @@ static void mailbox_drain(evutil_socket_t fd, short what, void *arg)
 	bool more;
 	uint64_t cnt;
 
-	/* Read the eventfd before taking the list: a post after the swap then wakes us again. */
+	/* Read the eventfd before taking the list: a post after the swap is seen below. */
 	(void)!read(fd, &cnt, sizeof(cnt));
 	pthread_mutex_lock(&mbox_lock);
 	n = mbox_head;
@@ -93,16 +100,13 @@ static void mailbox_drain(evutil_socket_t fd, short what, void *arg)
 	*cut = NULL;
 	if (!mbox_head)
 		mbox_tail = &mbox_head;
-	more = mbox_head != NULL;
+	mbox_signalled = true;
 	pthread_mutex_unlock(&mbox_lock);
-	if (more) {
-		uint64_t one = 1;
-
-		(void)!write(fd, &one, sizeof(one));
-	}
 	for (struct mbox_node *m = n; m; m = m->next)
 		mbox_handler(&m->msg);
-	/* Back to the free list in one go; what does not fit is freed. */
+	/* Back to the free list in one go; what does not fit is freed.  What was posted
+	 * meanwhile (or left over the batch) waits for the next turn of the loop, so the
+	 * sockets are polled before it: the loop signals itself. */
 	pthread_mutex_lock(&mbox_lock);
 	for (; n && mbox_nfree < MAILBOX_FREE_MAX; n = next) {
 		next = n->next;
@@ -110,7 +114,14 @@ static void mailbox_drain(evutil_socket_t fd, short what, void *arg)
 		mbox_free = n;
 		mbox_nfree++;
 	}
+	more = mbox_head != NULL;
+	mbox_signalled = more;
 	pthread_mutex_unlock(&mbox_lock);
+	if (more) {
+		uint64_t one = 1;
+
+		(void)!write(fd, &one, sizeof(one));
+	}
 	for (; n; n = next) {
 		next = n->next;
 		free(n);
@@ -151,4 +162,5 @@ void mailbox_fini(void)
 	}
 	mbox_free = NULL;
 	mbox_nfree = 0;
+	mbox_signalled = false;
 }

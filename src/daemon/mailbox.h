@@ -35,7 +35,7 @@ struct vcpu_msg {
 typedef void mailbox_handler_fn(const struct vcpu_msg *msg);
 int mailbox_init(mailbox_handler_fn *handler);
 void mailbox_fini(void);
-/* Append a message and wake the loop on empty -> non-empty.  Thread: any. */
+/* Append a message and wake the loop unless it will look at the queue anyway.  Thread: any. */
 void mailbox_post(const struct vcpu_msg *msg);
 
 #endif

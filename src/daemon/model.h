@@ -46,7 +46,10 @@ struct vcpu {
 
 	/* Loop thread only. */
 	enum vcpu_state state;
-	json_t *last_exit;		/* the last parking exit event params (new ref) or NULL */
+	/* The last parking exit as text, len 0: none.  last_event: its event's params object;
+	 * last_exit: the exit object in it (park_reply(), vm-info). */
+	struct textbuf last_event;
+	struct textbuf last_exit;
 	struct hv_exit parked_exit;	/* the exit it is parked at */
 	uint64_t exits;
 
@@ -307,7 +310,7 @@ void vcpu_request(struct vcpu *v, unsigned req);
 void vcpu_clear_request(struct vcpu *v, unsigned req);
 void vcpu_set_state(struct vcpu *v, enum vcpu_state s);
 void vcpu_handle_msg(const struct vcpu_msg *m);
-/* Build the "exit" object (new ref) of an exit. */
+/* Build the "exit" object (new ref) of an exit: the text of its exit event, parsed. */
 json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value);
 
 /* Register the model's side of the mailbox.  Loop thread, once, before any VM. */
@@ -359,6 +362,8 @@ int vcpu_restore_state(struct vcpu *v, const void *blob, size_t size);
  * when the state changed. */
 void vcpu_set_restored(struct vcpu *v, enum vcpu_state s, const struct hv_exit *exit,
 		       json_t *last_exit);
+/* The last parking exit's event params as JSON (new ref), NULL when there is none. */
+json_t *vcpu_last_exit(const struct vcpu *v);
 
 int model_init(void);
 void model_fini(void);

@@ -226,7 +226,7 @@ int snapshot_capture(struct vm *vm, struct snapshot **ret)
 		if (v->state == VCPU_PARKED) {
 			sv->parked_exit = v->parked_exit;
 			sv->pending_exit = exit_pending(&v->parked_exit);
-			if (v->last_exit && !(sv->last_exit = json_deep_copy(v->last_exit))) {
+			if (v->last_event.len && !(sv->last_exit = vcpu_last_exit(v))) {
 				err = -ENOMEM;
 				goto fail;
 			}

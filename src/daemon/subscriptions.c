@@ -25,40 +25,23 @@ static bool sub_matches(const struct client *c, const struct subscription *s,
 	return !e->from.vm || auth_is_admin(c->uid) || e->from.owner == c->uid;
 }
 
-/* The notification line of an event, {"jsonrpc":"2.0","method":...,"params":params}, as
- * json_dumps(JSON_COMPACT) wrote it, into the reusable buffer; params borrowed.  NULL when it
- * cannot be built (logged).  Nothing runs between building it and the last client_send_event
- * of it, so one buffer serves every event. */
-static const struct textbuf *event_line(const json_t *params)
+/* Bounded by the client's output limit (client_send_event). */
+static void send_event(struct client *c, const struct event_info *e)
 {
-	static const char head[] = "{\"jsonrpc\":\"2.0\",\"method\":\"" MSHVD_EVENT_METHOD
-				   "\",\"params\":";
-	static struct textbuf buf;
-
-	buf.len = 0;
-	if (textbuf_put(&buf, head, sizeof(head) - 1) < 0 || textbuf_json(&buf, params) < 0 ||
-	    textbuf_put(&buf, "}", 1) < 0) {
-		log_error("cannot serialize an event");
-		return NULL;
-	}
-	return &buf;
-}
-
-/* Bounded by the client's output limit (client_send_event); params borrowed. */
-static void send_event(struct client *c, json_t *params, uint64_t seq)
-{
-	const struct textbuf *t = event_line(params);
+	size_t len;
+	const char *t = event_text(e, &len);
 
 	if (t)
-		client_send_event(c, t->p, t->len, seq);
+		client_send_event(c, t, len, e->seq);
 }
 
 /* The sink: each live client gets the event once, if any of its subscriptions matches.  The
  * line is built once, for the first client that gets it, and queued as is for the others. */
 static void subscriptions_sink(const struct event_info *e, void *arg)
 {
-	const struct textbuf *t = NULL;
+	const char *t = NULL;
 	struct client *c;
+	size_t len = 0;
 
 	(void)arg;
 	TAILQ_FOREACH(c, &clients, entry) {
@@ -68,9 +51,9 @@ static void subscriptions_sink(const struct event_info *e, void *arg)
 			continue;
 		TAILQ_FOREACH(s, &c->subs, entry) {
 			if (sub_matches(c, s, e)) {
-				if (!t && !(t = event_line(e->params)))
+				if (!t && !(t = event_text(e, &len)))
 					return;
-				client_send_event(c, t->p, t->len, e->seq);
+				client_send_event(c, t, len, e->seq);
 				break;
 			}
 		}
@@ -132,7 +115,7 @@ static void replay_one(const struct event_info *e, void *arg)
 	const struct replay *r = arg;
 
 	if (sub_matches(r->c, r->s, e))
-		send_event(r->c, e->params, e->seq);
+		send_event(r->c, e);
 }
 
 void subscription_replay(struct client *c, unsigned id, uint64_t since)
@@ -146,11 +129,12 @@ void subscription_replay(struct client *c, unsigned id, uint64_t since)
 	/* What fell out of the ring first, as one events-lost, then the ring's events. */
 	oldest = events_oldest_seq();
 	if (since + 1 < oldest) {
-		json_t *lost = event_lost_params(since + 1, oldest - 1);
+		struct event_info lost = { .seq = oldest - 1, .kind = EV_EVENTS_LOST,
+					   .params = event_lost_params(since + 1, oldest - 1) };
 
 		if (s->kinds & (1u << EV_EVENTS_LOST))
-			send_event(c, lost, oldest - 1);
-		json_decref(lost);
+			send_event(c, &lost);
+		json_decref(lost.params);
 	}
 	events_replay(since, replay_one, &r);
 }

@@ -14,6 +14,42 @@
 
 #include "base.h"
 
+char *text_u64(char *p, uint64_t v)
+{
+	char digits[20], *d = digits + sizeof(digits);
+
+	do
+		*--d = (char)('0' + v % 10);
+	while (v /= 10);
+	memcpy(p, d, (size_t)(digits + sizeof(digits) - d));
+	return p + (digits + sizeof(digits) - d);
+}
+
+char *text_i64(char *p, int64_t v)
+{
+	if (v < 0) {
+		*p++ = '-';
+		return text_u64(p, -(uint64_t)v);
+	}
+	return text_u64(p, (uint64_t)v);
+}
+
+char *text_hex(char *p, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned n = 1;
+
+	while (n < 16 && v >> (4 * n))
+		n++;
+	*p++ = '"';
+	*p++ = '0';
+	*p++ = 'x';
+	for (unsigned i = n; i-- > 0;)
+		*p++ = digits[(v >> (4 * i)) & 0xf];
+	*p++ = '"';
+	return p;
+}
+
 uint64_t now_us(void)
 {
 	struct timespec ts;

@@ -322,7 +322,8 @@ struct vcpu *vcpu_free(struct vcpu *v)
 	if (!v)
 		return NULL;
 	hv_vcpu_free(v->hv);
-	json_decref(v->last_exit);
+	textbuf_free(&v->last_event);
+	textbuf_free(&v->last_exit);
 	pthread_mutex_destroy(&v->lock);
 	pthread_cond_destroy(&v->cond);
 	free(v);
@@ -361,11 +362,22 @@ void vcpu_clear_request(struct vcpu *v, unsigned req)
 
 void vcpu_set_state(struct vcpu *v, enum vcpu_state s)
 {
+	struct event_origin from = { .vm = v->vm->id, .owner = v->vm->owner,
+				     .vcpu = (int)v->index };
+	static const char key[] = "\"state\":\"";
+	const char *name = vcpu_state_name(s);
+	size_t n = sizeof(key) - 1, len = strlen(name);
+	char t[sizeof(key) + 16];
+
 	if (v->state == s)
 		return;
 	v->state = s;
-	vm_publish(v->vm, (int)v->index, EV_VCPU_STATE,
-		      json_pack("{s:s}", "state", vcpu_state_name(s)));
+	/* "state":"<name>" as text: a stepped vCPU goes running -> parked at every exit. */
+	memcpy(t, key, n);
+	memcpy(t + n, name, len);
+	n += len;
+	t[n++] = '"';
+	event_publish_text(EV_VCPU_STATE, &from, t, n, NULL);
 }
 
 void vcpu_start(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read)
@@ -569,89 +581,130 @@ bool vcpu_stop(struct vcpu *v)
 }
 
 /*
- * The words of exit events ("io", "out", "write", ...) as shared strings: an exit storm builds
- * one event per exit on the loop, and these never change.  s must be a string constant (the
- * cache compares pointers).  New reference.  Thread: loop.
+ * The exit object of an exit event as text, byte for byte what jansson's compact dump of it
+ * was: the loop writes one per exit of a storm, so it is written here directly, without a
+ * tree.  buf holds EXIT_TEXT_MAX bytes.  Returns the length.  Thread: loop.
  */
-static json_t *exit_word(const char *s)
+#define EXIT_TEXT_MAX	320
+
+#define PUT(lit)	(memcpy(p, lit, sizeof(lit) - 1), p += sizeof(lit) - 1)
+#define PUT_STR(str)	(*p++ = '"', memcpy(p, str, strlen(str)), p += strlen(str), *p++ = '"')
+
+static size_t exit_text(char *buf, const struct hv_exit *e, bool stopped, bool completed,
+			uint64_t value)
 {
-	static struct {
-		const char *s;
-		json_t *j;
-	} words[24];
-	unsigned i;
+	const char *type = stopped ? "stopped" : hv_exit_kind_name(e->kind);
+	char *p = buf;
 
-	for (i = 0; i < sizeof(words) / sizeof(words[0]) && words[i].s; i++)
-		if (words[i].s == s)
-			return json_incref(words[i].j);
-	if (i == sizeof(words) / sizeof(words[0]))
-		return json_string(s);
-	words[i].j = json_string(s);
-	if (!words[i].j)
-		return NULL;
-	words[i].s = s;
-	return json_incref(words[i].j);
-}
-
-json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value)
-{
-	json_t *j = json_object();
-
-	json_object_set_new_nocheck(j, "type", exit_word(stopped ? "stopped" : hv_exit_kind_name(e->kind)));
+	PUT("{\"type\":");
+	PUT_STR(type ? type : "unknown");
 	if (stopped) {
-		json_object_set_new_nocheck(j, "rip", json_hex(e->rip));
-		return j;
+		PUT(",\"rip\":");
+		p = text_hex(p, e->rip);
+		*p++ = '}';
+		return (size_t)(p - buf);
 	}
 	switch (e->kind) {
 	case HV_EXIT_IO:
-		json_object_set_new_nocheck(j, "port", json_hex(e->io.port));
-		json_object_set_new_nocheck(j, "size", json_integer(e->io.size));
-		json_object_set_new_nocheck(j, "direction", exit_word(e->io.write ? "out" : "in"));
+		PUT(",\"port\":");
+		p = text_hex(p, e->io.port);
+		PUT(",\"size\":");
+		p = text_u64(p, e->io.size);
 		if (e->io.write)
-			json_object_set_new_nocheck(j, "data", json_hex(e->io.data));
-		else if (completed)
-			json_object_set_new_nocheck(j, "data", json_hex(value));
+			PUT(",\"direction\":\"out\"");
+		else
+			PUT(",\"direction\":\"in\"");
+		if (e->io.write || completed) {
+			PUT(",\"data\":");
+			p = text_hex(p, e->io.write ? e->io.data : value);
+		}
 		if (e->io.string) {
-			json_object_set_new_nocheck(j, "string", json_true());
-			json_object_set_new_nocheck(j, "rep", json_boolean(e->io.rep));
-			json_object_set_new_nocheck(j, "count", json_integer((json_int_t)e->io.count));
+			PUT(",\"string\":true");
+			if (e->io.rep)
+				PUT(",\"rep\":true");
+			else
+				PUT(",\"rep\":false");
+			PUT(",\"count\":");
+			p = text_i64(p, (int64_t)e->io.count);
 		}
 		break;
 	case HV_EXIT_MMIO:
-		json_object_set_new_nocheck(j, "gpa", json_hex(e->mmio.gpa));
-		json_object_set_new_nocheck(j, "size", json_integer(e->mmio.size));
-		json_object_set_new_nocheck(j, "direction", exit_word(e->mmio.write ? "write" : "read"));
+		PUT(",\"gpa\":");
+		p = text_hex(p, e->mmio.gpa);
+		PUT(",\"size\":");
+		p = text_u64(p, e->mmio.size);
 		if (e->mmio.write)
-			json_object_set_new_nocheck(j, "data", json_hex(e->mmio.data));
-		else if (completed)
-			json_object_set_new_nocheck(j, "data", json_hex(value));
+			PUT(",\"direction\":\"write\"");
+		else
+			PUT(",\"direction\":\"read\"");
+		if (e->mmio.write || completed) {
+			PUT(",\"data\":");
+			p = text_hex(p, e->mmio.write ? e->mmio.data : value);
+		}
 		break;
 	case HV_EXIT_CPUID:
-		json_object_set_new_nocheck(j, "leaf", json_hex(e->cpuid.eax));
-		json_object_set_new_nocheck(j, "subleaf", json_hex(e->cpuid.ecx));
-		json_object_set_new_nocheck(j, "result", json_pack("[o, o, o, o]",
-			json_hex(e->cpuid.result[0]), json_hex(e->cpuid.result[1]),
-			json_hex(e->cpuid.result[2]), json_hex(e->cpuid.result[3])));
+		PUT(",\"leaf\":");
+		p = text_hex(p, e->cpuid.eax);
+		PUT(",\"subleaf\":");
+		p = text_hex(p, e->cpuid.ecx);
+		PUT(",\"result\":[");
+		for (unsigned i = 0; i < 4; i++) {
+			if (i)
+				*p++ = ',';
+			p = text_hex(p, e->cpuid.result[i]);
+		}
+		*p++ = ']';
 		break;
 	case HV_EXIT_MSR:
-		json_object_set_new_nocheck(j, "index", json_hex(e->msr.index));
-		json_object_set_new_nocheck(j, "direction", exit_word(e->msr.write ? "write" : "read"));
-		if (e->msr.write)
-			json_object_set_new_nocheck(j, "data", json_hex(e->msr.data));
+		PUT(",\"index\":");
+		p = text_hex(p, e->msr.index);
+		if (e->msr.write) {
+			PUT(",\"direction\":\"write\",\"data\":");
+			p = text_hex(p, e->msr.data);
+		} else {
+			PUT(",\"direction\":\"read\"");
+		}
 		break;
 	case HV_EXIT_EXCEPTION:
-		json_object_set_new_nocheck(j, "vector", json_integer(e->exception.vector));
-		if (e->exception.has_error_code)
-			json_object_set_new_nocheck(j, "error_code", json_hex(e->exception.error_code));
+		PUT(",\"vector\":");
+		p = text_u64(p, e->exception.vector);
+		if (e->exception.has_error_code) {
+			PUT(",\"error_code\":");
+			p = text_hex(p, e->exception.error_code);
+		}
 		break;
 	case HV_EXIT_UNKNOWN:
-		json_object_set_new_nocheck(j, "code", json_hex(e->unknown.code));
+		PUT(",\"code\":");
+		p = text_hex(p, e->unknown.code);
 		break;
 	default:
 		break;
 	}
-	json_object_set_new_nocheck(j, "rip", json_hex(e->rip));
-	return j;
+	PUT(",\"rip\":");
+	p = text_hex(p, e->rip);
+	*p++ = '}';
+	return (size_t)(p - buf);
+}
+
+#undef PUT
+#undef PUT_STR
+
+json_t *exit_to_json(const struct hv_exit *e, bool stopped, bool completed, uint64_t value)
+{
+	char buf[EXIT_TEXT_MAX];
+
+	/* One writer for both forms, so a JSON exit says what its event says. */
+	return json_loadb(buf, exit_text(buf, e, stopped, completed, value), 0, NULL);
+}
+
+/* Keep the park's event params (borrowed) as text, as the exit path does; NULL: none. */
+static void vcpu_keep_last_exit(struct vcpu *v, const json_t *event)
+{
+	v->last_event.len = 0;
+	v->last_exit.len = 0;
+	if (event && (textbuf_json(&v->last_event, event) < 0 ||
+		      textbuf_json(&v->last_exit, json_object_get(event, "exit")) < 0))
+		v->last_event.len = 0;
 }
 
 /* Loop side of every mailbox message. */
@@ -677,22 +730,29 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 
 	switch (m->type) {
 	case MSG_EXIT: {
+		/* Published as text, no tree (event_publish_text): a storm's exits and a stepped
+		 * vCPU's parks are the loop's most frequent events. */
+		struct event_origin from = { .vm = vm->id, .owner = vm->owner,
+					     .vcpu = (int)v->index };
 		bool stopped = m->exit.kind == HV_EXIT_INTERRUPTED;
+		char t[sizeof("\"exit\":") - 1 + EXIT_TEXT_MAX];
+		size_t n = sizeof("\"exit\":") - 1, en;
 
 		v->exits++;
 		vm->exit_counts[stopped ? VM_EXIT_COUNT_STOPPED : m->exit.kind]++;
-		exit = exit_to_json(&m->exit, stopped, m->completed, m->completed_value);
-		ev = json_object();
-		json_object_set_new_nocheck(ev, "exit", exit);
-		ev = vm_publish_ref(vm, (int)v->index, EV_EXIT, ev);
+		memcpy(t, "\"exit\":", n);
+		en = exit_text(t + n, &m->exit, stopped, m->completed, m->completed_value);
 		if (!m->parks) {
-			json_decref(ev);
+			event_publish_text(EV_EXIT, &from, t, n + en, NULL);
 			break;
 		}
-		/* v->last_exit holds ev (stolen) across the publishes below, which may evict it
-		 * from the ring; the waiters answer run {wait} and stop with it. */
-		json_decref(v->last_exit);
-		v->last_exit = ev;
+		/* The waiters answer run {wait} and stop with the park (park_reply()), after the
+		 * publishes below: the vCPU keeps its own copy, the ring's may be evicted. */
+		v->last_event.len = 0;
+		v->last_exit.len = 0;
+		event_publish_text(EV_EXIT, &from, t, n + en, &v->last_event);
+		if (textbuf_put(&v->last_exit, t + n, en) < 0)
+			v->last_event.len = 0;
 		v->parked_exit = m->exit;
 		vcpu_set_state(v, VCPU_PARKED);
 		if (m->exit.kind == HV_EXIT_SHUTDOWN)
@@ -707,8 +767,8 @@ void vcpu_handle_msg(const struct vcpu_msg *m)
 				 "errno", -m->err, "hv_status", json_hex(m->hv_status), "error",
 				 strerror(-m->err));
 		ev = vm_publish_ref(vm, (int)v->index, EV_EXIT, json_pack("{s:o}", "exit", exit));
-		json_decref(v->last_exit);
-		v->last_exit = ev;
+		vcpu_keep_last_exit(v, ev);
+		json_decref(ev);
 		memset(&v->parked_exit, 0, sizeof(v->parked_exit));
 		v->parked_exit.kind = HV_EXIT_UNKNOWN;
 		vcpu_set_state(v, VCPU_PARKED);
@@ -855,11 +915,16 @@ int vcpu_restore_state(struct vcpu *v, const void *blob, size_t size)
 	return r;
 }
 
+json_t *vcpu_last_exit(const struct vcpu *v)
+{
+	return v->last_event.len ? json_loadb(v->last_event.p, v->last_event.len, 0, NULL) : NULL;
+}
+
 void vcpu_set_restored(struct vcpu *v, enum vcpu_state s, const struct hv_exit *exit,
 		       json_t *last_exit)
 {
-	json_decref(v->last_exit);
-	v->last_exit = last_exit;
+	vcpu_keep_last_exit(v, last_exit);
+	json_decref(last_exit);
 	if (exit)
 		v->parked_exit = *exit;
 	else

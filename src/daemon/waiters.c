@@ -79,14 +79,20 @@ int waiter_add(struct vm *vm, struct vcpu *v, enum waiter_kind kind, struct rpc_
 	return 0;
 }
 
-json_t *park_reply(json_t *event)
+void park_reply(struct rpc_call *call, const struct vcpu *v)
 {
-	json_t *r = json_copy(event);
+	const struct textbuf *ev = &v->last_event, *ex = &v->last_exit;
+	static struct textbuf buf;
 
 	/* The event object itself, plus the exit's fields at top level so that both
-	 * result.exit.type and result.type work for scripts. */
-	json_object_update_missing(r, json_object_get(event, "exit"));
-	return r;
+	 * result.exit.type and result.type work for scripts: {<event's members>,<exit's>}. */
+	buf.len = 0;
+	if (ev->len < 2 || ex->len < 2 || textbuf_put(&buf, ev->p, ev->len - 1) < 0 ||
+	    textbuf_put(&buf, ",", 1) < 0 || textbuf_put(&buf, ex->p + 1, ex->len - 1) < 0) {
+		rpc_reply(call, NULL);
+		return;
+	}
+	rpc_reply_text(call, buf.p, buf.len);
 }
 
 static bool vm_any_running(const struct vm *vm)
@@ -115,10 +121,10 @@ again:
 		if (w->kind == WAIT_PARK) {
 			struct vcpu *v = w->vcpu;
 
-			if (v->state != VCPU_PARKED || !v->last_exit)
+			if (v->state != VCPU_PARKED || !v->last_event.len)
 				continue;
 			waiter_free(w);
-			rpc_reply(call, park_reply(v->last_exit));
+			park_reply(call, v);
 			goto again;
 		}
 		if (w->kind == WAIT_PAUSE) {

@@ -19,8 +19,9 @@ int waiter_add(struct vm *vm, struct vcpu *v, enum waiter_kind kind, struct rpc_
 /* Finish the waiters of vm that are satisfied now (pause-vm checks at once).  v and
  * exit_event (borrowed) are unused: every park waiter is answered with its vCPU's last exit. */
 void waiters_check(struct vm *vm, struct vcpu *v, json_t *exit_event);
-/* The reply object for a park: the event params plus the exit fields at top level (new ref). */
-json_t *park_reply(json_t *event);
+/* Answer call with v's park (v->last_event, not empty): the event params plus the exit fields at
+ * top level. */
+void park_reply(struct rpc_call *call, const struct vcpu *v);
 /* Register the sink (rpc_init()). */
 int waiters_init(void);
 

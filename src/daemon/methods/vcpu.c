@@ -348,8 +348,19 @@ static enum rpc_retval complete(struct rpc_call *call, const void *args)
 		rpc_error_hv(call, r, vcpu_last_status(v), "complete");
 		return RPC_DONE;
 	}
-	rpc_reply(call, json_pack("{s:i, s:i, s:o}", "vm", vm->id, "vcpu", v->index, "rip",
-				  json_hex(rip)));
+	{
+		/* {"vm":..,"vcpu":..,"rip":".."} as text: a stepped vCPU completes every exit. */
+		char t[64], *p = t;
+
+		memcpy(p, "{\"vm\":", 6);
+		p = text_u64(p + 6, vm->id);
+		memcpy(p, ",\"vcpu\":", 8);
+		p = text_u64(p + 8, v->index);
+		memcpy(p, ",\"rip\":", 7);
+		p = text_hex(p + 7, rip);
+		*p++ = '}';
+		rpc_reply_text(call, t, (size_t)(p - t));
+	}
 	return RPC_DONE;
 }
 
@@ -359,8 +370,8 @@ static enum rpc_retval stop(struct rpc_call *call, const void *args)
 	struct vcpu *v = call->vcpu;
 
 	(void)args;
-	if (v->state == VCPU_PARKED && v->last_exit) {
-		rpc_reply(call, park_reply(v->last_exit));
+	if (v->state == VCPU_PARKED && v->last_event.len) {
+		park_reply(call, v);
 		return RPC_DONE;
 	}
 	if (v->state == VCPU_CREATED || v->state == VCPU_PARKED) {

@@ -227,8 +227,9 @@ static enum rpc_retval vm_info(struct rpc_call *call, const void *args)
 
 		jv = json_pack("{s:i, s:s, s:I}", "vcpu", v->index, "state",
 			       vcpu_state_name(v->state), "exits", (json_int_t)v->exits);
-		if (v->state == VCPU_PARKED && v->last_exit)
-			json_object_set(jv, "exit", json_object_get(v->last_exit, "exit"));
+		if (v->state == VCPU_PARKED && v->last_event.len)
+			json_object_set_new(jv, "exit", json_loadb(v->last_exit.p, v->last_exit.len,
+								   0, NULL));
 		json_array_append_new(vcpus, jv);
 	}
 	exits = json_object();
