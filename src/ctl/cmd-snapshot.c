@@ -24,6 +24,7 @@ int cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "autodestroy", no_argument, NULL, 'a' },
+		{ "warm", no_argument, NULL, 'w' },
 		{ 0 },
 	};
 	json_t *params = json_object(), *result;
@@ -32,6 +33,8 @@ int cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 	while ((c = ctl_getopt(ctl, argc, argv, "", opts)) != -1) {
 		if (c == 'n')
 			json_object_set_new(params, "name", json_string(optarg));
+		else if (c == 'w')
+			json_object_set_new(params, "warm", json_true());
 		else
 			json_object_set_new(params, "autodestroy", json_true());
 	}
@@ -163,13 +166,14 @@ int cmd_snapshot_load(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "autodestroy", no_argument, NULL, 'a' },
+		{ "warm", no_argument, NULL, 'w' },
 		{ 0 },
 	};
 	json_t *params = json_object(), *result;
-	int fd;
+	int c, fd;
 
-	while (ctl_getopt(ctl, argc, argv, "", opts) != -1)
-		json_object_set_new(params, "autodestroy", json_true());
+	while ((c = ctl_getopt(ctl, argc, argv, "", opts)) != -1)
+		json_object_set_new(params, c == 'w' ? "warm" : "autodestroy", json_true());
 	ctl_need_args(ctl, argc - optind, 1, 2);
 	if (optind + 1 < argc)
 		json_object_set_new(params, "name", json_string(argv[optind + 1]));

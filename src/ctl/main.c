@@ -31,7 +31,8 @@ const struct ctl_command ctl_commands[] = {
 	{ "resume", VM, "resume a paused VM", NULL, cmd_resume },
 	{ "snapshot", VM, "snapshot a VM (memory and vCPU states; it keeps running)",
 	  "  --name NAME      name of the snapshot (default snap-N)\n"
-	  "  --autodestroy    destroy the snapshot when this connection closes (i.e. at once)\n",
+	  "  --autodestroy    destroy the snapshot when this connection closes (i.e. at once)\n"
+	  "  --warm           keep a spare VM built from it: clone hands it out\n",
 	  cmd_snapshot },
 	{ "restore", VM " SNAPSHOT", "return a VM to a snapshot (only written pages are copied)",
 	  NULL, cmd_restore },
@@ -43,7 +44,8 @@ const struct ctl_command ctl_commands[] = {
 	{ "snapshot-save", "SNAPSHOT FILE", "write a snapshot to FILE (mshvctl opens it)", NULL,
 	  cmd_snapshot_save },
 	{ "snapshot-load", "FILE [NAME]", "read a snapshot file into a new snapshot",
-	  "  --autodestroy    destroy the snapshot when this connection closes (i.e. at once)\n",
+	  "  --autodestroy    destroy the snapshot when this connection closes (i.e. at once)\n"
+	  "  --warm           keep a spare VM built from it: clone hands it out\n",
 	  cmd_snapshot_load },
 	{ "map", VM " GPA SIZE", "map fresh zeroed guest RAM at GPA",
 	  "  --flags rwx      access of the mapping (default rwx)\n", cmd_map },

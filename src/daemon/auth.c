@@ -111,7 +111,7 @@ void auth_uid_usage(uid_t uid, struct uid_usage *ret)
 	TAILQ_FOREACH(s, &snapshots, entry) {
 		if (s->owner == uid) {
 			u.snapshots++;
-			u.snapshot_mem += s->bytes;
+			u.snapshot_mem += snapshot_charge(s);
 		}
 	}
 	*ret = u;

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "model.h"
+#include "snapshot.h"
 #include "rpc.h"
 #include "server.h"
 #include "mshvd/version.h"
@@ -89,6 +90,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		client_close(c);
 	TAILQ_FOREACH_SAFE(vm, &vms, entry, next)
 		vm_destroy(vm, "daemon shutdown");
+	snapshot_shutdown();
 	if (TAILQ_EMPTY(&dying_vms))
 		event_base_loopexit(mshvd.base, NULL);
 	else

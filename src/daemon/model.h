@@ -128,7 +128,8 @@ enum {
 };
 
 struct vm {
-	unsigned id;
+	unsigned id;			/* 0 while hidden */
+	bool hidden;			/* built, not registered (vm_build()) */
 	char *name;
 	uid_t owner;
 	struct client *creator;		/* NULL once the creating connection closed */
@@ -167,11 +168,24 @@ TAILQ_HEAD(vm_list, vm);
 extern struct vm_list vms;		/* live VMs, visible to their owner */
 extern struct vm_list dying_vms;	/* being torn down off the loop */
 extern unsigned nvms;
+extern unsigned nhidden_vms;		/* built and not registered: warm spares */
 
 const char *vm_state_name(enum vm_state s);
 const char *vcpu_state_name(enum vcpu_state s);
+/* Create and register a VM (vm_build() + vm_register()).  -EEXIST when owner has a VM of
+ * that name, -ENOMEM, the backend's error. */
 int vm_new(uid_t owner, struct client *creator, const char *name, bool autodestroy,
 	   const struct hv_vm_options *opts, struct vm **ret);
+/* A hidden VM: the partition only, in no list, counted in nhidden_vms; it publishes nothing.
+ * Map memory and create vCPUs as for any VM, then vm_register() it or vm_destroy() it. */
+int vm_build(const struct hv_vm_options *opts, struct vm **ret);
+/* Hand out a hidden VM: its id, name (NULL: "vm-ID"), owner, creator; it joins `vms` and
+ * publishes vm-state created and each vCPU's vcpu-state created.  -EEXIST (the name is
+ * taken), -ENOMEM: nothing changed, the VM stays hidden. */
+int vm_register(struct vm *vm, uid_t owner, struct client *creator, const char *name,
+		bool autodestroy);
+/* The name for log lines ("(spare)" while hidden). */
+const char *vm_label(const struct vm *vm);
 /* The live VM of owner named name, or NULL.  (Lookups as a caller sees them: vm_lookup(),
  * auth.h.) */
 struct vm *vm_find_name(const char *name, uid_t owner);

@@ -42,6 +42,7 @@
 struct vm_list vms = TAILQ_HEAD_INITIALIZER(vms);
 struct vm_list dying_vms = TAILQ_HEAD_INITIALIZER(dying_vms);
 unsigned nvms;
+unsigned nhidden_vms;
 static unsigned next_vm_id = 1;
 
 int model_init(void)
@@ -58,6 +59,10 @@ json_t *vm_publish_ref(const struct vm *vm, int vcpu, enum event_kind kind, json
 {
 	struct event_origin from = { .vm = vm->id, .owner = vm->owner, .vcpu = vcpu };
 
+	if (vm->hidden) {
+		json_decref(params);
+		return NULL;
+	}
 	return event_publish_ref(kind, &from, params);
 }
 
@@ -93,6 +98,11 @@ struct vm *vm_find_name(const char *name, uid_t owner)
 	return NULL;
 }
 
+const char *vm_label(const struct vm *vm)
+{
+	return vm->hidden ? "(spare)" : vm->name;
+}
+
 void vm_set_state(struct vm *vm, enum vm_state s)
 {
 	if (vm->state == s)
@@ -101,50 +111,87 @@ void vm_set_state(struct vm *vm, enum vm_state s)
 	vm_publish(vm, -1, EV_VM_STATE, json_pack("{s:s}", "state", vm_state_name(s)));
 }
 
-int vm_new(uid_t owner, struct client *creator, const char *name, bool autodestroy,
-	   const struct hv_vm_options *opts, struct vm **ret)
+/*
+ * A VM is built hidden and then registered.  A hidden VM (a snapshot's warm spare) has a
+ * partition, memory and vCPUs but no id, name or owner: it is in no list a client sees,
+ * publishes no event and never runs.  vm_register() hands it out: from then on it is what
+ * vm_new() would have made, and the events its creation would have published are published
+ * then, in the same order (vm-state created, then each vCPU's vcpu-state created).
+ */
+int vm_build(const struct hv_vm_options *opts, struct vm **ret)
 {
 	struct vm *vm;
-	char buf[32];
 	int r;
 
-	if (name && vm_find_name(name, owner))
-		return -EEXIST;
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
 	TAILQ_INIT(&vm->regions);
 	TAILQ_INIT(&vm->eventfds);
-	vm->id = next_vm_id;
-	if (!name) {
-		snprintf(buf, sizeof(buf), "vm-%u", vm->id);
-		for (unsigned i = 2; vm_find_name(buf, owner); i++)
-			snprintf(buf, sizeof(buf), "vm-%u-%u", vm->id, i);
-		name = buf;
-	}
-	vm->name = strdup(name);
-	vm->owner = owner;
-	vm->creator = creator;
-	vm->autodestroy = autodestroy;
+	vm->hidden = true;
 	vm->opts = *opts;
-	if (!vm->name) {
-		free(vm);
-		return -ENOMEM;
-	}
+	vm->state = VM_CREATED;
 	r = hv_vm_new(mshvd.hv, opts, &vm->hv);
 	if (r < 0) {
-		free(vm->name);
 		free(vm);
 		return r;
 	}
-	next_vm_id++;
+	nhidden_vms++;
+	*ret = vm;
+	return 0;
+}
+
+int vm_register(struct vm *vm, uid_t owner, struct client *creator, const char *name,
+		bool autodestroy)
+{
+	struct vcpu *v;
+	char buf[32];
+
+	if (name && vm_find_name(name, owner))
+		return -EEXIST;
+	if (!name) {
+		snprintf(buf, sizeof(buf), "vm-%u", next_vm_id);
+		for (unsigned i = 2; vm_find_name(buf, owner); i++)
+			snprintf(buf, sizeof(buf), "vm-%u-%u", next_vm_id, i);
+		name = buf;
+	}
+	vm->name = strdup(name);
+	if (!vm->name)
+		return -ENOMEM;
+	vm->id = next_vm_id++;
+	vm->owner = owner;
+	vm->creator = creator;
+	vm->autodestroy = autodestroy;
+	vm->hidden = false;
+	nhidden_vms--;
 	TAILQ_INSERT_TAIL(&vms, vm, entry);
 	nvms++;
 	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\" created by uid %u", vm->id,
 		 vm->name, (unsigned)owner);
-	vm->state = VM_CREATED;
 	vm_publish(vm, -1, EV_VM_STATE, json_pack("{s:s, s:s}", "state", "created", "name",
 						     vm->name));
+	VM_FOREACH_VCPU(vm, v)
+		vm_publish(vm, (int)v->index, EV_VCPU_STATE, json_pack("{s:s}", "state",
+									 "created"));
+	return 0;
+}
+
+int vm_new(uid_t owner, struct client *creator, const char *name, bool autodestroy,
+	   const struct hv_vm_options *opts, struct vm **ret)
+{
+	struct vm *vm;
+	int r;
+
+	if (name && vm_find_name(name, owner))
+		return -EEXIST;
+	r = vm_build(opts, &vm);
+	if (r < 0)
+		return r;
+	r = vm_register(vm, owner, creator, name, autodestroy);
+	if (r < 0) {
+		vm_destroy(vm, "out of memory");
+		return r;
+	}
 	*ret = vm;
 	return 0;
 }
@@ -232,7 +279,10 @@ int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, unsigned flags)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	snprintf(name, sizeof(name), "mshvd-vm%u", vm->id);
+	if (vm->hidden)
+		snprintf(name, sizeof(name), "mshvd-spare");
+	else
+		snprintf(name, sizeof(name), "mshvd-vm%u", vm->id);
 	r->memfd = memfd_create(name, MFD_CLOEXEC);
 	if (r->memfd < 0) {
 		ret = -errno;
@@ -379,13 +429,17 @@ void vm_destroy(struct vm *vm, const char *why)
 	if (vm->state == VM_DESTROYING)
 		return;
 	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\": destroying (%s)", vm->id,
-		 vm->name, why);
+		 vm_label(vm), why);
 	/* vm-state destroying, as the schema lists, before the VM leaves `vms`. */
 	vm_set_state(vm, VM_DESTROYING);
 	vm_hold_cancel(vm);
-	TAILQ_REMOVE(&vms, vm, entry);
+	if (vm->hidden) {
+		nhidden_vms--;
+	} else {
+		TAILQ_REMOVE(&vms, vm, entry);
+		nvms--;
+	}
 	TAILQ_INSERT_TAIL(&dying_vms, vm, entry);
-	nvms--;
 	vm_eventfds_unwatch(vm);
 	VM_FOREACH_VCPU(vm, v) {
 		vcpu_request(v, VCPU_REQ_EXIT);
@@ -411,7 +465,8 @@ void vm_gone(struct vm *vm)
 		pthread_join(vm->reaper, NULL);
 	TAILQ_REMOVE(&dying_vms, vm, entry);
 	vm_publish(vm, -1, EV_VM_STATE, json_pack("{s:s}", "state", "destroyed"));
-	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\": destroyed", vm->id, vm->name);
+	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\": destroyed", vm->id,
+		 vm_label(vm));
 	while (vm->dead) {
 		struct vcpu *v = vm->dead;
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "snapshot.h"
 
 /*
@@ -57,6 +59,10 @@ struct snapshot *snapshot_free(struct snapshot *s)
 		log_info("snapshot %u \"%s\" of uid %u destroyed", s->id, s->name,
 			 (unsigned)s->owner);
 	}
+	if (s->spare)
+		vm_destroy(s->spare, "its snapshot is destroyed");
+	if (s->spare_ev)
+		event_free(s->spare_ev);
 	for (unsigned i = 0; s->regions && i < s->nregions; i++) {
 		free(s->regions[i].data);
 		free(s->regions[i].nonzero);
@@ -444,16 +450,17 @@ out:
 	return err;
 }
 
-int snapshot_clone(const struct snapshot *s, uid_t owner, struct client *creator,
-		   const char *name, bool autodestroy, struct vm **ret)
+/* A hidden VM in the state of s (vm_build()): memory, partition state and vCPUs restored;
+ * the loop's view of the vCPUs is set when it is handed out (snapshot_handout()). */
+static int snapshot_build(const struct snapshot *s, struct vm **ret)
 {
 	struct vm *vm;
 	struct vcpu *v;
 	int err;
 
 	if (strcmp(s->backend, hv_name(mshvd.hv)) != 0)
-		return -EXDEV;
-	err = vm_new(owner, creator, name, autodestroy, &s->opts, &vm);
+		return -EXDEV;		/* a loaded snapshot of another backend */
+	err = vm_build(&s->opts, &vm);
 	if (err < 0)
 		return err;
 	for (unsigned i = 0; i < s->nregions; i++) {
@@ -481,15 +488,110 @@ int snapshot_clone(const struct snapshot *s, uid_t owner, struct client *creator
 		if (err < 0)
 			goto fail;
 	}
-	for (unsigned i = 0; i < s->nvcpus; i++)
-		vcpu_restored_view(vm, vm_vcpu(vm, s->vcpus[i].index), &s->vcpus[i]);
 	/* The clone starts at s: restoring s into it later copies only what it wrote. */
 	dirty_log_rebase(vm, s->id);
 	*ret = vm;
 	return 0;
 fail:
-	vm_destroy(vm, "clone-vm failed");
+	vm_destroy(vm, "building a clone failed");
 	return err;
+}
+
+/* Register a VM built from s and publish what a clone's creation publishes.  On failure vm
+ * is still hidden. */
+static int snapshot_handout(const struct snapshot *s, struct vm *vm, uid_t owner,
+			    struct client *creator, const char *name, bool autodestroy)
+{
+	int err = vm_register(vm, owner, creator, name, autodestroy);
+
+	if (err < 0)
+		return err;
+	for (unsigned i = 0; i < s->nvcpus; i++)
+		vcpu_restored_view(vm, vm_vcpu(vm, s->vcpus[i].index), &s->vcpus[i]);
+	return 0;
+}
+
+int snapshot_clone(struct snapshot *s, uid_t owner, struct client *creator, const char *name,
+		   bool autodestroy, struct vm **ret)
+{
+	struct vm *vm = s->spare;
+	int err;
+
+	if (name && vm_find_name(name, owner))
+		return -EEXIST;
+	s->spare = NULL;
+	if (!vm) {
+		err = snapshot_build(s, &vm);
+		if (err < 0)
+			return err;
+	}
+	err = snapshot_handout(s, vm, owner, creator, name, autodestroy);
+	if (err < 0) {
+		vm_destroy(vm, "clone-vm failed");
+		return err;
+	}
+	snapshot_want_spare(s);
+	*ret = vm;
+	return 0;
+}
+
+/* Build the spare of a warm snapshot.  A failure leaves it cold until the next clone. */
+static void spare_build_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct snapshot *s = arg;
+	int err;
+
+	(void)fd;
+	(void)what;
+	if (!s->warm || s->spare || mshvd.shutting_down)
+		return;
+	/* The spare is a partition: it needs room under max-vms like any VM. */
+	if (nvms + nhidden_vms >= mshvd.limits.max_vms) {
+		log_debug("snapshot %u: no room under max-vms for a spare; it stays cold", s->id);
+		return;
+	}
+	err = snapshot_build(s, &s->spare);
+	if (err < 0) {
+		s->spare = NULL;
+		log_warning("snapshot %u: building a spare failed: %s (hv status 0x%x); cold until "
+			    "the next clone", s->id, strerror(-err), model_last_status());
+		return;
+	}
+	log_debug("snapshot %u: spare ready", s->id);
+}
+
+int snapshot_set_warm(struct snapshot *s)
+{
+	if (!s->spare_ev) {
+		s->spare_ev = event_new(mshvd.base, -1, 0, spare_build_cb, s);
+		if (!s->spare_ev)
+			return -ENOMEM;
+	}
+	s->warm = true;
+	return 0;
+}
+
+void snapshot_want_spare(struct snapshot *s)
+{
+	static const struct timeval now = { 0, 0 };
+
+	/* A timeout of zero, not event_active(): it fires in the loop's next iteration, after
+	 * every event active in this one -- the flush of the reply, which rpc.c queues once the
+	 * method returned, among them (server.c). */
+	if (s->warm && !s->spare && s->spare_ev && !mshvd.shutting_down &&
+	    event_add(s->spare_ev, &now) < 0)
+		log_warning("snapshot %u: cannot schedule a spare; cold until the next clone", s->id);
+}
+
+void snapshot_shutdown(void)
+{
+	struct snapshot *s;
+
+	TAILQ_FOREACH(s, &snapshots, entry) {
+		if (s->spare)
+			vm_destroy(s->spare, "daemon shutdown");
+		s->spare = NULL;
+	}
 }
 
 json_t *snapshot_summary(const struct snapshot *s)
@@ -509,11 +611,13 @@ json_t *snapshot_summary(const struct snapshot *s)
 						       "pending_exit", sv->pending_exit, "rip",
 						       json_hex(sv->regs[HV_REG_RIP].u64)));
 	}
-	return json_pack("{s:i, s:s, s:o, s:i, s:s, s:o, s:o, s:o, s:I, s:b}", "snapshot", s->id,
-			 "name", s->name, "vm", source_live ? json_integer(s->source_vm) :
-			 json_null(), "owner", (int)s->owner, "backend", s->backend, "memory",
-			 json_hex(s->memory), "size", json_hex(s->bytes), "vcpus", vcpus,
-			 "created", (json_int_t)s->created_us, "autodestroy", s->autodestroy);
+	return json_pack("{s:i, s:s, s:o, s:i, s:s, s:o, s:o, s:o, s:I, s:b, s:b, s:b}",
+			 "snapshot", s->id, "name", s->name, "vm", source_live ?
+			 json_integer(s->source_vm) : json_null(), "owner", (int)s->owner,
+			 "backend", s->backend, "memory", json_hex(s->memory), "size",
+			 json_hex(snapshot_charge(s)), "vcpus", vcpus, "created", (json_int_t)s->created_us,
+			 "autodestroy", s->autodestroy, "warm", s->warm, "spare_ready",
+			 s->spare != NULL);
 }
 
 void snapshot_client_gone(struct client *c)

@@ -49,6 +49,12 @@ struct snapshot {
 	unsigned nvcpus;
 	struct snapshot_vcpu *vcpus;	/* by ascending index */
 	uint64_t created_us;
+	/* Warm: one spare VM built from the snapshot (hidden, vm_build()), which clone-vm hands
+	 * out; the next one is built off the request's path (spare_ev, on the loop, after the
+	 * reply is written).  NULL while none is ready. */
+	bool warm;
+	struct vm *spare;
+	struct event *spare_ev;
 	TAILQ_ENTRY(snapshot) entry;
 };
 TAILQ_HEAD(snapshot_list, snapshot);
@@ -79,10 +85,24 @@ int snapshot_check_target(const struct snapshot *s, const struct vm *vm, char *w
  * previous vCPU and partition states are put back) and still held.  Negative errno.
  * *ret_copied: the bytes of RAM copied back. */
 int snapshot_restore(const struct snapshot *s, struct vm *vm, uint64_t *ret_copied);
-/* A new VM owned by owner in the state of s (same options, regions, vCPUs).  On failure
- * nothing is left.  Negative errno; vm_last_status() does not apply (the VM is gone). */
-int snapshot_clone(const struct snapshot *s, uid_t owner, struct client *creator,
-		   const char *name, bool autodestroy, struct vm **ret);
+/* A new VM owned by owner in the state of s (same options, regions, vCPUs): the spare of a
+ * warm snapshot when one is ready, else built now; a warm snapshot then schedules its next
+ * spare.  On failure nothing is left.  -EEXIST (the name is taken), -EXDEV, else negative
+ * errno; vm_last_status() does not apply (the VM is gone). */
+int snapshot_clone(struct snapshot *s, uid_t owner, struct client *creator, const char *name,
+		   bool autodestroy, struct vm **ret);
+/* Make s warm: a spare is built soon (snapshot_want_spare()).  -ENOMEM. */
+int snapshot_set_warm(struct snapshot *s);
+/* Schedule building s's spare on the loop's next iteration (after the reply is written),
+ * unless s is cold, has one or the daemon is shutting down. */
+void snapshot_want_spare(struct snapshot *s);
+/* The bytes s counts against max-snapshot-mem-per-uid: with a spare's RAM when warm. */
+static inline uint64_t snapshot_charge(const struct snapshot *s)
+{
+	return s->bytes + (s->warm ? s->memory : 0);
+}
+/* Daemon shutdown: every spare goes through the normal teardown. */
+void snapshot_shutdown(void);
 struct snapshot *snapshot_find_name(const char *name, uid_t owner);
 /* Fill sr->nonzero (allocated here) from sr->data.  -ENOMEM. */
 int snapshot_region_scan(struct snapshot_region *sr);

@@ -139,7 +139,7 @@ static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 	TAILQ_FOREACH(s, &snapshots, entry) {
 		if (auth_can_see_snapshot(call->uid, s)) {
 			nsnaps++;
-			snap_bytes += s->bytes;
+			snap_bytes += snapshot_charge(s);
 		}
 	}
 	out->len = 0;

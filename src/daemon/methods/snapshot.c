@@ -24,6 +24,7 @@ struct snap_op {
 	unsigned snapshot;		/* restore: the snapshot's id (looked up again) */
 	char *name;			/* snapshot-vm: the name asked for, or NULL */
 	bool autodestroy;
+	bool warm;
 };
 
 static void op_free(struct snap_op *op)
@@ -120,17 +121,19 @@ static void snapshot_held(struct vm *vm, void *arg, int err)
 	}
 	/* Checked again: the RAM copy's size was known before, the blobs' only now, and other
 	 * calls may have taken snapshots meanwhile. */
-	if (!snapshot_name_ok(call, op->name, call->uid) || !snapshot_limits_ok(call, s->bytes)) {
+	if (!snapshot_name_ok(call, op->name, call->uid) ||
+	    !snapshot_limits_ok(call, s->bytes + (op->warm ? s->memory : 0))) {
 		snapshot_free(s);
 		goto out;
 	}
-	err = snapshot_register(s, op->name, call->uid, call->client, op->autodestroy);
-	if (err < 0) {
+	if ((op->warm && snapshot_set_warm(s) < 0) ||
+	    snapshot_register(s, op->name, call->uid, call->client, op->autodestroy) < 0) {
 		snapshot_free(s);
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
 		goto out;
 	}
 	rpc_reply(call, snapshot_summary(s));
+	snapshot_want_spare(s);
 out:
 	op_free(op);
 }
@@ -138,6 +141,7 @@ out:
 struct snapshot_vm_args {
 	const char *name;
 	bool autodestroy;
+	bool warm;
 };
 
 static enum rpc_retval snapshot_vm(struct rpc_call *call, const void *args)
@@ -146,8 +150,9 @@ static enum rpc_retval snapshot_vm(struct rpc_call *call, const void *args)
 	struct vm *vm = call->vm;
 	struct snap_op *op;
 
+	/* A warm snapshot's spare has the VM's RAM once more. */
 	if (!snapshot_name_ok(call, a->name, call->uid) ||
-	    !snapshot_limits_ok(call, vm->mem_total))
+	    !snapshot_limits_ok(call, vm->mem_total * (a->warm ? 2 : 1)))
 		return RPC_DONE;
 	if (vm->holding) {
 		rpc_error_invalid_state(call, "busy", "vm %u is being snapshotted or restored",
@@ -162,6 +167,7 @@ static enum rpc_retval snapshot_vm(struct rpc_call *call, const void *args)
 	}
 	op->call = call;
 	op->autodestroy = a->autodestroy;
+	op->warm = a->warm;
 	publish_transition(vm, "snapshotting");
 	vm_hold(vm, snapshot_held, op);		/* cannot be busy: checked above */
 	return RPC_DEFERRED;
@@ -263,7 +269,7 @@ struct clone_vm_args {
 static enum rpc_retval clone_vm(struct rpc_call *call, const void *args)
 {
 	const struct clone_vm_args *a = args;
-	const struct snapshot *s = call->snapshot;
+	struct snapshot *s = call->snapshot;
 	unsigned max_index = 0;
 	struct vm *vm;
 	int err;
@@ -285,7 +291,8 @@ static enum rpc_retval clone_vm(struct rpc_call *call, const void *args)
 	for (unsigned i = 0; i < s->nvcpus; i++)
 		if (s->vcpus[i].index > max_index)
 			max_index = s->vcpus[i].index;
-	if (nvms >= mshvd.limits.max_vms) {
+	/* A ready spare is a partition already: handing it out adds none. */
+	if (!s->spare && nvms + nhidden_vms >= mshvd.limits.max_vms) {
 		rpc_error_limit(call, LIMIT_max_vms);
 		return RPC_DONE;
 	}
@@ -324,6 +331,7 @@ static enum rpc_retval clone_vm(struct rpc_call *call, const void *args)
 	}
 	rpc_reply(call, json_pack("{s:i, s:s, s:i}", "vm", vm->id, "name", vm->name, "snapshot",
 				  s->id));
+	snapshot_want_spare(s);
 	return RPC_DONE;
 }
 
@@ -400,6 +408,7 @@ static enum rpc_retval save_snapshot(struct rpc_call *call, const void *args)
 struct load_snapshot_args {
 	const char *name;
 	bool autodestroy;
+	bool warm;
 };
 
 static enum rpc_retval load_snapshot(struct rpc_call *call, const void *args)
@@ -422,7 +431,7 @@ static enum rpc_retval load_snapshot(struct rpc_call *call, const void *args)
 		return RPC_DONE;
 	}
 	/* Every limit before anything is allocated in proportion to the file. */
-	if (!snapshot_limits_ok(call, h.file_size)) {
+	if (!snapshot_limits_ok(call, h.file_size + (a->warm ? h.memory : 0))) {
 		close(fd);
 		return RPC_DONE;
 	}
@@ -440,13 +449,14 @@ static enum rpc_retval load_snapshot(struct rpc_call *call, const void *args)
 		file_error(call, err, why);
 		return RPC_DONE;
 	}
-	err = snapshot_register(s, a->name, call->uid, call->client, a->autodestroy);
-	if (err < 0) {
+	if ((a->warm && snapshot_set_warm(s) < 0) ||
+	    snapshot_register(s, a->name, call->uid, call->client, a->autodestroy) < 0) {
 		snapshot_free(s);
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
 		return RPC_DONE;
 	}
 	rpc_reply(call, snapshot_summary(s));
+	snapshot_want_spare(s);
 	return RPC_DONE;
 }
 
@@ -470,6 +480,7 @@ const struct method method_load_snapshot = {
 	.params = (const struct param_spec[]){
 		PARAM("name", PT_STRING, false, struct load_snapshot_args, name),
 		PARAM("autodestroy", PT_BOOL, false, struct load_snapshot_args, autodestroy),
+		PARAM("warm", PT_BOOL, false, struct load_snapshot_args, warm),
 		PARAM_END,
 	},
 	.args_size = sizeof(struct load_snapshot_args),
@@ -485,6 +496,7 @@ const struct method method_snapshot_vm = {
 		PARAM_TARGET("vm", PT_VM),
 		PARAM("name", PT_STRING, false, struct snapshot_vm_args, name),
 		PARAM("autodestroy", PT_BOOL, false, struct snapshot_vm_args, autodestroy),
+		PARAM("warm", PT_BOOL, false, struct snapshot_vm_args, warm),
 		PARAM_END,
 	},
 	.args_size = sizeof(struct snapshot_vm_args),

@@ -114,7 +114,8 @@ static enum rpc_retval create_vm(struct rpc_call *call, const void *args)
 		rpc_error_hv(call, -EOPNOTSUPP, 0, what);
 		return RPC_DONE;
 	}
-	if (nvms >= mshvd.limits.max_vms) {
+	/* Warm spares (snapshot.c) are partitions too. */
+	if (nvms + nhidden_vms >= mshvd.limits.max_vms) {
 		rpc_error_limit(call, LIMIT_max_vms);
 		return RPC_DONE;
 	}
