@@ -587,10 +587,11 @@ void snapshot_shutdown(void)
 {
 	struct snapshot *s;
 
-	TAILQ_FOREACH(s, &snapshots, entry) {
+	while ((s = TAILQ_FIRST(&snapshots))) {
 		if (s->spare)
 			vm_destroy(s->spare, "daemon shutdown");
 		s->spare = NULL;
+		snapshot_free(s);
 	}
 }
 

@@ -101,7 +101,7 @@ static inline uint64_t snapshot_charge(const struct snapshot *s)
 {
 	return s->bytes + (s->warm ? s->memory : 0);
 }
-/* Daemon shutdown: every spare goes through the normal teardown. */
+/* Daemon shutdown: every spare goes through the normal teardown, every snapshot is freed. */
 void snapshot_shutdown(void);
 struct snapshot *snapshot_find_name(const char *name, uid_t owner);
 /* Fill sr->nonzero (allocated here) from sr->data.  -ENOMEM. */
