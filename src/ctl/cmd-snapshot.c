@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -98,21 +99,49 @@ int cmd_clone(struct ctl *ctl, int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
+/* The table's view of list-snapshots: the vCPU count and the creation time in UTC (the
+ * reply's per-vCPU objects and microseconds stay in --json). */
+static json_t *snapshots_human(const json_t *list)
+{
+	json_t *rows = json_deep_copy(list), *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row) {
+		json_t *created = json_object_get(row, "created");
+		char when[32];
+		struct tm tm;
+		time_t t;
+
+		json_object_set_new(row, "vcpus",
+				    json_integer((json_int_t)json_array_size(
+					    json_object_get(row, "vcpus"))));
+		if (!json_is_integer(created))
+			continue;
+		t = (time_t)(json_integer_value(created) / 1000000);
+		if (gmtime_r(&t, &tm) && strftime(when, sizeof(when), "%F %T", &tm))
+			json_object_set_new(row, "created", json_string(when));
+	}
+	return rows;
+}
+
 int cmd_snapshots(struct ctl *ctl, int argc, char **argv)
 {
-	json_t *result, *list;
+	json_t *result, *list, *rows;
 
 	while (ctl_getopt(ctl, argc, argv, "", NULL) != -1)
 		;
 	ctl_need_args(ctl, argc - optind, 0, 0);
 	result = ctl_call(ctl, "list-snapshots", NULL);
 	list = json_object_get(result, "snapshots");
-	if (ctl->json)
+	if (ctl->json) {
 		ctl_print_json(result);
-	else if (json_array_size(list) == 0)
+	} else if (json_array_size(list) == 0) {
 		printf("no snapshots\n");
-	else
-		ctl_print_human(list);
+	} else {
+		rows = snapshots_human(list);
+		ctl_print_human(rows);
+		json_decref(rows);
+	}
 	json_decref(result);
 	return CTL_EXIT_OK;
 }

@@ -5,6 +5,7 @@
 import base64
 import json
 import os
+import re
 import sys
 
 sys.dont_write_bytecode = True
@@ -196,6 +197,8 @@ with Daemon() as d:
         check(isinstance(r.get("snapshot"), int) and r.get("memory"), "snapshot json: %r" % r)
         out = c("snapshots").stdout.decode()
         check("s1" in out and r["name"] in out, "snapshots human: %r" % out)
+        check('{"vcpu"' not in out and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", out),
+              "snapshots human: a vCPU count and a UTC time: %r" % out)
         lst = j("snapshots")
         check(len(lst.get("snapshots", [])) == 2, "snapshots json: %r" % lst)
         out = c("clone", "s1", "demo-clone").stdout.decode()
