@@ -65,6 +65,10 @@ struct vcpu {
 	bool credit_wait;		/* lock: the thread waits for queued to drop */
 	bool waiting;			/* lock: the thread waits in a pause or a hold, off the
 					 * hypervisor (vm_hold() counts it as captured) */
+	/* Step mode on the loop (vcpu_run()): the one-shot that runs the vCPU there for a bounded
+	 * amount of guest work, and whether it is scheduled.  Loop thread only. */
+	struct event *step_ev;
+	bool step_pending;
 
 	struct vcpu *next_dead;		/* vm->dead, from vm_destroy() on */
 };

@@ -25,6 +25,10 @@
  *    returns) plus a broadcast for a thread that waits.
  *  - Each thread may have at most VCPU_MAX_QUEUED messages not yet handled by the loop; it
  *    waits for the loop to catch up, so a guest cannot grow the daemon's memory.
+ *  - Step mode on a backend with HV_CAP_BOUNDED_RUN: the loop itself runs the vCPU for at most
+ *    VCPU_STEP_BOUND instructions (vcpu_step_cb(), hv.h's "Thread: parked-run": the thread
+ *    waits for go meanwhile, and v->lock orders the two).  An exit parks it through the same
+ *    handler as the thread's message; anything else hands it to its thread (go).
  */
 
 const char *vcpu_state_name(enum vcpu_state s)
@@ -72,13 +76,29 @@ static bool vcpu_post(struct vcpu *v, struct vcpu_msg *m)
 	return true;
 }
 
+/* The message of a park at exit.  Thread: vcpu, or the loop (vcpu_step_cb()). */
+static void vcpu_park_msg(struct vcpu *v, const struct hv_exit *exit, struct vcpu_msg *m)
+{
+	*m = (struct vcpu_msg){ .type = MSG_EXIT, .parks = true, .exit = *exit };
+	/* Any park answers a pending stop. */
+	atomic_fetch_and(&v->requests, ~(unsigned)VCPU_REQ_STOP);
+}
+
+/* The message of a failed run: the vCPU parks at an "unknown" exit.  Thread: vcpu, or the
+ * loop (vcpu_step_cb()). */
+static void vcpu_error_msg(struct vcpu *v, int err, struct vcpu_msg *m)
+{
+	*m = (struct vcpu_msg){ .type = MSG_VCPU_ERROR, .parks = true, .err = err,
+				.hv_status = hv_vcpu_last_status(v->hv) };
+	atomic_fetch_and(&v->requests, ~(unsigned)VCPU_REQ_STOP);
+}
+
 /* Park: report the exit; the outer loop then waits for the next run.  Thread: vcpu. */
 static void vcpu_park(struct vcpu *v, const struct hv_exit *exit)
 {
-	struct vcpu_msg m = { .type = MSG_EXIT, .parks = true, .exit = *exit };
+	struct vcpu_msg m;
 
-	/* Any park answers a pending stop. */
-	atomic_fetch_and(&v->requests, ~(unsigned)VCPU_REQ_STOP);
+	vcpu_park_msg(v, exit, &m);
 	vcpu_post(v, &m);
 }
 
@@ -156,6 +176,33 @@ static bool exit_is_write(const struct hv_exit *e)
 	return e->kind == HV_EXIT_IO ? e->io.write : e->mmio.write;
 }
 
+/* What a run in mode does with an exit: the thread's loop and the loop's bounded step run
+ * (vcpu_step_cb()) decide by this one table. */
+enum exit_action {
+	EXIT_RESUME,		/* interrupted: park stopped if a stop is asked, else run on */
+	EXIT_STREAM_WRITE,	/* stream: complete the write, report it, run on */
+	EXIT_STREAM_DEFAULT,	/* stream: complete the read with default_read, report it */
+	EXIT_PARK,
+};
+
+static enum exit_action exit_action(const struct hv_exit *e, enum run_mode mode,
+				    bool has_default)
+{
+	switch (e->kind) {
+	case HV_EXIT_INTERRUPTED:
+		return EXIT_RESUME;
+	case HV_EXIT_IO:
+	case HV_EXIT_MMIO:
+		if (mode == RUN_STREAM && exit_is_write(e))
+			return EXIT_STREAM_WRITE;
+		if (mode == RUN_STREAM && has_default)
+			return EXIT_STREAM_DEFAULT;
+		return EXIT_PARK;
+	default:
+		return EXIT_PARK;
+	}
+}
+
 /* Run until the vCPU parks or must exit.  Thread: vcpu. */
 static void vcpu_run_loop(struct vcpu *v, enum run_mode mode, bool has_default, uint64_t dflt)
 {
@@ -189,43 +236,38 @@ static void vcpu_run_loop(struct vcpu *v, enum run_mode mode, bool has_default, 
 		if (r == -EINTR || r == -EAGAIN) {
 			continue;
 		} else if (r < 0) {
-			struct vcpu_msg m = { .type = MSG_VCPU_ERROR, .parks = true, .err = r,
-					      .hv_status = hv_vcpu_last_status(v->hv) };
+			struct vcpu_msg m;
 
-			atomic_fetch_and(&v->requests, ~(unsigned)VCPU_REQ_STOP);
+			vcpu_error_msg(v, r, &m);
 			vcpu_post(v, &m);
 			return;
 		}
-		switch (exit.kind) {
-		case HV_EXIT_INTERRUPTED:
+		switch (exit_action(&exit, mode, has_default)) {
+		case EXIT_RESUME:
 			if (atomic_load(&v->requests) & VCPU_REQ_STOP) {
 				vcpu_park_stopped(v, exit.rip);
 				return;
 			}
 			continue;	/* a pause or exit request, or a stale kick */
-		case HV_EXIT_IO:
-		case HV_EXIT_MMIO:
-			if (mode == RUN_STREAM && exit_is_write(&exit)) {
-				struct vcpu_msg m = { .type = MSG_EXIT, .exit = exit };
+		case EXIT_STREAM_WRITE: {
+			struct vcpu_msg m = { .type = MSG_EXIT, .exit = exit };
 
-				hv_vcpu_complete(v->hv, NULL);
-				if (!vcpu_post(v, &m))
-					return;
-				continue;
-			}
-			if (mode == RUN_STREAM && has_default) {
-				struct hv_completion c = { .value = dflt };
-				struct vcpu_msg m = { .type = MSG_EXIT, .exit = exit, .completed = true,
-						      .completed_value = dflt };
+			hv_vcpu_complete(v->hv, NULL);
+			if (!vcpu_post(v, &m))
+				return;
+			continue;
+		}
+		case EXIT_STREAM_DEFAULT: {
+			struct hv_completion c = { .value = dflt };
+			struct vcpu_msg m = { .type = MSG_EXIT, .exit = exit, .completed = true,
+					      .completed_value = dflt };
 
-				hv_vcpu_complete(v->hv, &c);
-				if (!vcpu_post(v, &m))
-					return;
-				continue;
-			}
-			vcpu_park(v, &exit);
-			return;
-		default:
+			hv_vcpu_complete(v->hv, &c);
+			if (!vcpu_post(v, &m))
+				return;
+			continue;
+		}
+		case EXIT_PARK:
 			vcpu_park(v, &exit);
 			return;
 		}
@@ -322,6 +364,8 @@ struct vcpu *vcpu_free(struct vcpu *v)
 	if (!v)
 		return NULL;
 	hv_vcpu_free(v->hv);
+	if (v->step_ev)
+		event_free(v->step_ev);
 	textbuf_free(&v->last_event);
 	textbuf_free(&v->last_exit);
 	pthread_mutex_destroy(&v->lock);
@@ -380,7 +424,9 @@ void vcpu_set_state(struct vcpu *v, enum vcpu_state s)
 	event_publish_text(EV_VCPU_STATE, &from, t, n, NULL);
 }
 
-void vcpu_start(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read)
+/* Set up a run; go: let the thread run it now (else vcpu_step_cb() decides). */
+static void vcpu_arm(struct vcpu *v, enum run_mode mode, bool has_default_read,
+		     uint64_t default_read, bool go)
 {
 	/* A stop that raced with the previous park must not end this run; a run started while
 	 * the VM is held waits at once (vm_hold()). */
@@ -391,9 +437,15 @@ void vcpu_start(struct vcpu *v, enum run_mode mode, bool has_default_read, uint6
 	v->mode = mode;
 	v->has_default_read = has_default_read;
 	v->default_read = default_read;
-	v->go = true;
-	pthread_cond_broadcast(&v->cond);
+	v->go = go;
+	if (go)
+		pthread_cond_broadcast(&v->cond);
 	pthread_mutex_unlock(&v->lock);
+}
+
+void vcpu_start(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read)
+{
+	vcpu_arm(v, mode, has_default_read, default_read, true);
 	vcpu_set_state(v, VCPU_RUNNING);
 }
 
@@ -557,15 +609,116 @@ int vcpu_translate_gva(struct vcpu *v, uint64_t gva, unsigned access, uint64_t *
 	return r;
 }
 
+/*
+ * Step mode on the loop.  A stepped vCPU's thread would cost every step two hand-offs more than
+ * the client's round trip (loop -> thread -> loop); the loop runs the step itself instead, for
+ * a bounded amount of guest work.  VCPU_STEP_BOUND instructions are about a millisecond of the
+ * emu engine at its slowest (a few ms under sanitizers): what one step may hold the loop, and
+ * the other clients, before the vCPU goes to its thread.
+ */
+#define VCPU_STEP_BOUND		20000
+
+/* Hand the loop's message of a park to the mailbox's handler, as if the thread posted it. */
+static void vcpu_deliver(struct vcpu *v, struct vcpu_msg *m)
+{
+	atomic_fetch_add(&v->queued, 1);
+	m->vcpu = v;
+	m->vm = v->vm;
+	vcpu_handle_msg(m);
+}
+
+/* The run set up by vcpu_run() goes on in the vCPU's thread (started by vcpu_run()), as a
+ * run without the loop's step would have from its start.  Thread: loop. */
+static void vcpu_hand_over(struct vcpu *v)
+{
+	pthread_mutex_lock(&v->lock);
+	v->go = true;
+	pthread_cond_broadcast(&v->cond);
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* The one-shot of a step run.  It fires after the replies of the loop iteration that started
+ * the run were flushed (a zero timeout, not event_active(): snapshot_want_spare()), so the run
+ * reply still precedes the park's event.  Thread: loop. */
+static void vcpu_step_cb(evutil_socket_t fd, short what, void *arg)
+{
+	const unsigned others = VCPU_REQ_STOP | VCPU_REQ_PAUSE | VCPU_REQ_EXIT | VCPU_REQ_HOLD |
+				VCPU_REQ_ABANDON;
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	struct vcpu_msg m;
+	struct hv_exit exit;
+	int r;
+
+	(void)fd;
+	(void)what;
+	if (!v->step_pending)
+		return;
+	v->step_pending = false;
+	if (vm->state == VM_DESTROYING)
+		return;		/* its thread, if any, leaves on VCPU_REQ_EXIT */
+	/* What arrived since vcpu_run() (stop, pause, a hold, a restore) is the thread's to
+	 * answer, exactly as if it had been running all along. */
+	if (v->state != VCPU_RUNNING || vm->holding || vm->state == VM_PAUSED ||
+	    (atomic_load(&v->requests) & others)) {
+		vcpu_hand_over(v);
+		return;
+	}
+	memset(&exit, 0, sizeof(exit));
+	pthread_mutex_lock(&v->lock);
+	r = hv_vcpu_run_bounded(v->hv, &exit, VCPU_STEP_BOUND);
+	pthread_mutex_unlock(&v->lock);
+	if (r < 0 && r != -EINTR && r != -EAGAIN) {
+		vcpu_error_msg(v, r, &m);
+		vcpu_deliver(v, &m);
+		return;
+	}
+	/* A retry, the bound, a stale kick: the thread runs on from here. */
+	if (r < 0 || exit_action(&exit, RUN_STEP, false) != EXIT_PARK) {
+		vcpu_hand_over(v);
+		return;
+	}
+	vcpu_park_msg(v, &exit, &m);
+	vcpu_deliver(v, &m);
+}
+
+/* Schedule the loop's step of v; false: run it on the thread. */
+static bool vcpu_step_schedule(struct vcpu *v)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (!(hv_caps(mshvd.hv) & HV_CAP_BOUNDED_RUN) || v->vm->holding ||
+	    v->vm->state == VM_PAUSED || (atomic_load(&v->requests) & VCPU_REQ_PAUSE))
+		return false;
+	if (!v->step_ev) {
+		v->step_ev = event_new(mshvd.base, -1, 0, vcpu_step_cb, v);
+		if (!v->step_ev)
+			return false;
+	}
+	if (event_add(v->step_ev, &now) < 0)
+		return false;
+	v->step_pending = true;
+	return true;
+}
+
 int vcpu_run(struct vcpu *v, enum run_mode mode, bool has_default_read, uint64_t default_read)
 {
 	int r;
 
 	if (!vcpu_idle(v))
 		return -EBUSY;
+	/* Started by the first run even when the loop steps it: a step may hand the vCPU over at
+	 * any time, and a run that cannot get its thread fails here, before anything changed. */
 	r = vcpu_thread_start(v);
 	if (r < 0)
 		return r;
+	if (mode == RUN_STEP && vcpu_step_schedule(v)) {
+		if (v->vm->state == VM_CREATED)
+			vm_set_state(v->vm, VM_RUNNING);
+		vcpu_arm(v, mode, has_default_read, default_read, false);
+		vcpu_set_state(v, VCPU_RUNNING);
+		return 0;
+	}
 	if (v->vm->state == VM_CREATED)
 		vm_set_state(v->vm, VM_RUNNING);
 	vcpu_start(v, mode, has_default_read, default_read);

@@ -95,6 +95,8 @@ struct hv_ops {
 	int (*vcpu_set_regs)(struct hv_vcpu *vcpu, const struct hv_reg_value *regs, unsigned n);
 	/* Fill *exit with the next exit that needs the caller.  Called only with no exit pending. */
 	int (*vcpu_run)(struct hv_vcpu *vcpu, struct hv_exit *exit);
+	/* hv_vcpu_run_bounded() (HV_CAP_BOUNDED_RUN); max_insns is at least 1. */
+	int (*vcpu_run_bounded)(struct hv_vcpu *vcpu, struct hv_exit *exit, uint64_t max_insns);
 	/* Complete vcpu->exit (pending); c is never NULL (hv.c supplies the defaults). */
 	int (*vcpu_complete)(struct hv_vcpu *vcpu, const struct hv_completion *c);
 	void (*vcpu_kick)(struct hv_vcpu *vcpu);	/* async-signal-safe */

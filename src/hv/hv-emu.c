@@ -124,7 +124,7 @@ static int emu_hv_open(const char *path, struct hv **ret)
 	e->base.caps = HV_CAP_IRQCHIP | HV_CAP_LAPIC | HV_CAP_IOEVENTFD_MMIO |
 		       HV_CAP_IOEVENTFD_PIO | HV_CAP_IRQFD | HV_CAP_MSI_ROUTING |
 		       HV_CAP_ASSERT_INTERRUPT | HV_CAP_TRANSLATE_GVA | HV_CAP_READONLY_MEM |
-		       HV_CAP_DIRTY_LOG;
+		       HV_CAP_DIRTY_LOG | HV_CAP_BOUNDED_RUN;
 	*ret = &e->base;
 	return 0;
 }
@@ -762,8 +762,9 @@ static void exit_from_emu(const struct emu_exit *x, struct hv_exit *exit)
 	}
 }
 
-/* Thread: vcpu. */
-static int emu_hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit)
+/* budget: NULL, or the instructions left of a bounded run (spanning the exits handled here).
+ * Thread: vcpu, or parked for a bounded run (hv.h). */
+static int emu_run(struct hv_vcpu *vcpu, struct hv_exit *exit, uint64_t *budget)
 {
 	struct emu_hv_vcpu *ec = to_emu_vcpu(vcpu);
 	struct emu_hv_vm *ev = to_emu_vm(vcpu->vm);
@@ -772,7 +773,7 @@ static int emu_hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit)
 	int r;
 
 	for (;;) {
-		r = emu_vcpu_run(ec->v, &x);
+		r = budget ? emu_vcpu_run_bounded(ec->v, &x, budget) : emu_vcpu_run(ec->v, &x);
 		if (r < 0)
 			return r;
 		switch (x.kind) {
@@ -804,6 +805,17 @@ static int emu_hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit)
 		exit_from_emu(&x, exit);
 		return 0;
 	}
+}
+
+static int emu_hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit)
+{
+	return emu_run(vcpu, exit, NULL);
+}
+
+static int emu_hv_vcpu_run_bounded(struct hv_vcpu *vcpu, struct hv_exit *exit,
+				   uint64_t max_insns)
+{
+	return emu_run(vcpu, exit, &max_insns);
 }
 
 static int emu_hv_vcpu_complete(struct hv_vcpu *vcpu, const struct hv_completion *c)
@@ -1126,6 +1138,7 @@ const struct hv_ops hv_emu_ops = {
 	.vcpu_get_regs = emu_hv_vcpu_get_regs,
 	.vcpu_set_regs = emu_hv_vcpu_set_regs,
 	.vcpu_run = emu_hv_vcpu_run,
+	.vcpu_run_bounded = emu_hv_vcpu_run_bounded,
 	.vcpu_complete = emu_hv_vcpu_complete,
 	.vcpu_kick = emu_hv_vcpu_kick,
 	.vcpu_translate_gva = emu_hv_vcpu_translate_gva,

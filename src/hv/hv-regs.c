@@ -91,6 +91,7 @@ const char *hv_cap_name(uint32_t cap)
 	case HV_CAP_SMT_GUEST: return "smt-guest";
 	case HV_CAP_CPU_FEATURES: return "cpu-features";
 	case HV_CAP_DIRTY_LOG: return "dirty-log";
+	case HV_CAP_BOUNDED_RUN: return "bounded-run";
 	default: return NULL;
 	}
 }

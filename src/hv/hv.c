@@ -659,6 +659,27 @@ int hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit)
 	return 0;
 }
 
+int hv_vcpu_run_bounded(struct hv_vcpu *vcpu, struct hv_exit *exit, uint64_t max_insns)
+{
+	int r;
+
+	if (!vcpu || !exit || !max_insns)
+		return -EINVAL;
+	if (!(vcpu->vm->hv->caps & HV_CAP_BOUNDED_RUN) || !vcpu->vm->hv->ops->vcpu_run_bounded)
+		return -EOPNOTSUPP;
+	if (vcpu->exit_pending) {
+		r = hv_vcpu_complete(vcpu, NULL);
+		if (r < 0)
+			return r;
+	}
+	r = vcpu->vm->hv->ops->vcpu_run_bounded(vcpu, &vcpu->exit, max_insns);
+	if (r < 0)
+		return r;
+	vcpu->exit_pending = hv_exit_needs_completion(&vcpu->exit);
+	*exit = vcpu->exit;
+	return 0;
+}
+
 int hv_vcpu_complete(struct hv_vcpu *vcpu, const struct hv_completion *c)
 {
 	struct hv_completion def;

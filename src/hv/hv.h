@@ -26,6 +26,12 @@
  *    thread is not inside hv_vcpu_run() and does not enter it until the other thread is done,
  *    and a lock hand-off orders the two threads' calls.  mshvd's loop thread does this
  *    (src/daemon/vcpu.c: under vcpu->lock, only while its state is created or parked);
+ *  - "Thread: parked-run" (hv_vcpu_run_bounded()) from the vCPU's own thread, or from another
+ *    thread while the vCPU is parked exactly as for "Thread: parked" (its thread has not
+ *    started, or waits outside every hv_vcpu_* call until a lock hand-off gives the vCPU
+ *    back).  mshvd's loop thread does this under vcpu->lock for a vCPU whose thread is not
+ *    inside vcpu_run_loop() (src/daemon/vcpu.c).  A kick from any thread still ends such a run
+ *    and stays sticky until one run returns it;
  *  - hv_vcpu_new() and hv_vcpu_free() from any thread, before the vCPU's thread first runs it
  *    and after that thread was joined;
  *  - hv_vcpu_kick() from any thread ("Thread: any").
@@ -65,6 +71,7 @@ enum {
 	HV_CAP_SMT_GUEST	= 1u << 16,	/* hv_vm_options.smt_guest */
 	HV_CAP_CPU_FEATURES	= 1u << 17,	/* hv_vm_options.cpu_features (feature banks) */
 	HV_CAP_DIRTY_LOG	= 1u << 18,	/* hv_vm_set_dirty_log(): pages the guest wrote */
+	HV_CAP_BOUNDED_RUN	= 1u << 19,	/* hv_vcpu_run_bounded() */
 };
 
 /* Ceilings of the hv layer, the same on every backend.  The daemon's limits that they back
@@ -365,6 +372,16 @@ struct hv_exit {
  * (reads return all ones).  Thread: vcpu.
  */
 int hv_vcpu_run(struct hv_vcpu *vcpu, struct hv_exit *exit);
+
+/*
+ * hv_vcpu_run() for a bounded amount of guest work (HV_CAP_BOUNDED_RUN, else -EOPNOTSUPP): also
+ * returns HV_EXIT_INTERRUPTED (nothing pending; rip where the guest resumes) once about
+ * max_insns (at least 1) guest instructions ran without an exit, and instead of waiting for an
+ * interrupt in a hlt or for a SIPI: it never blocks.  A kick ends it as it ends hv_vcpu_run()
+ * and is consumed by it; an end by the bound leaves a kick pending for the next run.  Exits the
+ * backend handles itself (ioeventfd writes) count against the same bound.  Thread: parked-run.
+ */
+int hv_vcpu_run_bounded(struct hv_vcpu *vcpu, struct hv_exit *exit, uint64_t max_insns);
 
 struct hv_completion {
 	uint64_t value;		/* io/mmio read, rdmsr: the value; ignored for writes */

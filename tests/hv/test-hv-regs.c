@@ -53,12 +53,13 @@ int main(void)
 		if (name)
 			ncaps++;
 	}
-	check_eq_int(ncaps, 19);
+	check_eq_int(ncaps, 20);
 	check_eq_str(hv_cap_name(HV_CAP_NESTED_VIRT), "nested-virtualization");
 	check_eq_str(hv_cap_name(HV_CAP_SMT_GUEST), "smt-guest");
 	check_eq_str(hv_cap_name(HV_CAP_CPU_FEATURES), "cpu-features");
 	check_eq_str(hv_cap_name(HV_CAP_IOEVENTFD_PIO), "ioeventfd-pio");
 	check_eq_str(hv_cap_name(HV_CAP_DIRTY_LOG), "dirty-log");
+	check_eq_str(hv_cap_name(HV_CAP_BOUNDED_RUN), "bounded-run");
 	check(hv_cap_name(HV_CAP_IRQCHIP | HV_CAP_LAPIC) == NULL);
 
 	check_ok(hv_backend_from_name("kvm", &b));

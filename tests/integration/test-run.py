@@ -4,6 +4,7 @@
 # run timeouts, pause/resume.
 
 import base64
+import json
 import struct
 import sys
 import time
@@ -163,6 +164,65 @@ def test_stop_spinning_guest():
     c.close()
 
 
+def test_step_wire_order():
+    """The run reply precedes the exit event of its step; the exit event precedes the reply
+    of run {wait} (a step that the loop may run itself, on backends with a bounded run)."""
+    c = Shared.get().client(subscribe=True)
+    vm = c.boot_vm("daemon-count")
+    for wait in (False, True, False, True):
+        ident = c.request("run", {"vm": vm, "vcpu": 0, "mode": "step", "wait": wait})
+        order = []
+        end = time.monotonic() + 10
+        while len(order) < 2 and time.monotonic() < end:
+            line = c.sock.recv(1 << 16) if b"\n" not in c.buf else b""
+            c.buf += line
+            while b"\n" in c.buf:
+                raw, c.buf = c.buf.split(b"\n", 1)
+                msg = json.loads(raw)
+                if msg.get("id") == ident:
+                    order.append("reply")
+                elif msg.get("method") == "event" and msg["params"]["kind"] == "exit" and \
+                        msg["params"]["vm"] == vm:
+                    order.append("exit")
+        eq(order, ["exit", "reply"] if wait else ["reply", "exit"], "wait=%s" % wait)
+    c.call("destroy-vm", vm=vm)
+    c.close()
+
+
+def test_step_spin_stays_responsive():
+    """A stepped guest that never exits goes on running past the loop's bound (its thread
+    takes it over): other clients are served meanwhile and stop still parks it."""
+    d = Shared.get()
+    c = d.client()
+    other = d.client()
+    vm = c.boot_vm("daemon-spin")
+    for round in range(3):
+        eq(c.call("run", vm=vm, vcpu=0, mode="step")["state"], "running")
+        # Served while the guest spins: plain requests and another VM's steps.
+        vm2 = other.boot_vm("daemon-count")
+        for i in range(20):
+            other.call("daemon-info", timeout=5)
+            r = other.call("run", vm=vm2, vcpu=0, mode="step", wait=True, timeout=5)
+            eq((r["exit"]["type"], int(r["exit"]["data"], 16)), ("io", i))
+        other.call("destroy-vm", vm=vm2)
+        eq(c.call("vm-info", vm=vm)["vcpus"][0]["state"], "running")
+        deadline = time.monotonic() + 10
+        while counter(c, vm) < 100000 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        r = c.call("stop", vm=vm, vcpu=0, timeout=5)
+        eq(r["exit"]["type"], "stopped")
+        check(0x1000 <= int(r["exit"]["rip"], 16) < 0x1010, r["exit"]["rip"])
+        n = counter(c, vm)
+        # Far beyond one bound of the loop's step (two instructions a count).
+        check(n >= 100000, "the guest ran on: %d" % n)
+        time.sleep(0.02)
+        eq(counter(c, vm), n, "stopped means stopped")
+        c.call("write-memory", vm=vm, gpa=0x500, data=base64.b64encode(bytes(4)).decode())
+    c.call("destroy-vm", vm=vm)
+    other.close()
+    c.close()
+
+
 def test_run_wait_timeout():
     c = Shared.get().client()
     vm = c.boot_vm("daemon-spin")
@@ -209,4 +269,5 @@ def test_zz_stop_shared():
 
 run([test_complete_in_and_mmio_read, test_uncompleted_read_gets_all_ones,
      test_complete_regs_rip_override, test_step_mode, test_stream_mode,
-     test_stop_spinning_guest, test_run_wait_timeout, test_pause_resume, test_zz_stop_shared])
+     test_stop_spinning_guest, test_step_wire_order, test_step_spin_stays_responsive,
+     test_run_wait_timeout, test_pause_resume, test_zz_stop_shared])

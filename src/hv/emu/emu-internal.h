@@ -70,6 +70,7 @@ enum emu_stop {
 	EMU_STOP_YIELD,		/* another vCPU waits for the execution lock */
 	EMU_STOP_INTR,		/* INT n or an exception (intr_no) */
 	EMU_STOP_STEP,		/* the single step of a completion is done */
+	EMU_STOP_BOUND,		/* emu_vcpu_run_bounded(): the instruction budget is spent */
 };
 
 struct emu_code_page {
@@ -95,6 +96,7 @@ struct emu_vcpu {
 	/* Run state (vCPU thread). */
 	enum emu_stop stop;
 	uint64_t icount;
+	uint64_t *bound;		/* emu_vcpu_run_bounded(): instructions left, else NULL */
 	bool stepping;			/* completion: execute one instruction then stop */
 	bool step_started;
 	bool event_skip;		/* the next instruction is executed, not intercepted */

@@ -374,6 +374,13 @@ static void hook_code(uc_engine *uc, uint64_t addr, uint32_t size, void *opaque)
 		stop(v, EMU_STOP_KICK);
 		return;
 	}
+	if (v->bound) {
+		if (!*v->bound) {
+			stop(v, EMU_STOP_BOUND);
+			return;
+		}
+		--*v->bound;
+	}
 	if (!v->shadow && (atomic_load_explicit(&v->irq_poke, memory_order_relaxed) ||
 			   (v->irq_blocked && v->prev_if))) {
 		stop(v, EMU_STOP_IRQ);
@@ -1191,13 +1198,11 @@ static bool irq_pending_any(struct emu_vcpu *v)
 	return any;
 }
 
-int emu_vcpu_run(struct emu_vcpu *v, struct emu_exit *exit)
+static int run(struct emu_vcpu *v, struct emu_exit *exit)
 {
 	struct emu_vm *vm;
 	int r;
 
-	if (!v || !exit)
-		return -EINVAL;
 	vm = v->vm;
 	v->pending = false;	/* not completed: the instruction runs (and exits) again */
 	v->pending_done = false;
@@ -1226,9 +1231,13 @@ int emu_vcpu_run(struct emu_vcpu *v, struct emu_exit *exit)
 			finish_exit(v, exit);
 			return 0;
 		}
+		if (v->bound && !*v->bound)
+			break;
 		if (vm->cfg.lapic)
 			deliver_sipi(v);
 		if (v->activity == EMU_WAIT_FOR_SIPI) {
+			if (v->bound)
+				break;
 			wait_wake(v);
 			continue;
 		}
@@ -1242,6 +1251,8 @@ int emu_vcpu_run(struct emu_vcpu *v, struct emu_exit *exit)
 		}
 		if (v->activity == EMU_HALTED) {
 			if (!emu_irq_wakes(v)) {
+				if (v->bound)
+					break;
 				wait_wake(v);
 				continue;
 			}
@@ -1309,6 +1320,30 @@ int emu_vcpu_run(struct emu_vcpu *v, struct emu_exit *exit)
 			return 0;
 		}
 	}
+	/* Bounded: the budget is spent, or the vCPU would wait.  The kick stays pending. */
+	exit_begin(v, exit, EMU_EXIT_INTERRUPTED);
+	finish_exit(v, exit);
+	return 0;
+}
+
+int emu_vcpu_run(struct emu_vcpu *v, struct emu_exit *exit)
+{
+	if (!v || !exit)
+		return -EINVAL;
+	v->bound = NULL;
+	return run(v, exit);
+}
+
+int emu_vcpu_run_bounded(struct emu_vcpu *v, struct emu_exit *exit, uint64_t *budget)
+{
+	int r;
+
+	if (!v || !exit || !budget)
+		return -EINVAL;
+	v->bound = budget;
+	r = run(v, exit);
+	v->bound = NULL;
+	return r;
 }
 
 /* ---- completion -------------------------------------------------------------------------- */

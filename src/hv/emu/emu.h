@@ -296,6 +296,13 @@ struct emu_exit {
  * state the engine cannot run). */
 int emu_vcpu_run(struct emu_vcpu *v, struct emu_exit *exit);
 
+/* emu_vcpu_run() that also returns EMU_EXIT_INTERRUPTED (nothing pending, RIP where the guest
+ * resumes) once *budget instructions ran without an exit, and instead of waiting in a hlt or
+ * for a SIPI: it never blocks.  *budget: in, the most instructions to run; out, what is left
+ * (0 when spent).  A kick is still returned as EMU_EXIT_INTERRUPTED and consumed as by
+ * emu_vcpu_run(); a spent budget leaves a kick pending. */
+int emu_vcpu_run_bounded(struct emu_vcpu *v, struct emu_exit *exit, uint64_t *budget);
+
 struct emu_completion {
 	uint64_t value;		/* io / mmio read, rdmsr */
 	uint32_t cpuid[4];	/* eax, ebx, ecx, edx */
