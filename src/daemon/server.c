@@ -612,6 +612,15 @@ static void client_flush_all_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+void server_flush_last(void)
+{
+	if (!flush_ev || TAILQ_EMPTY(&flush_list))
+		return;
+	/* Out of the active queue and back in at its tail. */
+	event_del(flush_ev);
+	event_active(flush_ev, EV_TIMEOUT, 0);
+}
+
 /* Have c's output written at the end of this loop iteration. */
 static void client_schedule_flush(struct client *c)
 {

@@ -78,6 +78,10 @@ void client_send_fd_line(struct client *c, const char *data, size_t len, int fd)
 /* The descriptor that came with the request line being handled (its new owner is the caller),
  * or -1.  Loop thread, from the line hook only. */
 int client_take_fd(struct client *c);
+/* Write this loop iteration's queued output only after the callbacks made active so far: the
+ * model runs a vCPU step it just scheduled before the replies go out, so the replies of a
+ * complete + run {wait} pair leave in one write.  Loop thread. */
+void server_flush_last(void);
 /* Detach a client at once (its memory goes one loop turn later). */
 void client_kill(struct client *c);
 /* Close after flushing the output. */

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "model.h"
+#include "server.h"
 
 /*
  * The protocol between the loop and a vCPU thread:
@@ -637,9 +638,10 @@ static void vcpu_hand_over(struct vcpu *v)
 	pthread_mutex_unlock(&v->lock);
 }
 
-/* The one-shot of a step run.  It fires after the replies of the loop iteration that started
- * the run were flushed (a zero timeout, not event_active(): snapshot_want_spare()), so the run
- * reply still precedes the park's event.  Thread: loop. */
+/* The one-shot of a step run, made active by the request that started the run: it runs after
+ * that request's reply was queued (so the run reply precedes the park's event on the wire)
+ * and before this iteration's output is written (server_flush_last()), so the replies of a
+ * complete + run {wait} pair leave in one write.  Thread: loop. */
 static void vcpu_step_cb(evutil_socket_t fd, short what, void *arg)
 {
 	const unsigned others = VCPU_REQ_STOP | VCPU_REQ_PAUSE | VCPU_REQ_EXIT | VCPU_REQ_HOLD |
@@ -685,8 +687,6 @@ static void vcpu_step_cb(evutil_socket_t fd, short what, void *arg)
 /* Schedule the loop's step of v; false: run it on the thread. */
 static bool vcpu_step_schedule(struct vcpu *v)
 {
-	static const struct timeval now = { 0, 0 };
-
 	if (!(hv_caps(mshvd.hv) & HV_CAP_BOUNDED_RUN) || v->vm->holding ||
 	    v->vm->state == VM_PAUSED || (atomic_load(&v->requests) & VCPU_REQ_PAUSE))
 		return false;
@@ -695,8 +695,8 @@ static bool vcpu_step_schedule(struct vcpu *v)
 		if (!v->step_ev)
 			return false;
 	}
-	if (event_add(v->step_ev, &now) < 0)
-		return false;
+	event_active(v->step_ev, EV_TIMEOUT, 0);
+	server_flush_last();
 	v->step_pending = true;
 	return true;
 }
