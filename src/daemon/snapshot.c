@@ -138,20 +138,6 @@ int snapshot_region_scan(struct snapshot_region *sr)
 	return 0;
 }
 
-/* Whether the vCPU parked at an exit that waits for complete (the blob re-executes it). */
-static bool exit_pending(const struct hv_exit *e)
-{
-	switch (e->kind) {
-	case HV_EXIT_IO:
-	case HV_EXIT_MMIO:
-	case HV_EXIT_CPUID:
-	case HV_EXIT_MSR:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* Start (or restart) vm's dirty log relative to snapshot id: logging on, every mapping's log
  * fetched and dropped, the daemon's own marks cleared.  Without the capability, or when the
  * backend fails, the VM has no base and the next restore copies everything. */
@@ -225,7 +211,8 @@ int snapshot_capture(struct vm *vm, struct snapshot **ret)
 		sv->state = v->state;
 		if (v->state == VCPU_PARKED) {
 			sv->parked_exit = v->parked_exit;
-			sv->pending_exit = exit_pending(&v->parked_exit);
+			/* An exit still waiting for complete: the blob re-executes it. */
+			sv->pending_exit = hv_vcpu_exit_pending(v->hv);
 			if (v->last_event.len && !(sv->last_exit = vcpu_last_exit(v))) {
 				err = -ENOMEM;
 				goto fail;

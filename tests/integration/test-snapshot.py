@@ -152,6 +152,11 @@ def test_pending_exit_and_clone_continuation():
     cl = c.call("clone-vm", snapshot=snap["snapshot"])["vm"]
     eq(exits(c, cl, 6), again, "a clone's continuation")
     c.call("destroy-vm", vm=cl)
+    # Parked at an OUT that was completed: nothing is pending any more.
+    c.call("complete", vm=vm, vcpu=0)
+    done_snap = c.call("snapshot-vm", vm=vm)
+    check(not done_snap["vcpus"][0]["pending_exit"], "completed: not pending")
+    c.call("destroy-snapshot", snapshot=done_snap["snapshot"])
     c.call("destroy-vm", vm=vm)
     c.call("destroy-snapshot", snapshot=snap["snapshot"])
 
