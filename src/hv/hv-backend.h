@@ -104,7 +104,9 @@ struct hv_ops {
 				  uint64_t *ret_gpa);
 
 	/* Snapshots (hv.h).  hv.c checks HV_CAP_DIRTY_LOG, the mapping and the header (magic,
-	 * backend, size) before calling; the backend checks its body version and layout. */
+	 * backend, size) before calling; the backend checks its body version and layout.  A
+	 * backend whose partition keeps no state of its own leaves vm_save_state and
+	 * vm_restore_state NULL: hv.c writes and accepts a blob of the header alone. */
 	int (*vm_set_dirty_log)(struct hv_vm *vm, bool on);
 	int (*vm_get_dirty_log)(struct hv_vm *vm, const struct hv_mapping *m, uint64_t *bitmap);
 	int (*vm_save_state)(struct hv_vm *vm, void **ret, size_t *ret_size);
@@ -209,6 +211,10 @@ int hv_vm_walk(struct hv_vm *vm, const struct hv_paging *pg, uint64_t lin, uint6
  * were readable.  Thread: vcpu. */
 unsigned hv_vm_read_linear(struct hv_vm *vm, const struct hv_paging *pg, uint64_t lin, void *buf,
 			   unsigned n);
+
+/* The header of a state blob a backend writes (hv.h: struct hv_state_header). */
+void hv_state_header_init(struct hv_state_header *h, enum hv_backend backend, uint16_t version,
+			  size_t size);
 
 /* True when an exit of this kind waits for hv_vcpu_complete(). */
 bool hv_exit_needs_completion(const struct hv_exit *exit);

@@ -861,13 +861,13 @@ static int emu_hv_vcpu_translate_gva(struct hv_vcpu *vcpu, uint64_t gva, unsigne
 
 /*
  * Dirty logging is the engine's write tracking (a hook on every guest store, plus what the
- * engine writes for the guest).  The vm blob is a header only: the engine has no
- * partition-wide device state, its LAPICs are per vCPU and travel in the vCPU blobs.  The vCPU
+ * engine writes for the guest).  The partition blob is the header alone (hv.c's): the
+ * engine has no partition-wide device state, its LAPICs are per vCPU and travel in the vCPU
+ * blobs.  The vCPU
  * blob is struct emu_state_vcpu, one fixed size (5 KiB, most of it the LAPIC page), never the
  * engine's whole context: restoring it is a handful of engine calls (about a microsecond), on
  * the hot path of restore-vm.
  */
-#define EMU_VM_STATE_VERSION	1
 #define EMU_VCPU_STATE_VERSION	1
 
 /* The MSRs a vCPU blob carries, in blob order: those the engine implements, minus what the
@@ -931,16 +931,6 @@ _Static_assert(sizeof(struct emu_regs) == 144 && sizeof(struct emu_sregs) == 216
 
 static const unsigned emu_state_drs[6] = { 0, 1, 2, 3, 6, 7 };
 
-static void state_header(struct hv_state_header *h, uint16_t version, size_t size)
-{
-	*h = (struct hv_state_header){
-		.magic = HV_STATE_MAGIC,
-		.backend = HV_BACKEND_EMU,
-		.version = version,
-		.size = (uint32_t)size,
-	};
-}
-
 static int emu_hv_vm_set_dirty_log(struct hv_vm *vm, bool on)
 {
 	return emu_vm_set_dirty_tracking(to_emu_vm(vm)->vm, on);
@@ -964,30 +954,6 @@ static int emu_hv_vm_get_dirty_log(struct hv_vm *vm, const struct hv_mapping *m,
 	return 0;
 }
 
-static int emu_hv_vm_save_state(struct hv_vm *vm, void **ret, size_t *ret_size)
-{
-	struct hv_state_header *h = malloc(sizeof(*h));
-
-	(void)vm;
-	if (!h)
-		return -ENOMEM;
-	state_header(h, EMU_VM_STATE_VERSION, sizeof(*h));
-	*ret = h;
-	*ret_size = sizeof(*h);
-	return 0;
-}
-
-static int emu_hv_vm_restore_state(struct hv_vm *vm, const void *state, size_t size)
-{
-	struct hv_state_header h;
-
-	(void)vm;
-	memcpy(&h, state, sizeof(h));
-	if (h.version != EMU_VM_STATE_VERSION)
-		return -EPROTO;
-	return size == sizeof(h) ? 0 : -EINVAL;
-}
-
 /*
  * While an exit is pending the engine's registers are those before the exit's instruction
  * already (it exits before executing), so the blob needs nothing more to run it again.  The
@@ -1005,7 +971,7 @@ static int emu_hv_vcpu_save_state(struct hv_vcpu *vcpu, void **ret, size_t *ret_
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	state_header(&s->h, EMU_VCPU_STATE_VERSION, sizeof(*s));
+	hv_state_header_init(&s->h, HV_BACKEND_EMU, EMU_VCPU_STATE_VERSION, sizeof(*s));
 	if ((r = emu_vcpu_get_regs(ec->v, &s->regs)) < 0 ||
 	    (r = emu_vcpu_get_sregs(ec->v, &s->sregs)) < 0 ||
 	    (r = emu_vcpu_get_fpu(ec->v, &s->fpu)) < 0)
@@ -1144,8 +1110,6 @@ const struct hv_ops hv_emu_ops = {
 	.vcpu_translate_gva = emu_hv_vcpu_translate_gva,
 	.vm_set_dirty_log = emu_hv_vm_set_dirty_log,
 	.vm_get_dirty_log = emu_hv_vm_get_dirty_log,
-	.vm_save_state = emu_hv_vm_save_state,
-	.vm_restore_state = emu_hv_vm_restore_state,
 	.vcpu_save_state = emu_hv_vcpu_save_state,
 	.vcpu_restore_state = emu_hv_vcpu_restore_state,
 };

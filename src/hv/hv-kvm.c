@@ -1465,16 +1465,6 @@ struct kvm_state_vm {
 	struct kvm_pit_state2 pit;
 };
 
-static void state_header(struct hv_state_header *h, uint16_t version, size_t size)
-{
-	*h = (struct hv_state_header){
-		.magic = HV_STATE_MAGIC,
-		.backend = HV_BACKEND_KVM,
-		.version = version,
-		.size = (uint32_t)size,
-	};
-}
-
 static int kvm_vm_save_state(struct hv_vm *vm, void **ret, size_t *ret_size)
 {
 	struct kvm_vm *kv = to_kvm_vm(vm);
@@ -1484,7 +1474,7 @@ static int kvm_vm_save_state(struct hv_vm *vm, void **ret, size_t *ret_size)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	state_header(&s->h, KVM_VM_STATE_VERSION, sizeof(*s));
+	hv_state_header_init(&s->h, HV_BACKEND_KVM, KVM_VM_STATE_VERSION, sizeof(*s));
 	r = xioctl(kv->fd, KVM_GET_CLOCK, &s->clock);
 	if (r < 0)
 		goto fail;
@@ -1636,7 +1626,7 @@ static int kvm_vcpu_save_state(struct hv_vcpu *vcpu, void **ret, size_t *ret_siz
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	state_header(&s->h, KVM_VCPU_STATE_VERSION, sizeof(*s));
+	hv_state_header_init(&s->h, HV_BACKEND_KVM, KVM_VCPU_STATE_VERSION, sizeof(*s));
 	if ((r = load_regs(kc)) < 0 || (r = load_sregs(kc)) < 0)
 		goto fail;
 	s->regs = kc->regs;

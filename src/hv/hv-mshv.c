@@ -1166,37 +1166,9 @@ static int mshv_hv_vm_get_dirty_log(struct hv_vm *vm, const struct hv_mapping *m
  * The partition itself keeps nothing a snapshot needs beyond its vCPUs and RAM: the guest's
  * time is the per-vCPU TSC (in the vCPU blob); the partition reference time is read-only
  * through the hypercalls a VMM may issue; interrupt routes, irqfds and ioeventfds belong to
- * the caller, which recreates them.  Version 1 is the header alone.
+ * the caller, which recreates them.  So the backend has no partition state ops: hv.c's blob
+ * of the header alone stands for it.
  */
-#define MSHV_VM_STATE_VERSION	1
-
-static int mshv_hv_vm_save_state(struct hv_vm *vm, void **ret, size_t *ret_size)
-{
-	struct hv_state_header *h;
-
-	(void)vm;
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	h->magic = HV_STATE_MAGIC;
-	h->backend = HV_BACKEND_MSHV;
-	h->version = MSHV_VM_STATE_VERSION;
-	h->size = sizeof(*h);
-	*ret = h;
-	*ret_size = sizeof(*h);
-	return 0;
-}
-
-static int mshv_hv_vm_restore_state(struct hv_vm *vm, const void *state, size_t size)
-{
-	struct hv_state_header h;
-
-	(void)vm;
-	memcpy(&h, state, sizeof(h));	/* hv.c checked magic, backend and size */
-	if (h.version != MSHV_VM_STATE_VERSION)
-		return -EPROTO;
-	return size == sizeof(h) ? 0 : -EINVAL;
-}
 
 /*
  * vCPU blob, version 1: the header, this fixed part, then nregs register assocs as
@@ -1241,10 +1213,7 @@ static int mshv_hv_vcpu_save_state(struct hv_vcpu *vcpu, void **ret, size_t *ret
 	struct mshv_hv_vm *mv = to_mshv_vm(vcpu->vm);
 	struct hv_register_assoc regs[MSHV_VP_REG_LIST_MAX];
 	struct mshv_vcpu_state body = { 0 };
-	struct hv_state_header h = {
-		.magic = HV_STATE_MAGIC, .backend = HV_BACKEND_MSHV,
-		.version = MSHV_VCPU_STATE_VERSION,
-	};
+	struct hv_state_header h;
 	size_t n, xsave_cap = 0, lapic_len = 0, xsave_len = 0, off;
 	uint8_t *blob;
 	int r;
@@ -1286,7 +1255,7 @@ static int mshv_hv_vcpu_save_state(struct hv_vcpu *vcpu, void **ret, size_t *ret
 		free(blob);
 		return r;
 	}
-	h.size = (uint32_t)off;
+	hv_state_header_init(&h, HV_BACKEND_MSHV, MSHV_VCPU_STATE_VERSION, off);
 	body.nregs = (uint16_t)n;
 	body.lapic_size = (uint32_t)lapic_len;
 	body.xsave_size = (uint32_t)xsave_len;
@@ -1409,8 +1378,6 @@ const struct hv_ops hv_mshv_ops = {
 	.vcpu_translate_gva = mshv_hv_vcpu_translate_gva,
 	.vm_set_dirty_log = mshv_hv_vm_set_dirty_log,
 	.vm_get_dirty_log = mshv_hv_vm_get_dirty_log,
-	.vm_save_state = mshv_hv_vm_save_state,
-	.vm_restore_state = mshv_hv_vm_restore_state,
 	.vcpu_save_state = mshv_hv_vcpu_save_state,
 	.vcpu_restore_state = mshv_hv_vcpu_restore_state,
 };

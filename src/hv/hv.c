@@ -759,6 +759,20 @@ int hv_vm_get_dirty_log(struct hv_vm *vm, uint64_t gpa, uint64_t size, uint64_t 
 	return -ENOENT;
 }
 
+/* The body version of a partition blob that is the header alone (hv_ops: no vm_save_state). */
+#define HV_VM_STATE_HEADER_ONLY	1
+
+void hv_state_header_init(struct hv_state_header *h, enum hv_backend backend, uint16_t version,
+			  size_t size)
+{
+	*h = (struct hv_state_header){
+		.magic = HV_STATE_MAGIC,
+		.backend = (uint16_t)backend,
+		.version = version,
+		.size = (uint32_t)size,
+	};
+}
+
 /* The checks every blob gets before a backend sees it. */
 static int state_check(const struct hv *hv, const void *state, size_t size)
 {
@@ -776,15 +790,24 @@ static int state_check(const struct hv *hv, const void *state, size_t size)
 
 int hv_vm_save_state(struct hv_vm *vm, void **ret, size_t *ret_size)
 {
+	struct hv_state_header *h;
+
 	if (!vm || !ret || !ret_size)
 		return -EINVAL;
-	if (!vm->hv->ops->vm_save_state)
-		return -EOPNOTSUPP;
-	return vm->hv->ops->vm_save_state(vm, ret, ret_size);
+	if (vm->hv->ops->vm_save_state)
+		return vm->hv->ops->vm_save_state(vm, ret, ret_size);
+	h = malloc(sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	hv_state_header_init(h, vm->hv->ops->backend, HV_VM_STATE_HEADER_ONLY, sizeof(*h));
+	*ret = h;
+	*ret_size = sizeof(*h);
+	return 0;
 }
 
 int hv_vm_restore_state(struct hv_vm *vm, const void *state, size_t size)
 {
+	struct hv_state_header h;
 	int r;
 
 	if (!vm)
@@ -792,9 +815,12 @@ int hv_vm_restore_state(struct hv_vm *vm, const void *state, size_t size)
 	r = state_check(vm->hv, state, size);
 	if (r < 0)
 		return r;
-	if (!vm->hv->ops->vm_restore_state)
-		return -EOPNOTSUPP;
-	return vm->hv->ops->vm_restore_state(vm, state, size);
+	if (vm->hv->ops->vm_restore_state)
+		return vm->hv->ops->vm_restore_state(vm, state, size);
+	memcpy(&h, state, sizeof(h));
+	if (h.version != HV_VM_STATE_HEADER_ONLY)
+		return -EPROTO;
+	return size == sizeof(h) ? 0 : -EINVAL;
 }
 
 int hv_vcpu_save_state(struct hv_vcpu *vcpu, void **ret, size_t *ret_size)
