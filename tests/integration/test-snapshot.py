@@ -16,8 +16,8 @@ import tempfile
 import time
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from mshvd_test import (BACKEND, GUEST_RAM, Daemon, RpcError, Shared, check, eq,  # noqa: E402
-                        note, require_backend, run, skip)
+from mshvd_test import (BACKEND, GUEST_RAM, Daemon, RpcError, Shared,  # noqa: E402
+                        backend_has_snapshots, check, eq, note, require_backend, run, skip)
 
 def counter(c, vm):
     return struct.unpack("<I", base64.b64decode(
@@ -661,24 +661,8 @@ def test_zz_stop_shared():
     Shared.get().stop()
 
 
-def backend_has_snapshots():
-    """A backend whose hv layer has no snapshots yet answers unsupported: a skip, not a
-    failure (every backend of this tree is expected to have them)."""
-    c = Shared.get().client()
-    vm = c.call("create-vm")["vm"]
-    try:
-        c.call("destroy-snapshot", snapshot=c.call("snapshot-vm", vm=vm)["snapshot"])
-    except RpcError as e:
-        if e.name != "unsupported":
-            raise
-        return False
-    finally:
-        c.call("destroy-vm", vm=vm)
-    return True
-
-
 require_backend()
-if not backend_has_snapshots():
+if not backend_has_snapshots(Shared.get().client()):
     Shared.get().stop()
     skip("the %s backend has no snapshots (snapshot-vm: unsupported)" % BACKEND)
 run([test_running_guest_restored_exactly, test_two_running_vcpus_and_a_paused_vm,
