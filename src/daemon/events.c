@@ -38,17 +38,6 @@ const char *event_kind_name(enum event_kind k)
 	return k < EV__COUNT ? event_kind_names[k] : "?";
 }
 
-int event_kind_from_name(const char *name, enum event_kind *ret)
-{
-	for (unsigned k = 0; k < EV__COUNT; k++) {
-		if (strcmp(event_kind_names[k], name) == 0) {
-			*ret = k;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 int events_init(unsigned size)
 {
 	ring = calloc(size ? size : 1, sizeof(*ring));

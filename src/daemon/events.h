@@ -46,7 +46,6 @@ void events_fini(void);
 /* Names of the event kinds, indexed by enum event_kind, NULL-terminated (a PT_ENUMS list). */
 extern const char *const event_kind_names[EV__COUNT + 1];
 const char *event_kind_name(enum event_kind k);
-int event_kind_from_name(const char *name, enum event_kind *ret);
 uint64_t events_last_seq(void);
 
 /*

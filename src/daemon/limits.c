@@ -66,16 +66,6 @@ static void limit_store(struct limits *l, enum limit_id id, uint64_t v)
 	}
 }
 
-int limit_from_option(const char *option, enum limit_id *ret)
-{
-	for (unsigned i = 0; i < LIMIT__COUNT; i++)
-		if (strcmp(rows[i].option, option) == 0) {
-			*ret = i;
-			return 0;
-		}
-	return -ENOENT;
-}
-
 int limit_parse(struct limits *l, enum limit_id id, const char *arg)
 {
 	uint64_t v;

@@ -108,8 +108,6 @@ struct limits {
 const char *limit_name(enum limit_id id);
 /* Its current value in l. */
 uint64_t limit_value(const struct limits *l, enum limit_id id);
-/* The row whose --option is option, or -ENOENT. */
-int limit_from_option(const char *option, enum limit_id *ret);
 /* Parse the argument of the limit's option into l.  0 or -EINVAL (syntax or range). */
 int limit_parse(struct limits *l, enum limit_id id, const char *arg);
 /* The usage lines of every limit option, with defaults. */

@@ -798,17 +798,6 @@ void client_send_fd_line(struct client *c, const char *data, size_t len, int fd)
 			  c->id);
 }
 
-void client_send_fd(struct client *c, json_t *msg, int fd)
-{
-	const struct textbuf *t;
-
-	if (!c || c->dead)
-		return;
-	t = client_dump(c, msg);
-	if (t)
-		client_send_fd_line(c, t->p, t->len, fd);
-}
-
 static void client_refuse_line(struct client *c)
 {
 	/* limit-exceeded like every other limit: code, data.name and a hex data.value. */

@@ -69,11 +69,9 @@ void server_stop_listening(void);
 void client_send(struct client *c, json_t *msg);
 /* Queue data (len bytes of one JSON text, without the '\n', borrowed: copied) as a line. */
 void client_send_line(struct client *c, const char *data, size_t len);
-/* Like client_send(), with descriptor fd (borrowed; duplicated if the line has to wait)
+/* Like client_send_line(), with descriptor fd (borrowed; duplicated if the line has to wait)
  * attached as SCM_RIGHTS to the sendmsg() that carries the line's first byte (the
  * convention of include/mshvd/client.h).  Order with other lines is kept. */
-void client_send_fd(struct client *c, json_t *msg, int fd);
-/* The same with the line given as text (as client_send_line()). */
 void client_send_fd_line(struct client *c, const char *data, size_t len, int fd);
 /* The descriptor that came with the request line being handled (its new owner is the caller),
  * or -1.  Loop thread, from the line hook only. */
