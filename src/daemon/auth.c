@@ -19,26 +19,28 @@ bool auth_can_see(uid_t uid, const struct vm *vm)
 	return auth_is_admin(uid) || vm->owner == uid;
 }
 
-struct vm *vm_lookup(const json_t *ref, uid_t uid)
+struct vm *vm_lookup_id(uint64_t id, uid_t uid)
+{
+	struct vm *vm;
+
+	TAILQ_FOREACH(vm, &vms, entry)
+		if (vm->id == id)
+			return auth_can_see(uid, vm) ? vm : NULL;
+	return NULL;
+}
+
+struct vm *vm_lookup_name(const char *name, uid_t uid)
 {
 	struct vm *vm, *found = NULL;
 	unsigned matches = 0;
 
-	if (json_is_integer(ref)) {
-		TAILQ_FOREACH(vm, &vms, entry)
-			if ((json_int_t)vm->id == json_integer_value(ref))
-				return auth_can_see(uid, vm) ? vm : NULL;
-		return NULL;
-	}
-	if (!json_is_string(ref))
-		return NULL;
 	/* Names are unique per owner, so a user's namespace never reveals another's VMs.
 	 * Root prefers its own VM, then a unique match; an ambiguous name needs the id. */
-	vm = vm_find_name(json_string_value(ref), uid);
+	vm = vm_find_name(name, uid);
 	if (vm || !auth_is_admin(uid))
 		return vm;
 	TAILQ_FOREACH(vm, &vms, entry) {
-		if (strcmp(vm->name, json_string_value(ref)) == 0) {
+		if (strcmp(vm->name, name) == 0) {
 			found = vm;
 			matches++;
 		}
@@ -46,35 +48,54 @@ struct vm *vm_lookup(const json_t *ref, uid_t uid)
 	return matches == 1 ? found : NULL;
 }
 
+struct vm *vm_lookup(const json_t *ref, uid_t uid)
+{
+	if (json_is_integer(ref))
+		return json_integer_value(ref) >= 0 ? vm_lookup_id((uint64_t)json_integer_value(ref), uid)
+						    : NULL;
+	return json_is_string(ref) ? vm_lookup_name(json_string_value(ref), uid) : NULL;
+}
+
 bool auth_can_see_snapshot(uid_t uid, const struct snapshot *s)
 {
 	return auth_is_admin(uid) || s->owner == uid;
 }
 
-struct snapshot *snapshot_lookup(const json_t *ref, uid_t uid)
+struct snapshot *snapshot_lookup_id(uint64_t id, uid_t uid)
+{
+	struct snapshot *s;
+
+	TAILQ_FOREACH(s, &snapshots, entry)
+		if (s->id == id)
+			return auth_can_see_snapshot(uid, s) ? s : NULL;
+	return NULL;
+}
+
+struct snapshot *snapshot_lookup_name(const char *name, uid_t uid)
 {
 	struct snapshot *s, *found = NULL;
 	unsigned matches = 0;
 
-	if (json_is_integer(ref)) {
-		TAILQ_FOREACH(s, &snapshots, entry)
-			if ((json_int_t)s->id == json_integer_value(ref))
-				return auth_can_see_snapshot(uid, s) ? s : NULL;
-		return NULL;
-	}
-	if (!json_is_string(ref))
-		return NULL;
-	/* As vm_lookup(): the caller's own name first; root may use another's unique name. */
-	s = snapshot_find_name(json_string_value(ref), uid);
+	/* As vm_lookup_name(): the caller's own name first; root may use another's unique
+	 * name. */
+	s = snapshot_find_name(name, uid);
 	if (s || !auth_is_admin(uid))
 		return s;
 	TAILQ_FOREACH(s, &snapshots, entry) {
-		if (strcmp(s->name, json_string_value(ref)) == 0) {
+		if (strcmp(s->name, name) == 0) {
 			found = s;
 			matches++;
 		}
 	}
 	return matches == 1 ? found : NULL;
+}
+
+struct snapshot *snapshot_lookup(const json_t *ref, uid_t uid)
+{
+	if (json_is_integer(ref))
+		return json_integer_value(ref) >= 0 ?
+			       snapshot_lookup_id((uint64_t)json_integer_value(ref), uid) : NULL;
+	return json_is_string(ref) ? snapshot_lookup_name(json_string_value(ref), uid) : NULL;
 }
 
 bool auth_uid_limited(uid_t uid)

@@ -12,9 +12,13 @@ bool auth_can_see(uid_t uid, const struct vm *vm);
 bool auth_is_admin(uid_t uid);
 /* Look up by id (integer) or name (string) as seen by uid; NULL when missing or foreign. */
 struct vm *vm_lookup(const json_t *ref, uid_t uid);
+struct vm *vm_lookup_id(uint64_t id, uid_t uid);
+struct vm *vm_lookup_name(const char *name, uid_t uid);
 /* The same for snapshots (owner or root, by id or name). */
 bool auth_can_see_snapshot(uid_t uid, const struct snapshot *s);
 struct snapshot *snapshot_lookup(const json_t *ref, uid_t uid);
+struct snapshot *snapshot_lookup_id(uint64_t id, uid_t uid);
+struct snapshot *snapshot_lookup_name(const char *name, uid_t uid);
 
 /* What one uid holds (live and dying VMs), for the per-uid limits. */
 struct uid_usage {

@@ -13,6 +13,7 @@
  *   6  methods/methods.h      the RPC handlers (the files of methods/): users of the model,
  *                             rpc and waiters, never of a lock or an atomic
  *   5  rpc.h  waiters.h       dispatcher, method table types, errors (rpc.c, methods.c);
+ *      rpc-scan.h             the scan of flat requests (rpc-scan.c);
  *                             waiters: deferred calls finished by events (waiters.c)
  *   4  auth.h  subscriptions.h  systemd.h
  *                             visibility and per-uid limits (auth.c); clients' event

@@ -290,7 +290,9 @@ int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret);
 /* Teardown-thread side: stop and join the thread, free the hv vCPU. Thread: reaper. */
 void vcpu_reap(struct vcpu *v);
 struct vcpu *vcpu_free(struct vcpu *v);
+/* vCPU ref (an integer index) of vm, or NULL. */
 struct vcpu *vcpu_lookup(struct vm *vm, const json_t *ref);
+struct vcpu *vcpu_lookup_index(struct vm *vm, uint64_t index);
 
 /* vCPU index of a live VM, or NULL; how many it has.  Thread: loop. */
 static inline struct vcpu *vm_vcpu(const struct vm *vm, unsigned index)

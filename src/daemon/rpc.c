@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rpc.h"
+#include "rpc-scan.h"
 #include "subscriptions.h"
 #include "waiters.h"
 
@@ -502,23 +503,35 @@ static void params_decode(const struct method *m, json_t *params, void *args)
 	}
 }
 
-/* Run the row's handler and act on its answer: a kept call is linked to its client; one
- * neither finished nor kept is finished here, so no call outlives its handler unlinked. */
-static void run_handler(struct rpc_call *call, json_t *params)
+/*
+ * A row's decoded params: on the stack of the dispatch when they fit (every row's do), so a
+ * request allocates nothing for them.
+ */
+union call_args {
+	max_align_t align;
+	char b[256];
+};
+
+static void *call_args(const struct method *m, union call_args *buf)
+{
+	if (m->args_size <= sizeof(*buf)) {
+		memset(buf, 0, m->args_size);
+		return buf;
+	}
+	return calloc(1, m->args_size);
+}
+
+/* Run the row's handler on its decoded args and act on its answer: a kept call is linked to
+ * its client; one neither finished nor kept is finished here, so no call outlives its handler
+ * unlinked. */
+static void call_run(struct rpc_call *call, void *args)
 {
 	const struct method *m = call->method;
 	bool finished = false;
 	enum rpc_retval r;
-	void *args = NULL;
 
-	if (m->args_size && !(args = calloc(1, m->args_size))) {
-		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
-		return;
-	}
-	params_decode(m, params, args);
 	call->finished = &finished;
 	r = m->handler(call, args);
-	free(args);
 	if (finished)
 		return;		/* a deferred call may be answered before its handler returns */
 	call->finished = NULL;
@@ -612,6 +625,57 @@ static void dispatch(struct client *c, json_t *req, struct rpc_batch *batch)
 	dispatch_call(c, batch, has_id ? id : NULL, json_string_value(jm), params);
 }
 
+/* A checked request of row m becomes a call (id borrowed); NULL after an out-of-memory
+ * answer. */
+static struct rpc_call *call_new(struct client *c, struct rpc_batch *batch, json_t *id,
+				 const struct method *m)
+{
+	struct rpc_call *call = calloc(1, sizeof(*call));
+
+	if (!call) {
+		if (id)
+			send_error(c, batch, id, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL,
+				   "out of memory");
+		return NULL;
+	}
+	call->client = c;
+	call->pass_fd = -1;
+	call->id = json_incref(id);
+	call->method = m;
+	call->uid = c->uid;
+	call->pid = c->pid;
+	if (batch) {
+		call->batch = batch;
+		batch->outstanding++;
+	}
+	return call;
+}
+
+/* Whether the caller may run the call's row at all; when not, the call is finished. */
+static bool call_allowed(struct rpc_call *call)
+{
+	const struct method *m = call->method;
+
+	if (m->perm == PERM_UNDECLARED) {
+		/* A table row without a permission: never run it (make check catches these). */
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
+			  "%s declares no permission", m->name);
+	} else if (m->perm == PERM_OWNER && m->target == TARGET_NONE) {
+		/* Ownership is checked by resolving the target: an owner row needs one. */
+		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
+			  "%s is owner-only without a target", m->name);
+	} else if (m->perm == PERM_ADMIN && !auth_is_admin(call->uid)) {
+		rpc_error(call, MSHVD_ERR_PERMISSION_DENIED, MSHVD_ERRNAME_PERMISSION_DENIED, NULL,
+			  "%s needs root", m->name);
+	} else {
+		/* Permission: PERM_OWNER rows are reachable only through a resolved target, which
+		 * the caller may see (its owner or root); the rest are read-only or admin. */
+		log_debug("client %u: %s", call->client->id, m->name);
+		return true;
+	}
+	return false;
+}
+
 /* The request is a well-formed JSON-RPC object: find its method, check and run it.  id is
  * borrowed (NULL for a notification; JSON null is an id), params borrowed (NULL: none). */
 static void dispatch_call(struct client *c, struct rpc_batch *batch, json_t *id,
@@ -670,205 +734,215 @@ static void dispatch_call(struct client *c, struct rpc_batch *batch, json_t *id,
 		return;
 	}
 
-	call = calloc(1, sizeof(*call));
-	if (!call) {
-		if (has_id)
-			send_error(c, batch, id, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL,
-				   "out of memory");
-		json_decref(params);
-		return;
-	}
-	call->client = c;
-	call->pass_fd = -1;
-	call->id = has_id ? json_incref(id) : NULL;
-	call->method = m;
-	call->uid = c->uid;
-	call->pid = c->pid;
-	if (batch) {
-		call->batch = batch;
-		batch->outstanding++;
-	}
-	if (m->perm == PERM_UNDECLARED) {
-		/* A table row without a permission: never run it (make check catches these). */
-		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
-			  "%s declares no permission", m->name);
-	} else if (m->perm == PERM_OWNER && m->target == TARGET_NONE) {
-		/* Ownership is checked by resolving the target: an owner row needs one. */
-		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
-			  "%s is owner-only without a target", m->name);
-	} else if (m->perm == PERM_ADMIN && !auth_is_admin(c->uid)) {
-		rpc_error(call, MSHVD_ERR_PERMISSION_DENIED, MSHVD_ERRNAME_PERMISSION_DENIED, NULL,
-			  "%s needs root", m->name);
-	} else if (resolve_target(call, params) == 0) {
-		/* Permission: PERM_OWNER rows are reachable only through a resolved target, which
-		 * the caller may see (its owner or root); the rest are read-only or admin. */
-		log_debug("client %u: %s", c->id, m->name);
-		run_handler(call, params);
+	call = call_new(c, batch, id, m);
+	if (call && call_allowed(call) && resolve_target(call, params) == 0) {
+		union call_args buf;
+		void *args = call_args(m, &buf);
+
+		if (args) {
+			params_decode(m, params, args);
+			call_run(call, args);
+			if (args != &buf)
+				free(args);
+		} else {
+			rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL,
+				  "out of memory");
+		}
 	}
 	json_decref(params);
 }
 
-/* ---- the common request without a parse ---------------------------------------------------- */
+/* ---- the common request without a parse (rpc-scan.h) ------------------------------------ */
+
+/* The scanned param of row m named by the spec p, or NULL. */
+static const struct param_spec *spec_find(const struct method *m, const char *key, size_t len)
+{
+	for (const struct param_spec *p = m->params; p && p->name; p++)
+		if (strncmp(p->name, key, len) == 0 && p->name[len] == 0)
+			return p;
+	return NULL;
+}
+
+static bool value_in(const char *const *values, const char *s, size_t len, unsigned *ret)
+{
+	for (unsigned i = 0; values && values[i]; i++) {
+		if (strncmp(values[i], s, len) == 0 && values[i][len] == 0) {
+			*ret = i;
+			return true;
+		}
+	}
+	return false;
+}
 
 /*
- * Most requests are one flat object, and many have no params: daemon-info, list-vms, probes.
- * Such a line is scanned here instead of being parsed into a jansson tree (the parse was the
- * largest share of the daemon's own time per small request).  The scanner accepts only a
- * subset whose meaning is beyond doubt, and exactly what json_loadb() + dispatch() would
- * accept the same way: members "jsonrpc" ("2.0"), "method" (a string of printable ASCII without
- * escapes), optional "id" (a non-negative integer of at most 18 digits, null, or a string of
- * printable ASCII without escapes within max-string) and optional "params" ({} or []), each at
- * most once, in any order, with JSON whitespace.  Anything else (a duplicate, an escape, a
- * number with a fraction, other members, non-empty params, trailing garbage) takes the general
- * path, which also produces every error.
+ * Check the scanned params against row m's spec and decode them into args (zeroed, of
+ * m->args_size), the target references into *vm, *vcpu, *snapshot, strings copied with their
+ * terminator into strings (borrowed by args).  Exactly the checks of params_check() and the
+ * decoding of params_decode() for the values a scan yields; false for anything they would
+ * refuse or that needs a jansson value (a non-target reference): the parser then answers.
  */
-struct simple_req {
-	bool has_jsonrpc, has_method, has_id, has_params;
-	const char *method;	/* into the line */
-	size_t method_len;
-	enum { ID_INT, ID_STRING, ID_NULL } id_type;
-	json_int_t id_int;
-	const char *id_str;
-	size_t id_len;
-};
-
-static size_t scan_ws(const char *s, size_t n, size_t pos)
+static bool scan_decode(const struct method *m, const struct rpc_scan *r, void *args,
+			char *strings, const struct rpc_scan_value **targets)
 {
-	while (pos < n && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r'))
-		pos++;
-	return pos;
-}
+	const struct limits *l = &mshvd.limits;
+	uint64_t seen = 0;
+	unsigned idx = 0;
 
-/* A string of printable ASCII without escapes at s[*pos] (the opening quote); its contents in
- * *ret, *ret_len. */
-static bool scan_plain_string(const char *s, size_t n, size_t *pos, const char **ret,
-			      size_t *ret_len)
-{
-	size_t i = *pos + 1;
-
-	if (*pos >= n || s[*pos] != '"')
+	if (r->nparams > l->max_array)
 		return false;
-	for (; i < n && s[i] != '"'; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '\\')
+	for (unsigned i = 0; i < r->nparams; i++) {
+		const struct rpc_scan_value *v = &r->params[i];
+		const struct param_spec *p = spec_find(m, v->key, v->key_len);
+		uint64_t u = v->u;
+		char *field;
+
+		if (!p || p - m->params >= 64)
 			return false;
-	if (i == n)
-		return false;
-	*ret = s + *pos + 1;
-	*ret_len = i - *pos - 1;
-	*pos = i + 1;
-	return true;
-}
-
-static bool scan_member(const char *s, size_t n, size_t *pos, struct simple_req *r)
-{
-	const char *key, *v;
-	size_t klen, vlen, p;
-
-	if (!scan_plain_string(s, n, pos, &key, &klen))
-		return false;
-	p = scan_ws(s, n, *pos);
-	if (p == n || s[p] != ':')
-		return false;
-	p = scan_ws(s, n, p + 1);
-	if (p == n)
-		return false;
-	if (klen == 7 && memcmp(key, "jsonrpc", 7) == 0 && !r->has_jsonrpc) {
-		if (!scan_plain_string(s, n, &p, &v, &vlen) || vlen != 3 || memcmp(v, "2.0", 3))
-			return false;
-		r->has_jsonrpc = true;
-	} else if (klen == 6 && memcmp(key, "method", 6) == 0 && !r->has_method) {
-		if (!scan_plain_string(s, n, &p, &r->method, &r->method_len) ||
-		    r->method_len >= 64)
-			return false;
-		r->has_method = true;
-	} else if (klen == 2 && memcmp(key, "id", 2) == 0 && !r->has_id) {
-		if (s[p] == '"') {
-			if (!scan_plain_string(s, n, &p, &r->id_str, &r->id_len) ||
-			    r->id_len > mshvd.limits.max_string)
+		seen |= 1ull << (p - m->params);
+		field = p->offset == PARAM_NO_FIELD ? NULL : (char *)args + p->offset;
+		switch (p->type) {
+		case PT_VM:
+		case PT_SNAPSHOT:
+			if (field || (v->type != SV_UINT && v->type != SV_STRING) ||
+			    (v->type == SV_STRING && v->len > l->max_string))
 				return false;
-			r->id_type = ID_STRING;
-		} else if (n - p >= 4 && memcmp(s + p, "null", 4) == 0) {
-			p += 4;
-			r->id_type = ID_NULL;
-		} else {
-			size_t start = p;
-
-			/* At most 18 digits: the value fits a json_int_t without overflow. */
-			r->id_int = 0;
-			for (; p < n && s[p] >= '0' && s[p] <= '9' && p - start < 18; p++)
-				r->id_int = r->id_int * 10 + (s[p] - '0');
-			if (p == start || (p < n && s[p] >= '0' && s[p] <= '9') ||
-			    (s[start] == '0' && p - start > 1))
-				return false;
-			r->id_type = ID_INT;
-		}
-		r->has_id = true;
-	} else if (klen == 6 && memcmp(key, "params", 6) == 0 && !r->has_params) {
-		char close = s[p] == '{' ? '}' : s[p] == '[' ? ']' : 0;
-
-		if (!close)
-			return false;
-		p = scan_ws(s, n, p + 1);
-		if (p == n || s[p] != close)
-			return false;
-		p++;
-		r->has_params = true;
-	} else {
-		return false;
-	}
-	/* What follows a value: whitespace, then ',' or '}' (checked by the caller); a number
-	 * or a literal running into more characters is not JSON. */
-	if (p < n && s[p] != ' ' && s[p] != '\t' && s[p] != '\n' && s[p] != '\r' &&
-	    s[p] != ',' && s[p] != '}')
-		return false;
-	*pos = p;
-	return true;
-}
-
-static bool scan_simple(const char *s, size_t n, struct simple_req *r)
-{
-	size_t pos = scan_ws(s, n, 0);
-
-	*r = (struct simple_req){ 0 };
-	if (pos == n || s[pos] != '{')
-		return false;
-	for (;;) {
-		pos = scan_ws(s, n, pos + 1);
-		if (!scan_member(s, n, &pos, r))
-			return false;
-		pos = scan_ws(s, n, pos);
-		if (pos == n)
-			return false;
-		if (s[pos] == '}')
+			targets[p->type == PT_VM ? 0 : 2] = v;
 			break;
-		if (s[pos] != ',')
-			return false;
+		case PT_UINT:
+			if (v->type != SV_UINT || v->u > UINT32_MAX)
+				return false;
+			if (!field)
+				targets[1] = v;	/* the vCPU */
+			else
+				*(unsigned *)field = (unsigned)v->u;
+			break;
+		case PT_U64:
+			if (v->type == SV_STRING ? v->len > l->max_string ||
+						   wire_hex_to_u64(v->s, v->len, &u) < 0 :
+						   v->type != SV_UINT)
+				return false;
+			if (field)
+				*(uint64_t *)field = u;
+			break;
+		case PT_BOOL:
+			if (v->type != SV_BOOL)
+				return false;
+			if (field)
+				*(bool *)field = v->u;
+			break;
+		case PT_STRING:
+			if (v->type != SV_STRING)
+				return false;
+			if (field) {
+				memcpy(strings, v->s, v->len);
+				strings[v->len] = 0;
+				*(const char **)field = strings;
+				strings += v->len + 1;
+			}
+			break;
+		case PT_ENUM:
+			if (v->type != SV_STRING || v->len > l->max_string ||
+			    !value_in(p->values, v->s, v->len, &idx))
+				return false;
+			if (field)
+				*(unsigned *)field = idx;
+			break;
+		default:
+			return false;	/* arrays and objects are never scanned */
+		}
+		if (field && p->has)
+			*(bool *)((char *)args + p->has - 1) = true;
 	}
-	return scan_ws(s, n, pos + 1) == n && r->has_jsonrpc && r->has_method;
+	for (const struct param_spec *p = m->params; p && p->name; p++)
+		if (p->required && !(seen & 1ull << (p - m->params)))
+			return false;
+	return true;
 }
 
-/* Dispatch a scanned request (depth 2 at most: params {} or []). */
-static bool dispatch_simple(struct client *c, const struct simple_req *r)
+/* A scanned reference's NUL-terminated name into buf (RPC_SCAN_MAX_STRING + 1 bytes). */
+static const char *ref_name(const struct rpc_scan_value *v, char *buf)
 {
-	json_t *id = NULL;
-	char method[64];
+	memcpy(buf, v->s, v->len);
+	buf[v->len] = 0;
+	return buf;
+}
 
+/* Resolve the row's target from scanned references as resolve_target() does; false when it
+ * does not resolve (the parser answers with the error). */
+static bool scan_resolve(const struct method *m, const struct rpc_scan_value *const *targets,
+			 uid_t uid, struct vm **vm, struct vcpu **vcpu, struct snapshot **snapshot)
+{
+	const struct rpc_scan_value *t;
+	char name[RPC_SCAN_MAX_STRING + 1];
+
+	if (m->target == TARGET_NONE)
+		return true;
+	if ((t = targets[2])) {
+		*snapshot = t->type == SV_UINT ? snapshot_lookup_id(t->u, uid) :
+						 snapshot_lookup_name(ref_name(t, name), uid);
+		if (!*snapshot)
+			return false;
+	}
+	if (m->target == TARGET_SNAPSHOT)
+		return *snapshot != NULL;
+	if (!(t = targets[0]))
+		return false;
+	*vm = t->type == SV_UINT ? vm_lookup_id(t->u, uid) : vm_lookup_name(ref_name(t, name), uid);
+	if (!*vm)
+		return false;
+	if (m->target != TARGET_VCPU)
+		return true;
+	return targets[1] && (*vcpu = vcpu_lookup_index(*vm, targets[1]->u));
+}
+
+/*
+ * Dispatch a scanned request: everything the parser would do the same way, with no jansson
+ * tree.  Returns 1 when the scan does not settle it (the caller parses the line: bad params,
+ * an unknown method or target, whose answers the general path writes), 0 when dispatched,
+ * -1 when the client must be closed.
+ */
+static int dispatch_scanned(struct client *c, const struct rpc_scan *r)
+{
+	const struct rpc_scan_value *targets[3] = { NULL, NULL, NULL };
+	char method[64], strings[RPC_SCAN_MAX_PARAMS * (RPC_SCAN_MAX_STRING + 1)];
+	struct snapshot *snapshot = NULL;
+	struct vcpu *vcpu = NULL;
+	struct vm *vm = NULL;
+	const struct method *m;
+	struct rpc_call *call;
+	union call_args buf;
+	json_t *id = NULL;
+	void *args;
+
+	memcpy(method, r->method, r->method_len);
+	method[r->method_len] = 0;
+	m = method_find(method);
+	if (!m || m->args_size > sizeof(buf))
+		return 1;
+	args = call_args(m, &buf);
+	if (!scan_decode(m, r, args, strings, targets) ||
+	    !scan_resolve(m, targets, c->uid, &vm, &vcpu, &snapshot))
+		return 1;
 	if (r->has_id) {
 		id = r->id_type == ID_INT ? json_integer(r->id_int) :
 		     r->id_type == ID_STRING ? json_stringn(r->id_str, r->id_len) : json_null();
 		if (!id)
-			return false;
+			return -1;
 	}
-	memcpy(method, r->method, r->method_len);
-	method[r->method_len] = 0;
-	dispatch_call(c, NULL, id, method, NULL);
+	call = call_new(c, NULL, id, m);
 	json_decref(id);
-	return true;
+	if (call && call_allowed(call)) {
+		call->vm = vm;
+		call->vcpu = vcpu;
+		call->snapshot = snapshot;
+		call_run(call, args);
+	}
+	return 0;
 }
 
 bool rpc_handle_line(struct client *c, const char *line, size_t len)
 {
-	struct simple_req simple;
+	struct rpc_scan scan;
 	json_error_t jerr;
 	json_t *req;
 	char err[200];
@@ -880,8 +954,12 @@ bool rpc_handle_line(struct client *c, const char *line, size_t len)
 	if (i == len)
 		return true;	/* blank lines are ignored */
 
-	if (mshvd.limits.max_depth >= 2 && scan_simple(line, len, &simple))
-		return dispatch_simple(c, &simple);
+	if (mshvd.limits.max_depth >= 2 && rpc_scan(line, len, mshvd.limits.max_string, &scan)) {
+		int r = dispatch_scanned(c, &scan);
+
+		if (r <= 0)
+			return r == 0;
+	}
 
 	if (json_text_depth(line, len) > mshvd.limits.max_depth) {
 		snprintf(err, sizeof(err), "nesting deeper than %u", mshvd.limits.max_depth);

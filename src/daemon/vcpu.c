@@ -375,16 +375,18 @@ struct vcpu *vcpu_free(struct vcpu *v)
 	return NULL;
 }
 
+struct vcpu *vcpu_lookup_index(struct vm *vm, uint64_t index)
+{
+	if (index >= mshvd.limits.max_vcpus)
+		return NULL;
+	return vm_vcpu(vm, (unsigned)index);
+}
+
 struct vcpu *vcpu_lookup(struct vm *vm, const json_t *ref)
 {
-	json_int_t i;
-
-	if (!json_is_integer(ref))
+	if (!json_is_integer(ref) || json_integer_value(ref) < 0)
 		return NULL;
-	i = json_integer_value(ref);
-	if (i < 0 || i >= (json_int_t)mshvd.limits.max_vcpus)
-		return NULL;
-	return vm_vcpu(vm, (unsigned)i);
+	return vcpu_lookup_index(vm, (uint64_t)json_integer_value(ref));
 }
 
 void vcpu_request(struct vcpu *v, unsigned req)

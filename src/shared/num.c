@@ -28,6 +28,30 @@ json_t *json_hex(uint64_t v)
 	return json_stringn_nocheck(p, (size_t)(buf + sizeof(buf) - p));
 }
 
+int wire_hex_to_u64(const char *s, size_t len, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (len < 3 || len > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return -EINVAL;
+	for (size_t i = 2; i < len; i++) {
+		char ch = s[i];
+		unsigned d;
+
+		if (ch >= '0' && ch <= '9')
+			d = ch - '0';
+		else if (ch >= 'a' && ch <= 'f')
+			d = ch - 'a' + 10;
+		else if (ch >= 'A' && ch <= 'F')
+			d = ch - 'A' + 10;
+		else
+			return -EINVAL;
+		v = v << 4 | d;
+	}
+	*ret = v;
+	return 0;
+}
+
 int json_to_u64(const json_t *j, uint64_t *ret)
 {
 	if (json_is_integer(j)) {
@@ -38,30 +62,8 @@ int json_to_u64(const json_t *j, uint64_t *ret)
 		*ret = (uint64_t)i;
 		return 0;
 	}
-	if (json_is_string(j)) {
-		const char *s = json_string_value(j);
-		size_t len = json_string_length(j);
-		uint64_t v = 0;
-
-		if (len < 3 || len > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-			return -EINVAL;
-		for (size_t i = 2; i < len; i++) {
-			char ch = s[i];
-			unsigned d;
-
-			if (ch >= '0' && ch <= '9')
-				d = ch - '0';
-			else if (ch >= 'a' && ch <= 'f')
-				d = ch - 'a' + 10;
-			else if (ch >= 'A' && ch <= 'F')
-				d = ch - 'A' + 10;
-			else
-				return -EINVAL;
-			v = v << 4 | d;
-		}
-		*ret = v;
-		return 0;
-	}
+	if (json_is_string(j))
+		return wire_hex_to_u64(json_string_value(j), json_string_length(j), ret);
 	return -EINVAL;
 }
 

@@ -96,6 +96,90 @@ def test_scanned_and_parsed_requests_agree():
     c.close()
 
 
+def same_reply_both_ways(c, line, id):
+    """Send line as is (scanned when it can be) and with "method" spelled with an escape (always
+    parsed); return both replies, which must be equal but for an event's seq and time."""
+    replies = []
+    for text in (line, line.replace('"method"', '"\\u006dethod"', 1)):
+        c.send_raw(text + "\n")
+        replies.append(c.response(id))
+    for r in replies:
+        for k in ("seq", "time"):
+            if isinstance(r.get("result"), dict):
+                r["result"].pop(k, None)
+    eq(replies[0], replies[1], line)
+    return replies[0]
+
+
+def test_scanned_params_agree():
+    """Flat params (integers, booleans, plain strings) are scanned too (rpc-scan.h): every
+    form, valid or not, gets the reply the parser gives, and a failed one changes nothing."""
+    c = Shared.get().client()
+    vm = c.boot_vm("bench-out", name="scan-1", regs={"rbx": 1000000, "rax": 1000000})
+    v = str(vm)
+    forms = [
+        '{"jsonrpc":"2.0","id":1,"method":"vm-info","params":{"vm":%s}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"vm-info","params":{"vm":"scan-1"}}',
+        '{ "params" : { "vm" : %s } , "jsonrpc":"2.0","method":"vm-info","id":1 }' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"vm-info","params":{"vm":"no-such"}}',
+        '{"jsonrpc":"2.0","id":1,"method":"vm-info","params":{"vm":99999}}',
+        '{"jsonrpc":"2.0","id":1,"method":"vm-info","params":{"vm":-1}}',
+        '{"jsonrpc":"2.0","id":1,"method":"vm-info","params":{"vm":true}}',
+        '{"jsonrpc":"2.0","id":1,"method":"vm-info","params":{"vm":1.0}}',
+        '{"jsonrpc":"2.0","id":1,"method":"vm-info","params":{"vm":%s,"x":1}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"vm-info","params":{}}',
+        '{"jsonrpc":"2.0","id":1,"method":"get-regs","params":{"vm":%s,"vcpu":0}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"get-regs","params":{"vm":%s,"vcpu":7}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"get-regs","params":{"vm":%s,"vcpu":"0"}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"get-regs","params":{"vm":%s,"vcpu":4294967296}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"get-regs","params":{"vm":%s}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"translate-gva","params":'
+        '{"vm":%s,"vcpu":0,"gva":"0x1000","access":"read"}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"translate-gva","params":'
+        '{"vm":%s,"vcpu":0,"gva":4096,"access":"bogus"}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"translate-gva","params":'
+        '{"vm":%s,"vcpu":0,"gva":"0x10zz"}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"write-memory","params":'
+        '{"vm":%s,"gpa":262144,"data":"c2Nhbm5lZA=="}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"read-memory","params":'
+        '{"vm":%s,"gpa":"0x40000","size":7}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"run","params":'
+        '{"vm":%s,"vcpu":0,"mode":"nope"}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"run","params":'
+        '{"vm":%s,"vcpu":0,"timeout_ms":4294967296}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"complete","params":{"vm":%s,"vcpu":0}}' % v,
+        '{"jsonrpc":"2.0","id":1,"method":"create-vm","params":{"name":"bad name"}}',
+    ]
+    for line in forms:
+        same_reply_both_ways(c, line, 1)
+    eq(c.call("read-memory", vm=vm, gpa=0x40000, size=7)["data"], "c2Nhbm5lZA==")
+    # Not JSON either way.
+    for text in ('{"jsonrpc":"2.0","id":1,"method":"vm-info","params":{"vm":%s,"vm":%s}}',
+                 '{"jsonrpc":"2.0","id":1,"method":"vm-info","params":{"vm":0%s}}',
+                 '{"jsonrpc":"2.0","id":1,"method":"vm-info","params":{"vm":%s,}}',
+                 '{"jsonrpc":"2.0","id":1,"method":"vm-info","params":{"vm":%s}'):
+        expect_error(raw(c, text.replace("%s", v)), -32700, "parse-error")
+    # The step-mode loop: the same exit from the same state, either way.
+    run = ('{"jsonrpc":"2.0","id":1,"method":"run","params":'
+           '{"vm":%s,"vcpu":0,"wait":true}}' % v)
+    for _ in range(2):
+        c.call("set-regs", vm=vm, vcpu=0, regs={"rip": 0x1000, "rbx": 5})
+        c.send_raw(run + "\n")
+        first = c.response(1)["result"]
+        c.call("complete", vm=vm, vcpu=0)
+        c.call("set-regs", vm=vm, vcpu=0, regs={"rip": 0x1000, "rbx": 5})
+        c.send_raw(run.replace('"method"', '"\\u006dethod"', 1) + "\n")
+        second = c.response(1)["result"]
+        for r in (first, second):
+            for k in ("seq", "time"):
+                r.pop(k, None)
+        eq(first, second)
+        eq(first["type"], "io")
+        c.call("complete", vm=vm, vcpu=0)
+    c.call("destroy-vm", vm=vm)
+    c.close()
+
+
 def test_ids_and_notifications():
     c = Shared.get().client()
     for id in ["abc", 7, 0, -3, 2**53]:
@@ -224,5 +308,6 @@ def test_zz_stop_shared():
 
 
 run([test_parse_and_invalid_requests, test_scanned_and_parsed_requests_agree,
+     test_scanned_params_agree,
      test_ids_and_notifications, test_method_and_params_errors, test_batches, test_daemon_info,
      test_request_line_limit, test_max_clients, test_zz_stop_shared])

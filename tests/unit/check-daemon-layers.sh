@@ -14,7 +14,7 @@ level() {
 	server.h|server.c) echo 2 ;;
 	model.h|snapshot.h|partition.c|vcpu.c|eventfd.c|snapshot.c|snapshot-file.c) echo 3 ;;
 	auth.h|subscriptions.h|systemd.h|auth.c|subscriptions.c|systemd.c) echo 4 ;;
-	rpc.h|waiters.h|rpc.c|methods.c|waiters.c) echo 5 ;;
+	rpc.h|rpc-scan.h|waiters.h|rpc.c|rpc-scan.c|methods.c|waiters.c) echo 5 ;;
 	methods/*) echo 6 ;;
 	main.c) echo 7 ;;
 	*) echo "" ;;
@@ -30,7 +30,7 @@ for f in *.c *.h methods/*.c methods/*.h; do
 		status=1
 		continue
 	fi
-	for inc in $(sed -n 's/^#include "\(daemon\/\)\{0,1\}\([a-z_/]*\.h\)".*/\2/p' "$f"); do
+	for inc in $(sed -n 's/^#include "\(daemon\/\)\{0,1\}\([a-z_/-]*\.h\)".*/\2/p' "$f"); do
 		case $inc in
 		*/*) [ "${inc%%/*}" = methods ] || continue ;;
 		esac
