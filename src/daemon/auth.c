@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "auth.h"
@@ -21,12 +22,9 @@ bool auth_can_see(uid_t uid, const struct vm *vm)
 
 struct vm *vm_lookup_id(uint64_t id, uid_t uid)
 {
-	struct vm *vm;
+	struct vm *vm = id <= UINT_MAX ? vm_find_id((unsigned)id) : NULL;
 
-	TAILQ_FOREACH(vm, &vms, entry)
-		if (vm->id == id)
-			return auth_can_see(uid, vm) ? vm : NULL;
-	return NULL;
+	return vm && auth_can_see(uid, vm) ? vm : NULL;
 }
 
 struct vm *vm_lookup_name(const char *name, uid_t uid)

@@ -166,6 +166,9 @@ struct vm {
 	unsigned snap_base;
 	bool dirty_logging;
 	TAILQ_ENTRY(vm) entry;
+	/* On `vms` (registered, not destroying): in the indexes and the counts (partition.c). */
+	bool listed;
+	struct vm *id_next, *name_next;	/* the index chains */
 };
 TAILQ_HEAD(vm_list, vm);
 
@@ -190,9 +193,19 @@ int vm_register(struct vm *vm, uid_t owner, struct client *creator, const char *
 		bool autodestroy);
 /* The name for log lines ("(spare)" while hidden). */
 const char *vm_label(const struct vm *vm);
-/* The live VM of owner named name, or NULL.  (Lookups as a caller sees them: vm_lookup(),
- * auth.h.) */
+/* The live VM of owner named name, or of id, or NULL: hashed, the same cost with one VM or
+ * thousands.  (Lookups as a caller sees them: vm_lookup(), auth.h.) */
 struct vm *vm_find_name(const char *name, uid_t owner);
+struct vm *vm_find_id(unsigned id);
+/* What the live VMs (`vms`) hold, kept as it changes rather than counted (daemon-info's
+ * counts, systemd's status): every owner's together (all), or owner's. */
+struct vm_counts {
+	unsigned vms, vcpus, eventfds;
+};
+void vm_counts_get(uid_t owner, bool all, struct vm_counts *ret);
+/* A VM's vCPUs or eventfds changed by these deltas (vcpu.c, eventfd.c); counted while the VM
+ * is listed. */
+void vm_counts_add(const struct vm *vm, int vcpus, int eventfds);
 /* Start teardown; the vm leaves `vms` at once and is freed when MSG_VM_GONE arrives. */
 void vm_destroy(struct vm *vm, const char *why);
 /* MSG_VM_GONE arrived: join the reaper, publish "destroyed", free the VM. */
@@ -211,7 +224,6 @@ int vm_resume(struct vm *vm);
 int vm_assert_interrupt(struct vm *vm, const struct hv_interrupt *irq);
 json_t *vm_summary(const struct vm *vm);		/* new ref */
 void vm_client_gone(struct client *c);
-uint64_t vm_count_vcpus(void);
 
 int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, unsigned flags);
 struct region *vm_region_at(struct vm *vm, uint64_t gpa);

@@ -88,12 +88,170 @@ const char *vm_state_name(enum vm_state s)
 	return "?";
 }
 
+/* ---- the live VMs by id and by (owner, name), and what they hold ---------------------------- */
+
+/*
+ * Hash chains over `vms` (ids by their low bits, names by FNV-1a of owner and name), grown to
+ * keep at most one VM per bucket on average; and the counts of what the listed VMs hold, per
+ * owner and in total, changed where the VMs change.  A lookup, a create-vm or a daemon-info
+ * then costs the same at one VM and at thousands.
+ */
+static struct vm **by_id, **by_name;
+static unsigned nbuckets;		/* a power of two; 0 before the first VM */
+
+struct owner_counts {
+	uid_t owner;
+	struct vm_counts c;
+};
+static struct owner_counts *owners;	/* the owners of listed VMs */
+static unsigned nowners, owners_cap;
+static struct vm_counts all_counts;
+
+static unsigned name_bucket(const char *name, uid_t owner)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)owner;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h & (nbuckets - 1);
+}
+
+static void index_link(struct vm *vm)
+{
+	unsigned b = name_bucket(vm->name, vm->owner);
+
+	vm->id_next = by_id[vm->id & (nbuckets - 1)];
+	by_id[vm->id & (nbuckets - 1)] = vm;
+	vm->name_next = by_name[b];
+	by_name[b] = vm;
+}
+
+static void chain_unlink(struct vm **head, struct vm *vm, bool by_name_chain)
+{
+	for (struct vm **p = head; *p; p = by_name_chain ? &(*p)->name_next : &(*p)->id_next) {
+		if (*p == vm) {
+			*p = by_name_chain ? vm->name_next : vm->id_next;
+			return;
+		}
+	}
+}
+
+/* Room for one more listed VM and its owner's counts: -ENOMEM (nothing changed) only when
+ * there is no index at all or the owner has no record; a failed growth keeps longer chains. */
+static int index_reserve(uid_t owner)
+{
+	unsigned n = nbuckets ? nbuckets * 2 : 64;
+	struct vm **ids, **names;
+	struct vm *vm;
+	bool known = false;
+
+	for (unsigned i = 0; i < nowners; i++)
+		known |= owners[i].owner == owner;
+	if (!known && nowners == owners_cap) {
+		unsigned cap = owners_cap ? owners_cap * 2 : 8;
+		struct owner_counts *o = realloc(owners, cap * sizeof(*o));
+
+		if (!o)
+			return -ENOMEM;
+		owners = o;
+		owners_cap = cap;
+	}
+	if (nvms < nbuckets)
+		return 0;
+	ids = calloc(n, sizeof(*ids));
+	names = calloc(n, sizeof(*names));
+	if (!ids || !names) {
+		free(ids);
+		free(names);
+		return nbuckets ? 0 : -ENOMEM;
+	}
+	free(by_id);
+	free(by_name);
+	by_id = ids;
+	by_name = names;
+	nbuckets = n;
+	TAILQ_FOREACH(vm, &vms, entry)
+		index_link(vm);
+	return 0;
+}
+
+/* Add signed deltas to owner's counts and the total; an owner left with no VM has no record
+ * (index_reserve() made room for a new one). */
+static void counts_add(uid_t owner, int vms_delta, int vcpus, int eventfds)
+{
+	struct owner_counts *o = NULL;
+
+	for (unsigned i = 0; i < nowners && !o; i++)
+		if (owners[i].owner == owner)
+			o = &owners[i];
+	if (!o) {
+		o = &owners[nowners++];
+		*o = (struct owner_counts){ .owner = owner };
+	}
+	o->c.vms += (unsigned)vms_delta;
+	o->c.vcpus += (unsigned)vcpus;
+	o->c.eventfds += (unsigned)eventfds;
+	all_counts.vms += (unsigned)vms_delta;
+	all_counts.vcpus += (unsigned)vcpus;
+	all_counts.eventfds += (unsigned)eventfds;
+	if (!o->c.vms)
+		*o = owners[--nowners];
+}
+
+/* vm joins `vms`, the indexes and the counts (index_reserve() succeeded). */
+static void vm_list_add(struct vm *vm)
+{
+	TAILQ_INSERT_TAIL(&vms, vm, entry);
+	nvms++;
+	index_link(vm);
+	vm->listed = true;
+	counts_add(vm->owner, 1, (int)vm_nvcpus(vm), (int)vm->neventfds);
+}
+
+static void vm_list_remove(struct vm *vm)
+{
+	counts_add(vm->owner, -1, -(int)vm_nvcpus(vm), -(int)vm->neventfds);
+	vm->listed = false;
+	chain_unlink(&by_id[vm->id & (nbuckets - 1)], vm, false);
+	chain_unlink(&by_name[name_bucket(vm->name, vm->owner)], vm, true);
+	TAILQ_REMOVE(&vms, vm, entry);
+	nvms--;
+}
+
+void vm_counts_add(const struct vm *vm, int vcpus, int eventfds)
+{
+	if (vm->listed)
+		counts_add(vm->owner, 0, vcpus, eventfds);
+}
+
+void vm_counts_get(uid_t owner, bool all, struct vm_counts *ret)
+{
+	*ret = all ? all_counts : (struct vm_counts){ 0 };
+	for (unsigned i = 0; i < nowners && !all; i++)
+		if (owners[i].owner == owner)
+			*ret = owners[i].c;
+}
+
 struct vm *vm_find_name(const char *name, uid_t owner)
 {
 	struct vm *vm;
 
-	TAILQ_FOREACH(vm, &vms, entry)
+	if (!nbuckets)
+		return NULL;
+	for (vm = by_name[name_bucket(name, owner)]; vm; vm = vm->name_next)
 		if (vm->owner == owner && strcmp(vm->name, name) == 0)
+			return vm;
+	return NULL;
+}
+
+struct vm *vm_find_id(unsigned id)
+{
+	struct vm *vm;
+
+	if (!nbuckets)
+		return NULL;
+	for (vm = by_id[id & (nbuckets - 1)]; vm; vm = vm->id_next)
+		if (vm->id == id)
 			return vm;
 	return NULL;
 }
@@ -149,6 +307,8 @@ int vm_register(struct vm *vm, uid_t owner, struct client *creator, const char *
 
 	if (name && vm_find_name(name, owner))
 		return -EEXIST;
+	if (index_reserve(owner) < 0)
+		return -ENOMEM;
 	if (!name) {
 		snprintf(buf, sizeof(buf), "vm-%u", next_vm_id);
 		for (unsigned i = 2; vm_find_name(buf, owner); i++)
@@ -164,8 +324,7 @@ int vm_register(struct vm *vm, uid_t owner, struct client *creator, const char *
 	vm->autodestroy = autodestroy;
 	vm->hidden = false;
 	nhidden_vms--;
-	TAILQ_INSERT_TAIL(&vms, vm, entry);
-	nvms++;
+	vm_list_add(vm);
 	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\" created by uid %u", vm->id,
 		 vm->name, (unsigned)owner);
 	vm_publish(vm, -1, EV_VM_STATE, json_pack("{s:s, s:s}", "state", "created", "name",
@@ -194,16 +353,6 @@ int vm_new(uid_t owner, struct client *creator, const char *name, bool autodestr
 	}
 	*ret = vm;
 	return 0;
-}
-
-uint64_t vm_count_vcpus(void)
-{
-	struct vm *vm;
-	uint64_t n = 0;
-
-	TAILQ_FOREACH(vm, &vms, entry)
-		n += vm_nvcpus(vm);
-	return n;
 }
 
 json_t *vm_summary(const struct vm *vm)
@@ -436,8 +585,7 @@ void vm_destroy(struct vm *vm, const char *why)
 	if (vm->hidden) {
 		nhidden_vms--;
 	} else {
-		TAILQ_REMOVE(&vms, vm, entry);
-		nvms--;
+		vm_list_remove(vm);
 	}
 	TAILQ_INSERT_TAIL(&dying_vms, vm, entry);
 	vm_eventfds_unwatch(vm);

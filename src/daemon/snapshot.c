@@ -585,12 +585,8 @@ void snapshot_shutdown(void)
 json_t *snapshot_summary(const struct snapshot *s)
 {
 	json_t *vcpus = json_array();
-	const struct vm *vm;
-	bool source_live = false;
+	bool source_live = vm_find_id(s->source_vm) != NULL;
 
-	TAILQ_FOREACH(vm, &vms, entry)
-		if (vm->id == s->source_vm)
-			source_live = true;
 	for (unsigned i = 0; i < s->nvcpus; i++) {
 		const struct snapshot_vcpu *sv = &s->vcpus[i];
 

@@ -114,8 +114,11 @@ int systemd_init(void)
 
 static void status_text(char *buf, size_t size)
 {
-	last_vms = nvms;
-	last_vcpus = vm_count_vcpus();
+	struct vm_counts c;
+
+	vm_counts_get(0, true, &c);
+	last_vms = c.vms;
+	last_vcpus = c.vcpus;
 	snprintf(buf, size, "%s%u partition%s, %llu vCPU%s (backend %s)",
 		 stopping_sent ? "Stopping: " : "", last_vms, last_vms == 1 ? "" : "s",
 		 (unsigned long long)last_vcpus, last_vcpus == 1 ? "" : "s", hv_name(mshvd.hv));
@@ -146,8 +149,12 @@ void systemd_ready(void)
 static void systemd_status_changed(void)
 {
 	char status[160];
+	struct vm_counts c;
 
-	if (!notify || !ready_sent || (nvms == last_vms && vm_count_vcpus() == last_vcpus))
+	if (!notify || !ready_sent)
+		return;
+	vm_counts_get(0, true, &c);
+	if (c.vms == last_vms && c.vcpus == last_vcpus)
 		return;
 	status_text(status, sizeof(status));
 	sd_notifyf(0, "STATUS=%s", status);

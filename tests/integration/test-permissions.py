@@ -161,6 +161,52 @@ def test_matrix():
         d.stop()
 
 
+def test_counts_follow_changes():
+    """daemon-info's counts are kept as VMs, vCPUs and eventfds come and go (not counted on
+    each call): at every step they equal what list-vms and vm-info show the caller."""
+    d = Daemon()
+    try:
+        d.open_to_all()
+        users = [d.client(), d.client_as(OWNER_UID), d.client_as(OTHER_UID)]
+        mmio = users[0].call("daemon-info")["eventfds"]["ioeventfd_mmio"]
+
+        def expected(c):
+            vms = c.call("list-vms")["vms"]
+            evs = sum(len(c.call("vm-info", vm=v["vm"]).get("eventfds", [])) for v in vms)
+            return {"vms": len(vms), "vcpus": sum(v["vcpus"] for v in vms), "eventfds": evs}
+
+        def agree(what):
+            for c in users:
+                counts = c.call("daemon-info")["counts"]
+                eq({k: counts[k] for k in ("vms", "vcpus", "eventfds")}, expected(c), what)
+
+        made = []
+        for i in range(40):
+            c = users[i % 3]
+            vm = c.call("create-vm", name="c%d" % i)["vm"]
+            for j in range(i % 3):
+                c.call("create-vcpu", vm=vm, index=j)
+            if mmio and i % 4 == 0:
+                c.call("map-memory", vm=vm, gpa=0, size=0x10000)
+                c.call("add-ioeventfd", vm=vm, addr=0xd0000000 + i * 8, space="mmio", len=4)
+            made.append((c, vm))
+        agree("after creating")
+        for c, vm in made[::3]:
+            for e in c.call("vm-info", vm=vm).get("eventfds", []):
+                c.call("remove-ioeventfd", vm=vm, id=e["id"])
+        agree("after removing eventfds")
+        for c, vm in made[1::2]:
+            c.call("destroy-vm", vm=vm)
+        agree("after destroying")
+        check(users[0].call("vm-info", vm="c0")["vm"] == made[0][1], "lookup by name")
+        eq(users[1].error("vm-info", vm=made[0][1]).name, "no-such-vm")
+        for c, vm in made[0::2]:
+            c.call("destroy-vm", vm=vm)
+        agree("after destroying all")
+    finally:
+        d.stop()
+
+
 def test_read_methods_filtered():
     d = Daemon()
     try:
@@ -210,4 +256,5 @@ def test_read_methods_filtered():
 
 
 run([test_every_method_declares_permission, test_no_client_path, test_matrix,
+     test_counts_follow_changes,
      test_read_methods_filtered])

@@ -113,11 +113,11 @@ out:
 
 static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 {
-	unsigned visible = 0, vcpus = 0, eventfds = 0, nsnaps = 0;
 	struct textbuf *out = &info_cache.out;
 	uint64_t snap_bytes = 0;
 	struct snapshot *s;
-	struct vm *vm;
+	struct vm_counts vc;
+	unsigned nsnaps = 0;
 
 	if (!info_cache.valid || info_cache.hv != mshvd.hv || info_cache.caps != model_caps() ||
 	    memcmp(&info_cache.limits, &mshvd.limits, sizeof(mshvd.limits)) != 0) {
@@ -128,14 +128,9 @@ static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 			return RPC_DONE;
 		}
 	}
-	/* Counts of what the caller may see: other users' VMs stay invisible. */
-	TAILQ_FOREACH(vm, &vms, entry) {
-		if (auth_can_see(call->uid, vm)) {
-			visible++;
-			vcpus += vm_nvcpus(vm);
-			eventfds += vm->neventfds;
-		}
-	}
+	/* Counts of what the caller may see: other users' VMs stay invisible.  The model keeps
+	 * them (no walk over the VMs); snapshots are few (max-snapshots) and counted here. */
+	vm_counts_get(call->uid, auth_is_admin(call->uid), &vc);
 	TAILQ_FOREACH(s, &snapshots, entry) {
 		if (auth_can_see_snapshot(call->uid, s)) {
 			nsnaps++;
@@ -147,7 +142,7 @@ static enum rpc_retval daemon_info(struct rpc_call *call, const void *args)
 	    textbuf_printf(out, "%llu", (unsigned long long)events_last_seq()) < 0 ||
 	    textbuf_put(out, info_cache.mid.p, info_cache.mid.len) < 0 ||
 	    textbuf_printf(out, "%u,\"vms\":%u,\"vcpus\":%u,\"eventfds\":%u,\"snapshots\":%u,"
-			   "\"snapshot_bytes\":\"0x%llx\"}", nclients, visible, vcpus, eventfds,
+			   "\"snapshot_bytes\":\"0x%llx\"}", nclients, vc.vms, vc.vcpus, vc.eventfds,
 			   nsnaps, (unsigned long long)snap_bytes) < 0 ||
 	    textbuf_put(out, info_cache.tail.p, info_cache.tail.len) < 0) {
 		rpc_error(call, MSHVD_ERR_INTERNAL, MSHVD_ERRNAME_INTERNAL, NULL, "out of memory");
