@@ -41,6 +41,7 @@ enum boot_mode { MODE_REAL, MODE_PROTECTED, MODE_LONG };
 
 struct boot {
 	struct ctl *ctl;
+	struct ctl_pipe pipe;	/* the set-up requests, sent without waiting */
 	json_t *vm;		/* the VM id (owned) */
 	int status;		/* guest status from PORT_DONE, -1 if none */
 	bool console_nl;	/* last console byte was a newline */
@@ -50,7 +51,7 @@ struct boot {
 static void boot_write(struct boot *b, uint64_t gpa, const void *data, size_t len)
 {
 	if (len)
-		ctl_write_memory(b->ctl, b->vm, gpa, data, len, WRITE_CHUNK, false);
+		ctl_write_memory(b->ctl, &b->pipe, b->vm, gpa, data, len, WRITE_CHUNK);
 }
 
 static json_t *segment(uint64_t base, uint64_t limit, unsigned selector, unsigned attributes)
@@ -209,18 +210,14 @@ static int remaining_ms(int64_t deadline)
 static int run_stream(struct boot *b, int64_t deadline)
 {
 	struct mshvd_client *c = ctl_client(b->ctl);
-	struct mshvd_error error = { 0 };
-	json_t *ev, *r;
+	json_t *ev;
 	int code = 0, k;
 
-	k = mshvd_client_subscribe(c, json_pack("{s:O, s:[s]}", "vm", b->vm, "kinds", "exit"),
-				   b->ctl->timeout_ms, NULL, &error);
-	if (k == -MSHVD_CLIENT_EREMOTE)
-		ctl_fail_remote("subscribe", &error);
-	if (k < 0)
-		ctl_fail(b->ctl, "subscribe", k);
-	r = ctl_call(b->ctl, "run", run_params(b, true));
-	json_decref(r);
+	/* The subscription and the run go with the set-up: one round trip for all of it. */
+	ctl_pipe_send(b->ctl, &b->pipe, "subscribe",
+		      json_pack("{s:O, s:[s]}", "vm", b->vm, "kinds", "exit"));
+	ctl_pipe_send(b->ctl, &b->pipe, "run", run_params(b, true));
+	ctl_pipe_drain(b->ctl, &b->pipe);
 	for (;;) {
 		k = mshvd_client_next_event(c, remaining_ms(deadline), &ev);
 		if (k == -ETIMEDOUT) {
@@ -254,6 +251,7 @@ static int run_step(struct boot *b, int64_t deadline)
 	json_t *result;
 	int code = 0, k;
 
+	ctl_pipe_drain(b->ctl, &b->pipe);
 	for (;;) {
 		k = mshvd_client_call(c, "run", run_params(b, false), remaining_ms(deadline),
 				      &result, &error);
@@ -371,17 +369,21 @@ int cmd_boot(struct ctl *ctl, int argc, char **argv)
 		ctl_print_json(result);
 	b.vm = json_incref(json_object_get(result, "vm"));
 	json_decref(result);
-	json_decref(ctl_call(ctl, "map-memory",
-			     json_pack("{s:O, s:i, s:I, s:[sss]}", "vm", b.vm, "gpa", 0, "size",
-				       (json_int_t)mem, "flags", "read", "write", "exec")));
+	/* From here to the run, requests go out without waiting for their replies (the VM is
+	 * referred to by its id, known now); the first error ends the boot as a call's would. */
+	ctl_pipe_send(ctl, &b.pipe, "map-memory",
+		      json_pack("{s:O, s:i, s:I, s:[sss]}", "vm", b.vm, "gpa", 0, "size",
+				(json_int_t)mem, "flags", "read", "write", "exec"));
 	boot_write(&b, gpa, image, (size_t)n);
 	free(image);
-	json_decref(ctl_call(ctl, "create-vcpu", json_pack("{s:O, s:i}", "vm", b.vm, "index", 0)));
+	ctl_pipe_send(ctl, &b.pipe, "create-vcpu",
+		      json_pack("{s:O, s:i}", "vm", b.vm, "index", 0));
 
 	regs = setup_mode(&b, mode, area);
 	json_object_set_new(regs, "rip", json_hex(entry));
 	json_object_set_new(regs, "rflags", json_hex(0x2));
 	if (json_array_size(names)) {
+		ctl_pipe_drain(ctl, &b.pipe);
 		params = json_pack("{s:O, s:i, s:O}", "vm", b.vm, "vcpu", 0, "names", names);
 		current = ctl_call(ctl, "get-regs", params);
 	}
@@ -391,8 +393,8 @@ int cmd_boot(struct ctl *ctl, int argc, char **argv)
 			ctl_usage_error(ctl, "invalid --reg '%s'", reg_args[i]);
 	json_decref(current);
 	free(reg_args);
-	json_decref(ctl_call(ctl, "set-regs",
-			     json_pack("{s:O, s:i, s:o}", "vm", b.vm, "vcpu", 0, "regs", regs)));
+	ctl_pipe_send(ctl, &b.pipe, "set-regs",
+		      json_pack("{s:O, s:i, s:o}", "vm", b.vm, "vcpu", 0, "regs", regs));
 
 	if (max_time) {
 		struct timespec ts;

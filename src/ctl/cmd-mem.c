@@ -69,25 +69,21 @@ int cmd_unmap(struct ctl *ctl, int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
-void ctl_write_memory(struct ctl *ctl, json_t *vm, uint64_t gpa, const void *data, size_t len,
-		      size_t chunk, bool print)
+void ctl_write_memory(struct ctl *ctl, struct ctl_pipe *p, json_t *vm, uint64_t gpa,
+		      const void *data, size_t len, size_t chunk)
 {
 	for (size_t off = 0; off < len || (len == 0 && off == 0); off += chunk) {
 		size_t n = len - off < chunk ? len - off : chunk;
 		char *b64 = base64_encode((const uint8_t *)data + off, n);
-		json_t *result;
 
 		if (!b64) {
 			ctl_err("out of memory");
 			exit(CTL_EXIT_DAEMON);
 		}
-		result = ctl_call(ctl, "write-memory",
-				  json_pack("{s:O, s:o, s:s}", "vm", vm, "gpa",
-					    json_hex(gpa + off), "data", b64));
+		ctl_pipe_send(ctl, p, "write-memory",
+			      json_pack("{s:O, s:o, s:s}", "vm", vm, "gpa", json_hex(gpa + off),
+					"data", b64));
 		free(b64);
-		if (print)
-			ctl_print_json(result);
-		json_decref(result);
 		if (len == 0)
 			break;
 	}
@@ -97,9 +93,11 @@ void ctl_write_memory(struct ctl *ctl, json_t *vm, uint64_t gpa, const void *dat
 static void write_chunks(struct ctl *ctl, const char *vm, uint64_t gpa, const uint8_t *data,
 			 size_t len, size_t chunk)
 {
+	struct ctl_pipe p = { .print = ctl->json };
 	json_t *v = ctl_vm_json(vm);
 
-	ctl_write_memory(ctl, v, gpa, data, len, chunk, ctl->json);
+	ctl_write_memory(ctl, &p, v, gpa, data, len, chunk);
+	ctl_pipe_drain(ctl, &p);
 	json_decref(v);
 }
 

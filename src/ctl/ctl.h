@@ -90,10 +90,26 @@ uint64_t ctl_arg_u64(struct ctl *ctl, const char *what, const char *s);
 uint64_t ctl_arg_size(struct ctl *ctl, const char *what, const char *s);
 /* NEW reference: a VM reference, an integer for a decimal argument, otherwise a name. */
 json_t *ctl_vm_json(const char *s);
-/* write-memory len bytes at gpa in chunks of at most chunk bytes (len 0: one empty write); vm
- * is borrowed; print: print every result (--json).  Exits on a daemon error. */
-void ctl_write_memory(struct ctl *ctl, json_t *vm, uint64_t gpa, const void *data, size_t len,
-		      size_t chunk, bool print);
+/*
+ * Requests sent one after another without waiting for their replies (pipelined: one round
+ * trip for all of them), the replies collected in order by ctl_pipe_drain(), which fails like
+ * ctl_call() at the first error.  At most CTL_PIPE_MAX are in flight: a full pipe is drained
+ * before the next request.  print: print every result (--json).
+ */
+#define CTL_PIPE_MAX	64
+struct ctl_pipe {
+	bool print;
+	unsigned n;
+	uint64_t ids[CTL_PIPE_MAX];
+	const char *methods[CTL_PIPE_MAX];	/* static strings */
+};
+/* params is STOLEN. */
+void ctl_pipe_send(struct ctl *ctl, struct ctl_pipe *p, const char *method, json_t *params);
+void ctl_pipe_drain(struct ctl *ctl, struct ctl_pipe *p);
+/* write-memory len bytes at gpa in chunks of at most chunk bytes (len 0: one empty write),
+ * queued on p; vm is borrowed. */
+void ctl_write_memory(struct ctl *ctl, struct ctl_pipe *p, json_t *vm, uint64_t gpa,
+		      const void *data, size_t len, size_t chunk);
 /* Human size: "768 KiB", "4 GiB", "1.5 MiB", "123 B". */
 void ctl_format_size(uint64_t v, char *buf, size_t size);
 /*

@@ -153,6 +153,38 @@ json_t *ctl_call_with_fd(struct ctl *ctl, const char *method, json_t *params, in
 	return result;
 }
 
+void ctl_pipe_send(struct ctl *ctl, struct ctl_pipe *p, const char *method, json_t *params)
+{
+	int r;
+
+	if (p->n == CTL_PIPE_MAX)
+		ctl_pipe_drain(ctl, p);
+	r = mshvd_client_send(ctl_client(ctl), method, params, &p->ids[p->n]);
+	if (r < 0)
+		ctl_fail(ctl, method, r);
+	p->methods[p->n++] = method;
+}
+
+void ctl_pipe_drain(struct ctl *ctl, struct ctl_pipe *p)
+{
+	struct mshvd_error error = { 0 };
+
+	for (unsigned i = 0; i < p->n; i++) {
+		json_t *result = NULL;
+		int r = mshvd_client_wait(ctl_client(ctl), p->ids[i], ctl->timeout_ms, &result,
+					  NULL, &error);
+
+		if (r == -MSHVD_CLIENT_EREMOTE)
+			ctl_fail_remote(p->methods[i], &error);
+		if (r < 0)
+			ctl_fail(ctl, p->methods[i], r);
+		if (p->print)
+			ctl_print_json(result);
+		json_decref(result);
+	}
+	p->n = 0;
+}
+
 json_t *ctl_call(struct ctl *ctl, const char *method, json_t *params)
 {
 	struct mshvd_error error = { 0 };

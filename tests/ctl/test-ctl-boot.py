@@ -61,6 +61,12 @@ with Daemon() as d:
     # Errors: missing file (exit 1), image too big for --mem.
     ctl(["boot", "/nonexistent.bin"], socket=s, rc=1)
     ctl(["boot", "--mem", "64K", "--gpa", "0xffff0", example], socket=s, rc=1)
+    # A daemon error in the set-up requests (sent without waiting for each reply) ends the
+    # boot with that request's error, and the requests after it leave nothing behind.
+    p = ctl(["boot", "--mem", "1T", example], socket=s, rc=1)
+    err = p.stderr.decode()
+    check(err.startswith("mshvctl: map-memory: limit-exceeded") and p.stdout == b"",
+          "the first failed request is reported: %r %r" % (err, p.stdout))
 
     # Every boot VM was autodestroy: nothing is left.
     for _ in range(100):
