@@ -102,6 +102,7 @@ static struct emu_hv_vcpu *to_emu_vcpu(struct hv_vcpu *vcpu)
 
 static void emu_hv_free(struct hv *hv)
 {
+	emu_prepare_ahead(0);
 	free(hv);
 }
 
@@ -125,6 +126,9 @@ static int emu_hv_open(const char *path, struct hv **ret)
 		       HV_CAP_IOEVENTFD_PIO | HV_CAP_IRQFD | HV_CAP_MSI_ROUTING |
 		       HV_CAP_ASSERT_INTERRUPT | HV_CAP_TRANSLATE_GVA | HV_CAP_READONLY_MEM |
 		       HV_CAP_DIRTY_LOG | HV_CAP_BOUNDED_RUN;
+	/* One engine instance kept ready: create-vcpu takes it instead of paying the engine's
+	 * set-up on the request's path (best effort). */
+	(void)emu_prepare_ahead(1);
 	*ret = &e->base;
 	return 0;
 }

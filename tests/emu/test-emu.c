@@ -513,6 +513,57 @@ static void test_lock(void)
 	guest_free(g);
 }
 
+/* Wait (up to 5 s) until n prepared instances are ready. */
+static bool spares_reach(unsigned n)
+{
+	for (unsigned i = 0; i < 5000 && emu_spares_ready() != n; i++)
+		usleep(1000);
+	return emu_spares_ready() == n;
+}
+
+/* The console output and final exit of the example guest on a fresh VM. */
+static void run_example(char *console, enum emu_exit_kind *kind)
+{
+	struct guest *g = guest_new("example", NULL, 1);
+
+	*kind = run_to_end(g, g->vcpu[0], 100);
+	memcpy(console, g->console, sizeof(g->console));
+	guest_free(g);
+}
+
+/* Engine instances prepared ahead by the engine's thread: vCPUs made from them run a guest
+ * exactly as vCPUs that prepared their own, concurrently with the refill, and stopping frees
+ * the spares. */
+static void test_prepare_ahead(void)
+{
+	char own[64], spare[64];
+	enum emu_exit_kind k_own, k_spare;
+
+	run_example(own, &k_own);
+	check_eq_u64(k_own, EMU_EXIT_HALT);
+	check(strcmp(own, "4") == 0);
+	check_eq_u64(emu_spares_ready(), 0);
+	require_ok(emu_prepare_ahead(2));
+	for (unsigned round = 0; round < 8; round++) {
+		check(spares_reach(2));
+		run_example(spare, &k_spare);
+		check_eq_u64(k_spare, k_own);
+		check(strcmp(spare, own) == 0);
+	}
+	/* Taken faster than refilled: the takers wait for the one in preparation or open
+	 * their own; none fails. */
+	for (unsigned round = 0; round < 6; round++) {
+		run_example(spare, &k_spare);
+		check_eq_u64(k_spare, k_own);
+	}
+	require_ok(emu_prepare_ahead(1));
+	check(spares_reach(1));
+	require_ok(emu_prepare_ahead(0));
+	check_eq_u64(emu_spares_ready(), 0);
+	run_example(spare, &k_spare);
+	check(strcmp(spare, own) == 0);
+}
+
 int main(void)
 {
 	test_modes();
@@ -524,5 +575,6 @@ int main(void)
 	test_interrupts();
 	test_inject();
 	test_lock();
+	test_prepare_ahead();
 	return test_done();
 }

@@ -3,6 +3,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -505,8 +506,157 @@ static void engine_no_thp(void)
 	pthread_once(&once, engine_no_thp_once);
 }
 
+/* ---- engine instances prepared ahead (emu_prepare_ahead()) --------------------------------- */
+
+/* An opened instance with its two saved contexts: the engine's lazy set-up (translator, code
+ * buffer) runs at the first context allocation, so this is most of a vCPU's creation. */
+struct engine {
+	uc_engine *uc;
+	uc_context *ctx, *ctx_probe;
+};
+
+static void engine_close(struct engine *e)
+{
+	if (e->ctx)
+		uc_context_free(e->ctx);
+	if (e->ctx_probe)
+		uc_context_free(e->ctx_probe);
+	if (e->uc)
+		uc_close(e->uc);
+	*e = (struct engine){ 0 };
+}
+
+static int engine_open(struct engine *e)
+{
+	*e = (struct engine){ 0 };
+	engine_no_thp();
+	if (uc_open(UC_ARCH_X86, UC_MODE_64, &e->uc) != UC_ERR_OK) {
+		e->uc = NULL;
+		return -ENOMEM;
+	}
+	if (uc_context_alloc(e->uc, &e->ctx) || uc_context_alloc(e->uc, &e->ctx_probe)) {
+		engine_close(e);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * The spares: a thread of the engine keeps up to `want` instances ready.  One instance is
+ * opened at a time, by that thread or by emu_vcpu_new() when none is ready nor being prepared
+ * (a taker waits for one in preparation rather than opening a second beside it).
+ */
+#define EMU_MAX_SPARES	4
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	bool running, stop, preparing;
+	unsigned want, n;
+	struct engine e[EMU_MAX_SPARES];
+} spares = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static void *spares_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&spares.lock);
+	while (!spares.stop) {
+		struct engine e;
+		int r;
+
+		if (spares.n >= spares.want) {
+			pthread_cond_wait(&spares.cond, &spares.lock);
+			continue;
+		}
+		spares.preparing = true;
+		pthread_mutex_unlock(&spares.lock);
+		r = engine_open(&e);
+		pthread_mutex_lock(&spares.lock);
+		spares.preparing = false;
+		pthread_cond_broadcast(&spares.cond);
+		if (r < 0) {
+			spares.want = 0;	/* out of memory: vCPUs open their own */
+		} else if (spares.n < spares.want && !spares.stop) {
+			spares.e[spares.n++] = e;
+		} else {
+			pthread_mutex_unlock(&spares.lock);
+			engine_close(&e);
+			pthread_mutex_lock(&spares.lock);
+		}
+	}
+	pthread_mutex_unlock(&spares.lock);
+	return NULL;
+}
+
+/* A ready instance into *e, or false (the caller opens its own). */
+static bool spare_take(struct engine *e)
+{
+	bool got = false;
+
+	pthread_mutex_lock(&spares.lock);
+	while (spares.running && spares.preparing && !spares.n)
+		pthread_cond_wait(&spares.cond, &spares.lock);
+	if (spares.n) {
+		*e = spares.e[--spares.n];
+		got = true;
+		pthread_cond_broadcast(&spares.cond);	/* prepare the next */
+	}
+	pthread_mutex_unlock(&spares.lock);
+	return got;
+}
+
+unsigned emu_spares_ready(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&spares.lock);
+	n = spares.n;
+	pthread_mutex_unlock(&spares.lock);
+	return n;
+}
+
+int emu_prepare_ahead(unsigned n)
+{
+	struct engine left[EMU_MAX_SPARES];
+	unsigned nleft = 0;
+	sigset_t all, old;
+	int r = 0;
+
+	if (n > EMU_MAX_SPARES)
+		n = EMU_MAX_SPARES;
+	pthread_mutex_lock(&spares.lock);
+	spares.want = n;
+	if (n && !spares.running) {
+		/* The thread takes no signal: the process's handlers stay with its own threads. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		spares.stop = false;
+		r = -pthread_create(&spares.thread, NULL, spares_main, NULL);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		spares.running = r == 0;
+		if (r < 0)
+			spares.want = 0;
+	} else if (!n && spares.running) {
+		spares.stop = true;
+		pthread_cond_broadcast(&spares.cond);
+		pthread_mutex_unlock(&spares.lock);
+		pthread_join(spares.thread, NULL);
+		pthread_mutex_lock(&spares.lock);
+		spares.running = false;
+	}
+	pthread_cond_broadcast(&spares.cond);
+	while (spares.n > spares.want)
+		left[nleft++] = spares.e[--spares.n];
+	pthread_mutex_unlock(&spares.lock);
+	while (nleft)
+		engine_close(&left[--nleft]);
+	return r;
+}
+
 int emu_vcpu_new(struct emu_vm *vm, unsigned index, struct emu_vcpu **ret)
 {
+	struct engine eng;
 	struct emu_vcpu *v;
 	int r = -ENOMEM;
 
@@ -528,10 +678,11 @@ int emu_vcpu_new(struct emu_vm *vm, unsigned index, struct emu_vcpu **ret)
 		r = -errno;
 		goto fail;
 	}
-	engine_no_thp();
-	if (uc_open(UC_ARCH_X86, UC_MODE_64, &v->uc) != UC_ERR_OK || uc_context_alloc(v->uc, &v->ctx) ||
-	    uc_context_alloc(v->uc, &v->ctx_probe))
+	if (!spare_take(&eng) && engine_open(&eng) < 0)
 		goto fail;
+	v->uc = eng.uc;
+	v->ctx = eng.ctx;
+	v->ctx_probe = eng.ctx_probe;
 	pthread_mutex_lock(&probe_lock);
 	if (probe_result == 1)
 		probe_result = emu_state_probe(v->uc, v->ctx);

@@ -112,6 +112,16 @@ int emu_vm_msi(struct emu_vm *vm, uint64_t address, uint32_t data);
 
 /* Create vCPU index in the x86 reset state (CS 0xf000 base 0xffff0000, RIP 0xfff0). */
 int emu_vcpu_new(struct emu_vm *vm, unsigned index, struct emu_vcpu **ret);
+/*
+ * Keep up to n (at most 4) engine instances prepared ahead by a thread of the engine, for a
+ * process that creates vCPUs on demand (mshvd): opening an instance and the engine's set-up
+ * of its translator are most of what emu_vcpu_new() costs, and it then takes a ready one.
+ * Without it (or n = 0: the thread stops, the spares are freed) every emu_vcpu_new() prepares
+ * its own.  0 or a negative errno (no thread; vCPUs then prepare their own).
+ */
+int emu_prepare_ahead(unsigned n);
+/* How many prepared instances are ready now. */
+unsigned emu_spares_ready(void);
 struct emu_vcpu *emu_vcpu_free(struct emu_vcpu *v);
 
 /* Segment attributes in the VMX/Hyper-V encoding: bits 0-3 type, 4 S, 5-6 DPL, 7 P, 12 AVL,
