@@ -74,13 +74,46 @@ static bool scan_key(const char *s, size_t n, size_t *pos, const char **key, siz
 	return true;
 }
 
-static bool scan_param(const char *s, size_t n, size_t *pos, struct rpc_scan *r)
+/* One member of an object: key, value and what the scan keeps of them. */
+typedef bool scan_member_fn(const char *s, size_t n, size_t *pos, size_t max_string,
+			    struct rpc_scan *r);
+
+/* An object at s[*pos] (its '{'), every member read by fn; *pos is left after its '}'. */
+static bool scan_object(const char *s, size_t n, size_t *pos, scan_member_fn *fn,
+			size_t max_string, struct rpc_scan *r)
+{
+	size_t p = scan_ws(s, n, *pos + 1);
+
+	if (p < n && s[p] == '}') {
+		*pos = p + 1;
+		return true;
+	}
+	for (;;) {
+		if (!fn(s, n, &p, max_string, r))
+			return false;
+		p = scan_ws(s, n, p);
+		if (p == n)
+			return false;
+		if (s[p] == '}')
+			break;
+		if (s[p] != ',')
+			return false;
+		p = scan_ws(s, n, p + 1);
+	}
+	*pos = p + 1;
+	return true;
+}
+
+/* A member of params. */
+static bool scan_param(const char *s, size_t n, size_t *pos, size_t max_string,
+		       struct rpc_scan *r)
 {
 	struct rpc_scan_value *v;
 	size_t p = *pos;
 
 	if (r->nparams == RPC_SCAN_MAX_PARAMS)
 		return false;
+	(void)max_string;	/* a key is bounded by matching a param's name */
 	v = &r->params[r->nparams];
 	if (!scan_key(s, n, &p, &v->key, &v->key_len))
 		return false;
@@ -113,40 +146,23 @@ static bool scan_param(const char *s, size_t n, size_t *pos, struct rpc_scan *r)
 }
 
 /* params: [] or a flat object. */
-static bool scan_params(const char *s, size_t n, size_t *pos, struct rpc_scan *r)
+static bool scan_params(const char *s, size_t n, size_t *pos, size_t max_string,
+			struct rpc_scan *r)
 {
 	size_t p = *pos;
 
-	if (s[p] == '[') {
-		p = scan_ws(s, n, p + 1);
-		if (p == n || s[p] != ']')
-			return false;
-		*pos = p + 1;
-		return true;
-	}
-	if (s[p] != '{')
+	if (s[p] == '{')
+		return scan_object(s, n, pos, scan_param, max_string, r);
+	if (s[p] != '[')
 		return false;
 	p = scan_ws(s, n, p + 1);
-	if (p < n && s[p] == '}') {
-		*pos = p + 1;
-		return true;
-	}
-	for (;;) {
-		if (!scan_param(s, n, &p, r))
-			return false;
-		p = scan_ws(s, n, p);
-		if (p == n)
-			return false;
-		if (s[p] == '}')
-			break;
-		if (s[p] != ',')
-			return false;
-		p = scan_ws(s, n, p + 1);
-	}
+	if (p == n || s[p] != ']')
+		return false;
 	*pos = p + 1;
 	return true;
 }
 
+/* A member of the request. */
 static bool scan_member(const char *s, size_t n, size_t *pos, size_t max_string,
 			struct rpc_scan *r)
 {
@@ -183,7 +199,7 @@ static bool scan_member(const char *s, size_t n, size_t *pos, size_t max_string,
 		}
 		r->has_id = true;
 	} else if (klen == 6 && memcmp(key, "params", 6) == 0 && !r->has_params) {
-		if (!scan_params(s, n, &p, r))
+		if (!scan_params(s, n, &p, max_string, r))
 			return false;
 		r->has_params = true;
 	} else {
@@ -201,19 +217,7 @@ bool rpc_scan(const char *s, size_t n, size_t max_string, struct rpc_scan *r)
 
 	r->has_jsonrpc = r->has_method = r->has_id = r->has_params = false;
 	r->nparams = 0;
-	if (pos == n || s[pos] != '{')
+	if (pos == n || s[pos] != '{' || !scan_object(s, n, &pos, scan_member, max_string, r))
 		return false;
-	for (;;) {
-		pos = scan_ws(s, n, pos + 1);
-		if (!scan_member(s, n, &pos, max_string, r))
-			return false;
-		pos = scan_ws(s, n, pos);
-		if (pos == n)
-			return false;
-		if (s[pos] == '}')
-			break;
-		if (s[pos] != ',')
-			return false;
-	}
-	return scan_ws(s, n, pos + 1) == n && r->has_jsonrpc && r->has_method;
+	return scan_ws(s, n, pos) == n && r->has_jsonrpc && r->has_method;
 }

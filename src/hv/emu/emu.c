@@ -727,12 +727,7 @@ int emu_vcpu_new(struct emu_vm *vm, unsigned index, struct emu_vcpu **ret)
 	*ret = v;
 	return 0;
 fail:
-	if (v->ctx)
-		uc_context_free(v->ctx);
-	if (v->ctx_probe)
-		uc_context_free(v->ctx_probe);
-	if (v->uc)
-		uc_close(v->uc);
+	engine_close(&(struct engine){ v->uc, v->ctx, v->ctx_probe });
 	if (v->wake_fd >= 0)
 		close(v->wake_fd);
 	for (unsigned i = 0; i < EMU_CODE_PAGES; i++)
@@ -755,9 +750,7 @@ struct emu_vcpu *emu_vcpu_free(struct emu_vcpu *v)
 		vm->vcpus[v->index] = NULL;
 	pthread_rwlock_unlock(&vm->lock);
 	exec_unlock(vm);
-	uc_context_free(v->ctx);
-	uc_context_free(v->ctx_probe);
-	uc_close(v->uc);
+	engine_close(&(struct engine){ v->uc, v->ctx, v->ctx_probe });
 	close(v->wake_fd);
 	for (unsigned i = 0; i < EMU_CODE_PAGES; i++)
 		free(v->code[i].copy);
