@@ -754,7 +754,7 @@ static void dispatch_call(struct client *c, struct rpc_batch *batch, json_t *id,
 
 /* ---- the common request without a parse (rpc-scan.h) ------------------------------------ */
 
-/* The scanned param of row m named by the spec p, or NULL. */
+/* The spec of row m's param named key (len bytes), or NULL. */
 static const struct param_spec *spec_find(const struct method *m, const char *key, size_t len)
 {
 	for (const struct param_spec *p = m->params; p && p->name; p++)

@@ -52,7 +52,7 @@ def test_parse_and_invalid_requests():
 
 
 def test_scanned_and_parsed_requests_agree():
-    """The daemon takes common flat requests without a JSON parse (rpc.c, scan_simple) and
+    """The daemon takes common flat requests without a JSON parse (rpc-scan.h) and
     everything else through jansson: the same request both ways gets the same reply.  A key
     spelled with an escape ("\\u006dethod" is "method") always takes the parser."""
     c = Shared.get().client()
