@@ -213,11 +213,12 @@ static int run_stream(struct boot *b, int64_t deadline)
 	json_t *ev;
 	int code = 0, k;
 
-	/* The subscription and the run go with the set-up: one round trip for all of it. */
+	/* The guest starts only once the whole set-up succeeded; the subscription goes with the
+	 * set-up's round trip. */
 	ctl_pipe_send(b->ctl, &b->pipe, "subscribe",
 		      json_pack("{s:O, s:[s]}", "vm", b->vm, "kinds", "exit"));
-	ctl_pipe_send(b->ctl, &b->pipe, "run", run_params(b, true));
 	ctl_pipe_drain(b->ctl, &b->pipe);
+	json_decref(ctl_call(b->ctl, "run", run_params(b, true)));
 	for (;;) {
 		k = mshvd_client_next_event(c, remaining_ms(deadline), &ev);
 		if (k == -ETIMEDOUT) {
@@ -370,7 +371,8 @@ int cmd_boot(struct ctl *ctl, int argc, char **argv)
 	b.vm = json_incref(json_object_get(result, "vm"));
 	json_decref(result);
 	/* From here to the run, requests go out without waiting for their replies (the VM is
-	 * referred to by its id, known now); the first error ends the boot as a call's would. */
+	 * referred to by its id, known now); the first error ends the boot as a call's would, and
+	 * the run waits for them all. */
 	ctl_pipe_send(ctl, &b.pipe, "map-memory",
 		      json_pack("{s:O, s:i, s:I, s:[sss]}", "vm", b.vm, "gpa", 0, "size",
 				(json_int_t)mem, "flags", "read", "write", "exec"));

@@ -93,7 +93,8 @@ void ctl_write_memory(struct ctl *ctl, struct ctl_pipe *p, json_t *vm, uint64_t 
 static void write_chunks(struct ctl *ctl, const char *vm, uint64_t gpa, const uint8_t *data,
 			 size_t len, size_t chunk)
 {
-	struct ctl_pipe p = { .print = ctl->json };
+	/* One chunk after the other: a failed chunk ends the write before the next is sent. */
+	struct ctl_pipe p = { .print = ctl->json, .depth = 1 };
 	json_t *v = ctl_vm_json(vm);
 
 	ctl_write_memory(ctl, &p, v, gpa, data, len, chunk);

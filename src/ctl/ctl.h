@@ -93,12 +93,14 @@ json_t *ctl_vm_json(const char *s);
 /*
  * Requests sent one after another without waiting for their replies (pipelined: one round
  * trip for all of them), the replies collected in order by ctl_pipe_drain(), which fails like
- * ctl_call() at the first error.  At most CTL_PIPE_MAX are in flight: a full pipe is drained
- * before the next request.  print: print every result (--json).
+ * ctl_call() at the first error.  At most depth (0: CTL_PIPE_MAX) are in flight: a full pipe
+ * is drained before the next request, so depth 1 is one call after the other, stopping at the
+ * first failure.  print: print every result (--json).
  */
 #define CTL_PIPE_MAX	64
 struct ctl_pipe {
 	bool print;
+	unsigned depth;
 	unsigned n;
 	uint64_t ids[CTL_PIPE_MAX];
 	const char *methods[CTL_PIPE_MAX];	/* static strings */

@@ -157,7 +157,7 @@ void ctl_pipe_send(struct ctl *ctl, struct ctl_pipe *p, const char *method, json
 {
 	int r;
 
-	if (p->n == CTL_PIPE_MAX)
+	if (p->n == (p->depth && p->depth < CTL_PIPE_MAX ? p->depth : CTL_PIPE_MAX))
 		ctl_pipe_drain(ctl, p);
 	r = mshvd_client_send(ctl_client(ctl), method, params, &p->ids[p->n]);
 	if (r < 0)

@@ -100,9 +100,27 @@ static struct emu_hv_vcpu *to_emu_vcpu(struct hv_vcpu *vcpu)
 
 /* ---- "device" ---------------------------------------------------------------------------- */
 
+/*
+ * One engine instance kept ready while any emu handle is open: create-vcpu takes it instead of
+ * paying the engine's set-up on the request's path (best effort; the engine's spares are per
+ * process, hence the count of handles).
+ */
+static pthread_mutex_t spares_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned spares_users;
+
+static void spares_use(bool use)
+{
+	pthread_mutex_lock(&spares_lock);
+	if (use && spares_users++ == 0)
+		(void)emu_prepare_ahead(1);
+	else if (!use && --spares_users == 0)
+		(void)emu_prepare_ahead(0);
+	pthread_mutex_unlock(&spares_lock);
+}
+
 static void emu_hv_free(struct hv *hv)
 {
-	emu_prepare_ahead(0);
+	spares_use(false);
 	free(hv);
 }
 
@@ -126,9 +144,7 @@ static int emu_hv_open(const char *path, struct hv **ret)
 		       HV_CAP_IOEVENTFD_PIO | HV_CAP_IRQFD | HV_CAP_MSI_ROUTING |
 		       HV_CAP_ASSERT_INTERRUPT | HV_CAP_TRANSLATE_GVA | HV_CAP_READONLY_MEM |
 		       HV_CAP_DIRTY_LOG | HV_CAP_BOUNDED_RUN;
-	/* One engine instance kept ready: create-vcpu takes it instead of paying the engine's
-	 * set-up on the request's path (best effort). */
-	(void)emu_prepare_ahead(1);
+	spares_use(true);
 	*ret = &e->base;
 	return 0;
 }

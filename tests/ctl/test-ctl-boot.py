@@ -67,6 +67,17 @@ with Daemon() as d:
     err = p.stderr.decode()
     check(err.startswith("mshvctl: map-memory: limit-exceeded") and p.stdout == b"",
           "the first failed request is reported: %r %r" % (err, p.stdout))
+    # A set-up request refused after the others went out: the guest never starts (a watcher
+    # sees the VM created and destroyed, and no vCPU running).
+    w = d.client()
+    w.call("subscribe", kinds=["vm-state", "vcpu-state"])
+    p = ctl(["boot", "--reg", "bogus=1", example], socket=s, rc=None)
+    check(p.returncode != 0 and b"set-regs" in p.stderr, "set-regs refused: %r" % p.stderr)
+    created = w.wait_event(lambda e: e.get("kind") == "vm-state" and e.get("state") == "created")
+    w.wait_event(lambda e: e.get("vm") == created["vm"] and e.get("state") == "destroyed")
+    check(not [e for e in w.events if e.get("vm") == created["vm"] and
+               e.get("state") == "running"], "the guest never ran: %r" % w.events)
+    w.close()
 
     # Every boot VM was autodestroy: nothing is left.
     for _ in range(100):

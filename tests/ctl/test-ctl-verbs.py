@@ -81,6 +81,17 @@ with Daemon() as d:
     got = c("read", "demo", "0x10000", str(len(blob))).stdout
     check(got == blob, "load + read (multi-chunk) round trip")
     check(c("read", "demo", "0x50000", str(len(blob))).stdout == blob, "load --chunk")
+    # A write in 64 KiB chunks over a hole stops at the chunk that fails: nothing after it.
+    c("create", "holes")
+    c("map", "holes", "0", "64K")
+    c("map", "holes", "0x20000", "64K")
+    path = os.path.join(d.dir, "ab")
+    open(path, "wb").write(b"\xab" * (192 * 1024))
+    p = ctl(["write", "holes", "0", path], socket=s, rc=1)
+    check(b"write-memory" in p.stderr, "the failed chunk is reported: %r" % p.stderr)
+    check(c("read", "holes", "0", "4").stdout == b"\xab" * 4, "chunks before it written")
+    check(c("read", "holes", "0x20000", "4").stdout == bytes(4), "no chunk after it written")
+    c("destroy", "holes")
 
     # vcpu create, regs get/set with segment sub-fields merged
     check(c("vcpu", "create", "demo", "0").stdout == b"", "vcpu create human is quiet")

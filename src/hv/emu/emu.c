@@ -542,20 +542,28 @@ static int engine_open(struct engine *e)
 }
 
 /*
- * The spares: a thread of the engine keeps up to `want` instances ready.  One instance is
- * opened at a time, by that thread or by emu_vcpu_new() when none is ready nor being prepared
- * (a taker waits for one in preparation rather than opening a second beside it).
+ * The spares: a thread of the engine keeps up to `want` instances ready.  It starts with the
+ * first vCPU created after emu_prepare_ahead() asked for spares (not at the call: a daemon
+ * that detaches after opening its backend forks in between, and a fork keeps no thread), and a
+ * vCPU that finds none ready opens its own rather than wait for one in preparation.  A fork
+ * while the thread runs leaves the child without it: the child's next vCPU starts another.
+ * emu_prepare_ahead() calls are serialised by ctl_lock.
  */
 #define EMU_MAX_SPARES	4
 
 static struct {
+	pthread_mutex_t ctl_lock;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t thread;
-	bool running, stop, preparing;
+	bool running, stop, atfork;
 	unsigned want, n;
 	struct engine e[EMU_MAX_SPARES];
-} spares = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+} spares = {
+	.ctl_lock = PTHREAD_MUTEX_INITIALIZER,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
 
 static void *spares_main(void *arg)
 {
@@ -569,14 +577,12 @@ static void *spares_main(void *arg)
 			pthread_cond_wait(&spares.cond, &spares.lock);
 			continue;
 		}
-		spares.preparing = true;
 		pthread_mutex_unlock(&spares.lock);
 		r = engine_open(&e);
 		pthread_mutex_lock(&spares.lock);
-		spares.preparing = false;
-		pthread_cond_broadcast(&spares.cond);
 		if (r < 0) {
-			spares.want = 0;	/* out of memory: vCPUs open their own */
+			/* Out of memory: try again when the next vCPU takes (or misses) one. */
+			pthread_cond_wait(&spares.cond, &spares.lock);
 		} else if (spares.n < spares.want && !spares.stop) {
 			spares.e[spares.n++] = e;
 		} else {
@@ -589,19 +595,54 @@ static void *spares_main(void *arg)
 	return NULL;
 }
 
+/* Around fork(): the child has no spares thread and locks nobody else holds. */
+static void spares_fork_prepare(void)
+{
+	pthread_mutex_lock(&spares.ctl_lock);
+	pthread_mutex_lock(&spares.lock);
+}
+
+static void spares_fork_parent(void)
+{
+	pthread_mutex_unlock(&spares.lock);
+	pthread_mutex_unlock(&spares.ctl_lock);
+}
+
+static void spares_fork_child(void)
+{
+	spares.running = false;
+	spares.stop = false;
+	pthread_cond_init(&spares.cond, NULL);
+	pthread_mutex_unlock(&spares.lock);
+	pthread_mutex_unlock(&spares.ctl_lock);
+}
+
+/* Start the thread if spares are wanted and it is not running.  Called with spares.lock. */
+static void spares_start(void)
+{
+	sigset_t all, old;
+
+	if (spares.running || !spares.want || spares.stop)
+		return;
+	/* The thread takes no signal: the process's handlers stay with its own threads. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	spares.running = pthread_create(&spares.thread, NULL, spares_main, NULL) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /* A ready instance into *e, or false (the caller opens its own). */
 static bool spare_take(struct engine *e)
 {
 	bool got = false;
 
 	pthread_mutex_lock(&spares.lock);
-	while (spares.running && spares.preparing && !spares.n)
-		pthread_cond_wait(&spares.cond, &spares.lock);
+	spares_start();
 	if (spares.n) {
 		*e = spares.e[--spares.n];
 		got = true;
-		pthread_cond_broadcast(&spares.cond);	/* prepare the next */
 	}
+	pthread_cond_broadcast(&spares.cond);	/* prepare the next */
 	pthread_mutex_unlock(&spares.lock);
 	return got;
 }
@@ -620,35 +661,31 @@ int emu_prepare_ahead(unsigned n)
 {
 	struct engine left[EMU_MAX_SPARES];
 	unsigned nleft = 0;
-	sigset_t all, old;
 	int r = 0;
 
 	if (n > EMU_MAX_SPARES)
 		n = EMU_MAX_SPARES;
+	pthread_mutex_lock(&spares.ctl_lock);
+	if (!spares.atfork) {
+		r = -pthread_atfork(spares_fork_prepare, spares_fork_parent, spares_fork_child);
+		spares.atfork = r == 0;
+	}
 	pthread_mutex_lock(&spares.lock);
-	spares.want = n;
-	if (n && !spares.running) {
-		/* The thread takes no signal: the process's handlers stay with its own threads. */
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &old);
-		spares.stop = false;
-		r = -pthread_create(&spares.thread, NULL, spares_main, NULL);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		spares.running = r == 0;
-		if (r < 0)
-			spares.want = 0;
-	} else if (!n && spares.running) {
+	spares.want = r < 0 ? 0 : n;
+	if (!spares.want && spares.running) {
 		spares.stop = true;
 		pthread_cond_broadcast(&spares.cond);
 		pthread_mutex_unlock(&spares.lock);
 		pthread_join(spares.thread, NULL);
 		pthread_mutex_lock(&spares.lock);
 		spares.running = false;
+		spares.stop = false;
 	}
 	pthread_cond_broadcast(&spares.cond);
 	while (spares.n > spares.want)
 		left[nleft++] = spares.e[--spares.n];
 	pthread_mutex_unlock(&spares.lock);
+	pthread_mutex_unlock(&spares.ctl_lock);
 	while (nleft)
 		engine_close(&left[--nleft]);
 	return r;

@@ -115,9 +115,11 @@ int emu_vcpu_new(struct emu_vm *vm, unsigned index, struct emu_vcpu **ret);
 /*
  * Keep up to n (at most 4) engine instances prepared ahead by a thread of the engine, for a
  * process that creates vCPUs on demand (mshvd): opening an instance and the engine's set-up
- * of its translator are most of what emu_vcpu_new() costs, and it then takes a ready one.
- * Without it (or n = 0: the thread stops, the spares are freed) every emu_vcpu_new() prepares
- * its own.  0 or a negative errno (no thread; vCPUs then prepare their own).
+ * of its translator are most of what emu_vcpu_new() costs, and it then takes a ready one.  The
+ * thread starts with the next emu_vcpu_new() (so a process may still fork, e.g. to detach, in
+ * between); a vCPU that finds no spare ready prepares its own.  n = 0 stops the thread and
+ * frees the spares; without a call every emu_vcpu_new() prepares its own.  0 or a negative
+ * errno (spares are then off).
  */
 int emu_prepare_ahead(unsigned n);
 /* How many prepared instances are ready now. */
