@@ -101,32 +101,24 @@ bool auth_uid_limited(uid_t uid)
 	return uid != 0;
 }
 
-static void add_vm_usage(const struct vm *vm, struct uid_usage *u)
-{
-	u->vms++;
-	u->vcpus += vm_nvcpus(vm);
-	u->eventfds += vm->neventfds;
-	u->mem += vm->mem_total;
-}
-
-/* Counted on demand: a few dozen VMs and clients at most, and only on creating calls. */
+/* The VMs' share is kept by the model as it changes (dying VMs still hold their memory and
+ * threads until the reaper is done); clients and snapshots, bounded by max-clients and
+ * max-snapshots, are counted here, on creating calls only. */
 void auth_uid_usage(uid_t uid, struct uid_usage *ret)
 {
 	struct uid_usage u = { 0 };
 	const struct snapshot *s;
 	const struct client *c;
-	const struct vm *vm;
+	struct vm_counts held;
 
 	TAILQ_FOREACH(c, &clients, entry)
 		if (c->uid == uid && !c->dead)
 			u.clients++;
-	/* Dying VMs still hold their memory and threads until the reaper is done. */
-	TAILQ_FOREACH(vm, &vms, entry)
-		if (vm->owner == uid)
-			add_vm_usage(vm, &u);
-	TAILQ_FOREACH(vm, &dying_vms, entry)
-		if (vm->owner == uid)
-			add_vm_usage(vm, &u);
+	vm_counts_held(uid, &held);
+	u.vms = held.vms;
+	u.vcpus = held.vcpus;
+	u.eventfds = held.eventfds;
+	u.mem = held.mem;
 	TAILQ_FOREACH(s, &snapshots, entry) {
 		if (s->owner == uid) {
 			u.snapshots++;

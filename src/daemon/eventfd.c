@@ -175,7 +175,7 @@ int vm_eventfd_add(struct vm *vm, const struct vm_eventfd *tmpl, struct vm_event
 	e->id = ++vm->next_eventfd_id;
 	TAILQ_INSERT_TAIL(&vm->eventfds, e, entry);
 	vm->neventfds++;
-	vm_counts_add(vm, 0, 1);
+	vm_counts_add(vm, 0, 1, 0);
 	*ret = e;
 	return 0;
 fail:
@@ -195,7 +195,7 @@ int vm_eventfd_remove(struct vm_eventfd *e)
 		ioevent_cb(e->fd, EV_READ, e);
 	TAILQ_REMOVE(&vm->eventfds, e, entry);
 	vm->neventfds--;
-	vm_counts_add(vm, 0, -1);
+	vm_counts_add(vm, 0, -1, 0);
 	eventfd_free(e);
 	return 0;
 }

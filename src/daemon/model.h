@@ -131,6 +131,12 @@ enum {
 	VM_EXIT_COUNTS,
 };
 
+/* VMs, vCPUs, eventfds and bytes of guest RAM that VMs hold (see vm_counts_get()). */
+struct vm_counts {
+	unsigned vms, vcpus, eventfds;
+	uint64_t mem;
+};
+
 struct vm {
 	unsigned id;			/* 0 while hidden */
 	bool hidden;			/* built, not registered (vm_build()) */
@@ -168,6 +174,7 @@ struct vm {
 	TAILQ_ENTRY(vm) entry;
 	/* On `vms` (registered, not destroying): in the indexes and the counts (partition.c). */
 	bool listed;
+	struct vm_counts held;		/* what it holds in its owner's held counts until vm_gone() */
 	struct vm *id_next, *name_next;	/* the index chains */
 };
 TAILQ_HEAD(vm_list, vm);
@@ -197,15 +204,17 @@ const char *vm_label(const struct vm *vm);
  * thousands.  (Lookups as a caller sees them: vm_lookup(), auth.h.) */
 struct vm *vm_find_name(const char *name, uid_t owner);
 struct vm *vm_find_id(unsigned id);
-/* What the live VMs (`vms`) hold, kept as it changes rather than counted (daemon-info's
- * counts, systemd's status): every owner's together (all), or owner's. */
-struct vm_counts {
-	unsigned vms, vcpus, eventfds;
-};
+/*
+ * What VMs hold (struct vm_counts), kept as it changes rather than counted: the live VMs
+ * (`vms`) for daemon-info's counts and systemd's status, every owner's together (all) or
+ * owner's; and what an owner's VMs hold until their teardown ended (live and dying), for the
+ * per-uid limits.
+ */
 void vm_counts_get(uid_t owner, bool all, struct vm_counts *ret);
-/* A VM's vCPUs or eventfds changed by these deltas (vcpu.c, eventfd.c); counted while the VM
- * is listed. */
-void vm_counts_add(const struct vm *vm, int vcpus, int eventfds);
+void vm_counts_held(uid_t owner, struct vm_counts *ret);
+/* A VM's vCPUs, eventfds or memory changed by these deltas (vcpu.c, eventfd.c, vm_map());
+ * counted while the VM is listed. */
+void vm_counts_add(struct vm *vm, int vcpus, int eventfds, int64_t mem);
 /* Start teardown; the vm leaves `vms` at once and is freed when MSG_VM_GONE arrives. */
 void vm_destroy(struct vm *vm, const char *why);
 /* MSG_VM_GONE arrived: join the reaper, publish "destroyed", free the VM. */

@@ -101,11 +101,11 @@ static unsigned nbuckets;		/* a power of two; 0 before the first VM */
 
 struct owner_counts {
 	uid_t owner;
-	struct vm_counts c;
+	struct vm_counts live, held;	/* held: live and dying VMs */
 };
-static struct owner_counts *owners;	/* the owners of listed VMs */
+static struct owner_counts *owners;	/* the owners of listed or dying VMs */
 static unsigned nowners, owners_cap;
-static struct vm_counts all_counts;
+static struct vm_counts all_live;
 
 static unsigned name_bucket(const char *name, uid_t owner)
 {
@@ -136,6 +136,14 @@ static void chain_unlink(struct vm **head, struct vm *vm, bool by_name_chain)
 	}
 }
 
+static struct owner_counts *owner_find(uid_t owner)
+{
+	for (unsigned i = 0; i < nowners; i++)
+		if (owners[i].owner == owner)
+			return &owners[i];
+	return NULL;
+}
+
 /* Room for one more listed VM and its owner's counts: -ENOMEM (nothing changed) only when
  * there is no index at all or the owner has no record; a failed growth keeps longer chains. */
 static int index_reserve(uid_t owner)
@@ -143,11 +151,8 @@ static int index_reserve(uid_t owner)
 	unsigned n = nbuckets ? nbuckets * 2 : 64;
 	struct vm **ids, **names;
 	struct vm *vm;
-	bool known = false;
 
-	for (unsigned i = 0; i < nowners; i++)
-		known |= owners[i].owner == owner;
-	if (!known && nowners == owners_cap) {
+	if (!owner_find(owner) && nowners == owners_cap) {
 		unsigned cap = owners_cap ? owners_cap * 2 : 8;
 		struct owner_counts *o = realloc(owners, cap * sizeof(*o));
 
@@ -175,42 +180,44 @@ static int index_reserve(uid_t owner)
 	return 0;
 }
 
-/* Add signed deltas to owner's counts and the total; an owner left with no VM has no record
- * (index_reserve() made room for a new one). */
-static void counts_add(uid_t owner, int vms_delta, int vcpus, int eventfds)
+/* c += sign * d. */
+static void counts_apply(struct vm_counts *c, const struct vm_counts *d, int sign)
 {
-	struct owner_counts *o = NULL;
-
-	for (unsigned i = 0; i < nowners && !o; i++)
-		if (owners[i].owner == owner)
-			o = &owners[i];
-	if (!o) {
-		o = &owners[nowners++];
-		*o = (struct owner_counts){ .owner = owner };
-	}
-	o->c.vms += (unsigned)vms_delta;
-	o->c.vcpus += (unsigned)vcpus;
-	o->c.eventfds += (unsigned)eventfds;
-	all_counts.vms += (unsigned)vms_delta;
-	all_counts.vcpus += (unsigned)vcpus;
-	all_counts.eventfds += (unsigned)eventfds;
-	if (!o->c.vms)
-		*o = owners[--nowners];
+	c->vms += (unsigned)(sign * (int)d->vms);
+	c->vcpus += (unsigned)(sign * (int)d->vcpus);
+	c->eventfds += (unsigned)(sign * (int)d->eventfds);
+	c->mem += (uint64_t)(sign * (int64_t)d->mem);
 }
 
-/* vm joins `vms`, the indexes and the counts (index_reserve() succeeded). */
+/* vm joins `vms`, the indexes and the counts, live and held (index_reserve() succeeded). */
 static void vm_list_add(struct vm *vm)
 {
+	struct vm_counts d = { 1, vm_nvcpus(vm), vm->neventfds, vm->mem_total };
+	struct owner_counts *o = owner_find(vm->owner);
+
+	if (!o) {
+		o = &owners[nowners++];
+		*o = (struct owner_counts){ .owner = vm->owner };
+	}
 	TAILQ_INSERT_TAIL(&vms, vm, entry);
 	nvms++;
 	index_link(vm);
 	vm->listed = true;
-	counts_add(vm->owner, 1, (int)vm_nvcpus(vm), (int)vm->neventfds);
+	vm->held = d;
+	counts_apply(&o->live, &d, 1);
+	counts_apply(&o->held, &d, 1);
+	counts_apply(&all_live, &d, 1);
 }
 
+/* vm leaves `vms`, the indexes and the live counts; its owner's held counts keep it until
+ * vm_counts_release(). */
 static void vm_list_remove(struct vm *vm)
 {
-	counts_add(vm->owner, -1, -(int)vm_nvcpus(vm), -(int)vm->neventfds);
+	struct owner_counts *o = owner_find(vm->owner);
+
+	if (o)		/* always: vm_list_add() made it */
+		counts_apply(&o->live, &vm->held, -1);
+	counts_apply(&all_live, &vm->held, -1);
 	vm->listed = false;
 	chain_unlink(&by_id[vm->id & (nbuckets - 1)], vm, false);
 	chain_unlink(&by_name[name_bucket(vm->name, vm->owner)], vm, true);
@@ -218,18 +225,51 @@ static void vm_list_remove(struct vm *vm)
 	nvms--;
 }
 
-void vm_counts_add(const struct vm *vm, int vcpus, int eventfds)
+/* The teardown ended: vm holds nothing any more; an owner left with nothing has no record. */
+static void vm_counts_release(struct vm *vm)
 {
-	if (vm->listed)
-		counts_add(vm->owner, 0, vcpus, eventfds);
+	struct owner_counts *o;
+
+	o = owner_find(vm->owner);
+	if (!vm->held.vms || !o)
+		return;		/* never listed (a spare) */
+	counts_apply(&o->held, &vm->held, -1);
+	vm->held = (struct vm_counts){ 0 };
+	if (!o->held.vms)
+		*o = owners[--nowners];
+}
+
+void vm_counts_add(struct vm *vm, int vcpus, int eventfds, int64_t mem)
+{
+	struct vm_counts d = { 0, (unsigned)vcpus, (unsigned)eventfds, (uint64_t)mem };
+	struct owner_counts *o;
+
+	o = owner_find(vm->owner);
+	if (!vm->listed || !o)
+		return;
+	counts_apply(&vm->held, &d, 1);
+	counts_apply(&o->live, &d, 1);
+	counts_apply(&o->held, &d, 1);
+	counts_apply(&all_live, &d, 1);
 }
 
 void vm_counts_get(uid_t owner, bool all, struct vm_counts *ret)
 {
-	*ret = all ? all_counts : (struct vm_counts){ 0 };
-	for (unsigned i = 0; i < nowners && !all; i++)
-		if (owners[i].owner == owner)
-			*ret = owners[i].c;
+	const struct owner_counts *o;
+
+	if (all) {
+		*ret = all_live;
+		return;
+	}
+	o = owner_find(owner);
+	*ret = o ? o->live : (struct vm_counts){ 0 };
+}
+
+void vm_counts_held(uid_t owner, struct vm_counts *ret)
+{
+	const struct owner_counts *o = owner_find(owner);
+
+	*ret = o ? o->held : (struct vm_counts){ 0 };
 }
 
 struct vm *vm_find_name(const char *name, uid_t owner)
@@ -466,6 +506,7 @@ int vm_map(struct vm *vm, uint64_t gpa, uint64_t size, unsigned flags)
 	TAILQ_INSERT_TAIL(&vm->regions, r, entry);
 	vm->mem_total += size;
 	vm->nregions++;
+	vm_counts_add(vm, 0, 0, (int64_t)size);
 	return 0;
 fail:
 	if (r->host)
@@ -494,6 +535,7 @@ int vm_unmap(struct vm *vm, struct region *r)
 	TAILQ_REMOVE(&vm->regions, r, entry);
 	vm->mem_total -= r->size;
 	vm->nregions--;
+	vm_counts_add(vm, 0, 0, -(int64_t)r->size);
 	vm->snap_base = 0;
 	munmap(r->host, r->size);
 	close(r->memfd);
@@ -612,6 +654,7 @@ void vm_gone(struct vm *vm)
 	if (vm->reaper_started)
 		pthread_join(vm->reaper, NULL);
 	TAILQ_REMOVE(&dying_vms, vm, entry);
+	vm_counts_release(vm);
 	vm_publish(vm, -1, EV_VM_STATE, json_pack("{s:s}", "state", "destroyed"));
 	log_full(LOG_LVL_INFO, vm->id, -1, NULL, 0, "vm %u \"%s\": destroyed", vm->id,
 		 vm_label(vm));

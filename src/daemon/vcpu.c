@@ -469,7 +469,7 @@ int vcpu_create(struct vm *vm, unsigned index, struct vcpu **ret)
 	/* Its thread has not run yet: the bit is seen before the first run. */
 	if (vm->state == VM_PAUSED)
 		atomic_fetch_or(&v->requests, VCPU_REQ_PAUSE);
-	vm_counts_add(vm, 1, 0);
+	vm_counts_add(vm, 1, 0, 0);
 	log_full(LOG_LVL_DEBUG, vm->id, (int)index, NULL, 0, "vm %u vcpu %u created", vm->id,
 		 index);
 	vm_publish(vm, (int)index, EV_VCPU_STATE, json_pack("{s:s}", "state", "created"));

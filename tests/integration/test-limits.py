@@ -151,12 +151,21 @@ def test_per_uid_limits():
         end = time.monotonic() + 5
         while True:
             try:
-                a.call("create-vm")
+                v3 = a.call("create-vm")["vm"]
                 break
             except RpcError as e:
                 limit_error(e, "max-vms-per-uid")   # v2 still being torn down
                 check(time.monotonic() < end, "budget not returned")
                 time.sleep(0.05)
+        # So did v2's memory and eventfd; unmapping returns memory, v1 still holds its vCPUs.
+        limit_error(a.error("map-memory", vm=v3, gpa=0, size=0x10000), "max-mem-per-uid")
+        a.call("unmap-memory", vm=v1, gpa=0)
+        a.call("map-memory", vm=v3, gpa=0, size=0x10000)
+        limit_error(a.error("map-memory", vm=v1, gpa=0, size=0x1000), "max-mem-per-uid")
+        a.call("add-ioeventfd", vm=v3, addr=0xd0000, space="mmio", len=4)
+        limit_error(a.error("add-ioeventfd", vm=v3, addr=0xd0010, space="mmio", len=4),
+                    "max-eventfds-per-uid")
+        limit_error(a.error("create-vcpu", vm=v3, index=0), "max-vcpus-per-uid")
         # Root is bounded only by the daemon-wide limits.
         for _ in range(3):
             roots[0].call("create-vm")
