@@ -58,6 +58,9 @@ struct vcpu {
 	pthread_cond_t cond;
 	atomic_uint requests;		/* VCPU_REQ_*; the kick follows setting a bit */
 	bool go;			/* lock: loop asked the thread to run */
+	/* lock: the thread waits for go (or was not started): it runs nothing, so the loop may
+	 * step the vCPU itself (vcpu_step_cb()) while it holds the lock. */
+	bool thread_idle;
 	enum run_mode mode;		/* lock: set with go */
 	bool has_default_read;
 	uint64_t default_read;

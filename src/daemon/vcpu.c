@@ -285,11 +285,13 @@ static void *vcpu_main(void *arg)
 		bool has_default;
 		uint64_t dflt;
 
+		v->thread_idle = true;
 		while (!v->go && !(atomic_load(&v->requests) & VCPU_REQ_EXIT))
 			pthread_cond_wait(&v->cond, &v->lock);
 		if (atomic_load(&v->requests) & VCPU_REQ_EXIT)
 			break;
 		v->go = false;
+		v->thread_idle = false;
 		mode = v->mode;
 		has_default = v->has_default_read;
 		dflt = v->default_read;
@@ -338,6 +340,7 @@ int vcpu_new(struct vm *vm, unsigned index, struct vcpu **ret)
 		return -ENOMEM;
 	v->vm = vm;
 	v->index = index;
+	v->thread_idle = true;		/* no thread yet; it starts waiting for go */
 	pthread_mutex_init(&v->lock, NULL);
 	pthread_cond_init(&v->cond, NULL);
 	r = hv_vcpu_new(vm->hv, index, &v->hv);
@@ -671,6 +674,13 @@ static void vcpu_step_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	memset(&exit, 0, sizeof(exit));
 	pthread_mutex_lock(&v->lock);
+	if (!v->thread_idle) {
+		/* The thread is still on its way out of an earlier run (it has not reached its
+		 * wait for go): never run the vCPU beside it; it takes this run over. */
+		pthread_mutex_unlock(&v->lock);
+		vcpu_hand_over(v);
+		return;
+	}
 	r = hv_vcpu_run_bounded(v->hv, &exit, VCPU_STEP_BOUND);
 	pthread_mutex_unlock(&v->lock);
 	if (r < 0 && r != -EINTR && r != -EAGAIN) {
